@@ -1,0 +1,109 @@
+// Results of a run, as plain data: what the results JSON, the console report
+// and the comparison read. Metric names follow shared/results-schema.md.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "aiway/scenario.hpp"
+
+namespace aiway {
+
+// Named numbers, in the order they were set; units are in the names.
+class Metrics {
+ public:
+  void set(const std::string& name, double value) {
+    for (auto& [n, v] : values_)
+      if (n == name) {
+        v = value;
+        return;
+      }
+    values_.emplace_back(name, value);
+  }
+  std::optional<double> get(const std::string& name) const {
+    for (const auto& [n, v] : values_)
+      if (n == name) return v;
+    return std::nullopt;
+  }
+  const std::vector<std::pair<std::string, double>>& values() const { return values_; }
+
+ private:
+  std::vector<std::pair<std::string, double>> values_;
+};
+
+struct SpectrumLine {
+  double value_us;
+  double percentile;  // 0..1
+  std::int64_t total_count;
+};
+
+struct RssPoint {
+  double t_s;
+  std::int64_t rss_bytes;
+};
+
+struct Repetition {
+  Metrics metrics;
+  std::vector<SpectrumLine> latency_spectrum;  // end-to-end, corrected
+  std::vector<RssPoint> rss_timeline;
+};
+
+struct MetricSummary {
+  double median = 0, min = 0, max = 0, mean = 0, cv = 0;
+  std::size_t n = 0;
+};
+
+struct ThresholdResult {
+  std::string metric;     // e.g. throughput_tps
+  std::string op;         // ">=" or "<="
+  double limit = 0;
+  std::string aggregate;  // "median" (performance) or "worst" (integrity)
+  std::optional<double> value;  // absent when no repetition measured the metric
+  bool passed = false;
+};
+
+struct ScenarioResult {
+  Scenario scenario;  // resolved: defaults and overrides applied
+  std::vector<Repetition> repetitions;
+  std::vector<std::pair<std::string, MetricSummary>> summary;
+  std::vector<ThresholdResult> thresholds;
+  std::string failure;  // a runtime failure (timeout, stuck stage); empty when the run completed
+  bool passed = false;
+};
+
+struct ToolInfo {
+  std::string name = "aiway-stress";
+  std::string version;
+  std::string git;
+  std::string compiler;
+  std::string build_type;
+  std::string allocator;
+};
+
+struct MachineInfo {
+  std::string fingerprint;
+  std::string hostname;
+  std::string cpu_model;
+  int logical_cpus = 0;
+  std::int64_t memory_bytes = 0;
+  std::string kernel;
+  std::string governor;
+  std::string clock_source;
+  std::optional<double> calibration_score;
+};
+
+struct RunResults {
+  std::string schema = "aiway-stress/results/v1";
+  ToolInfo tool;
+  MachineInfo machine;
+  std::string started_at;  // UTC, ISO 8601
+  bool interrupted = false;
+  bool passed = false;
+  std::vector<ScenarioResult> scenarios;
+};
+
+}  // namespace aiway

@@ -1,0 +1,100 @@
+// The scenario: one stress workload, as plain data. Parsed from TOML by
+// aiway/scenario_file.hpp; every field has a default, so a file names only what
+// differs.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace aiway {
+
+// What a bounded channel does when it is full.
+enum class Overflow {
+  block,        // the producer waits (backpressure): nothing is lost
+  drop_newest,  // the item being sent is dropped (ai-way's try_send)
+  drop_oldest,  // the oldest queued item is dropped to make room
+};
+
+struct BackendConfig {
+  std::uint32_t streams = 1;        // concurrent streams, interleaved round-robin
+  std::uint64_t messages = 1000;    // tokens per stream (the seed calls each token a message)
+  std::uint32_t size = 10;          // generator size class (aiway-facts.md)
+  double rate_tps = 0;              // tokens/s per stream; 0 = flat out (unpaced)
+  std::uint32_t commands = 0;       // [yolla:…] commands planted per stream
+  bool split_commands = true;       // every second planted command straddles two tokens
+  std::uint64_t error_at = 0;       // fault: end each stream with Error after this many tokens (0 = never)
+};
+
+struct ChannelConfig {
+  std::uint64_t capacity = 10000;
+  Overflow overflow = Overflow::block;
+};
+
+struct ConductorConfig {
+  std::uint64_t transcript_max_bytes = 10ull << 20;  // ai-way keeps at most 10 MB
+  std::uint32_t max_commands = 10;                   // per response, as ai-way validates
+};
+
+struct SurfaceConfig {
+  double work_us = 0;               // busy work per token (sleeps overshoot, so it spins)
+  double frame_rate_hz = 60;        // viewport redraws per second; 0 = never
+  std::uint32_t width = 80;         // wrap width in columns
+  std::uint32_t height = 24;        // visible rows rendered per frame
+  std::uint32_t scrollback_lines = 1000;  // wrapped lines kept per stream
+  std::uint64_t stall_at = 0;       // fault: stall once after this many tokens (0 = never)
+  double stall_ms = 0;
+};
+
+struct ControlConfig {
+  std::optional<double> quit_at;  // fraction of the stream after which quit is requested
+};
+
+struct PipelineConfig {
+  std::uint32_t batch = 256;   // max tokens moved per bulk channel operation
+  double spin_us = 2;          // a waiting stage spins this long before it sleeps
+};
+
+struct MeasureConfig {
+  bool latency = true;              // per-token timestamps and latency histograms
+  double sample_interval_ms = 10;   // RSS / queue-depth sampler period
+};
+
+// Absolute pass/fail limits; an unset limit is not checked.
+struct Expectations {
+  std::optional<double> min_throughput_tps;
+  std::optional<double> max_latency_p99_ms;
+  std::optional<double> max_rss_growth_mib;
+  std::optional<double> max_cpu_share;
+  std::optional<double> max_loss_ratio;        // (sent - delivered) / sent
+  std::optional<double> max_quit_latency_ms;
+  std::optional<double> max_lost_unaccounted = 0;  // integrity: these default to zero
+  std::optional<double> max_duplicated = 0;
+  std::optional<double> max_reordered = 0;
+  std::optional<double> max_corrupted = 0;
+};
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  std::uint32_t repetitions = 5;
+  std::uint32_t warmup = 1;         // repetitions run first and not counted
+  double timeout_s = 120;           // per repetition
+  BackendConfig backend;
+  ChannelConfig channel;            // backend -> conductor
+  ChannelConfig surface_channel;    // conductor -> surface
+  ConductorConfig conductor;
+  SurfaceConfig surface;
+  ControlConfig control;
+  PipelineConfig pipeline;
+  MeasureConfig measure;
+  Expectations expect;
+
+  std::string source;                          // file it came from ("" for built in)
+  std::map<std::string, std::string> origin;   // "backend.messages" -> "file:3:1" or "--set"
+
+  std::uint64_t total_tokens() const { return backend.messages * backend.streams; }
+};
+
+}  // namespace aiway

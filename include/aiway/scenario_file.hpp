@@ -1,0 +1,53 @@
+// Reading, overriding, validating and listing scenarios.
+#pragma once
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "aiway/scenario.hpp"
+
+namespace aiway {
+
+// Bad input: the message names what is wrong and where ("file:line:col: …").
+class ScenarioError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Loads and validates a scenario file. Throws ScenarioError.
+Scenario load_scenario_file(const std::filesystem::path& file);
+Scenario parse_scenario(std::string_view toml_text, const std::string& source_name);
+
+// Applies "section.key=value" (or "key=value" for top-level fields) with the
+// same type and range checks as a file. Throws ScenarioError.
+void apply_override(Scenario& scenario, std::string_view assignment);
+
+// Cross-field checks; called by the loaders and after overrides.
+void validate(const Scenario& scenario);
+
+// A scenario field as a generic value, for printing and serialising.
+using FieldValue = std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string>;
+struct Field {
+  std::string section;  // "" for top-level fields
+  std::string key;
+  FieldValue value;     // monostate for an unset optional
+};
+std::vector<Field> scenario_fields(const Scenario& scenario);
+
+std::string_view to_string(Overflow overflow);
+
+// Scenario lookup: NAME resolves to DIR/NAME.toml, anything with a '/' or a
+// ".toml" suffix is a path.
+struct ScenarioEntry {
+  std::string name;
+  std::string description;
+  std::filesystem::path file;
+};
+std::vector<ScenarioEntry> list_scenarios(const std::filesystem::path& dir);
+std::filesystem::path resolve_scenario(const std::string& name_or_path, const std::filesystem::path& dir);
+
+}  // namespace aiway

@@ -1,0 +1,206 @@
+// aiway-stress: wires the modules together; no measurement or formatting here.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "aiway/scenario_file.hpp"
+#include "measure/clock.hpp"
+#include "measure/machine.hpp"
+#include "report/atomic_file.hpp"
+#include "report/reporter.hpp"
+#include "report/results_json.hpp"
+#include "report/scenario_toml.hpp"
+#include "run/runner.hpp"
+
+namespace {
+
+enum Exit { kPass = 0, kFailed = 1, kInputError = 2, kRuntimeFailure = 3, kInterrupted = 130 };
+
+// The one piece of process-wide state: a signal handler can reach nothing else.
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_signal(int) {
+  if (g_interrupted.exchange(true)) _exit(kInterrupted);  // the second ^C: leave at once
+}
+
+std::filesystem::path default_scenarios_dir() {
+  if (const char* env = std::getenv("AIWAY_SCENARIOS_DIR")) return env;
+  if (std::filesystem::is_directory("scenarios")) return "scenarios";
+  return AIWAY_SOURCE_SCENARIOS_DIR;  // the checkout this binary was built from
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+bool use_color() { return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr; }
+
+aiway::Scenario load_with_overrides(const std::string& name, const std::filesystem::path& dir,
+                                    const std::vector<std::string>& overrides) {
+  aiway::Scenario s = aiway::load_scenario_file(aiway::resolve_scenario(name, dir));
+  for (const auto& o : overrides) aiway::apply_override(s, o);
+  return s;
+}
+
+struct RunArgs {
+  std::vector<std::string> scenarios;
+  bool all = false;
+  std::vector<std::string> sets;
+  std::optional<std::uint32_t> repetitions;
+  std::optional<std::uint32_t> warmup;
+  std::string out;
+  std::string format = "console";
+  bool quiet = false;
+  bool spectrum = false;
+  double stall_timeout_s = 10;
+};
+
+int run_command(const RunArgs& args, const std::filesystem::path& dir) {
+  std::vector<aiway::Scenario> scenarios;
+  std::vector<std::string> names = args.scenarios;
+  if (args.all)
+    for (const auto& e : aiway::list_scenarios(dir)) names.push_back(e.file.string());
+  if (names.empty()) throw aiway::ScenarioError("run: name a scenario with --scenario NAME|FILE, or use --all");
+  for (const auto& name : names) {
+    aiway::Scenario s = load_with_overrides(name, dir, args.sets);
+    if (args.repetitions) s.repetitions = *args.repetitions;
+    if (args.warmup) s.warmup = *args.warmup;
+    scenarios.push_back(std::move(s));
+  }
+  if (!args.out.empty()) aiway::check_writable(args.out);
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  const aiway::Clock clock = aiway::Clock::detect();
+  aiway::RunResults results;
+  results.tool = aiway::describe_tool();
+  results.machine = aiway::describe_machine(clock);
+  results.started_at = utc_now();
+
+  const bool progress = !args.quiet && isatty(STDERR_FILENO);
+  aiway::RunOptions options;
+  options.interrupt = &g_interrupted;
+  options.stall_timeout_s = args.stall_timeout_s;
+  options.on_event = [&](const aiway::RunEvent& e) {
+    if (!progress || e.kind != aiway::RunEvent::Kind::repetition_started) return;
+    std::cerr << fmt::format("\r\x1b[2K[{}] {} {}/{} ...", e.scenario.name, e.warmup ? "warm-up" : "repetition", e.index, e.count)
+              << std::flush;
+  };
+  const aiway::ConsoleStyle style{use_color(), args.spectrum};
+  bool failed_run = false;
+  for (const auto& s : scenarios) {
+    if (results.interrupted) break;
+    aiway::ScenarioResult r = aiway::run_scenario(s, clock, options, results.interrupted);
+    if (progress) std::cerr << "\r\x1b[2K" << std::flush;
+    failed_run |= !r.failure.empty();
+    if (args.format == "console") {
+      if (args.quiet) std::cout << fmt::format("{} {}\n", r.passed ? "PASS" : "FAIL", r.scenario.name);
+      else aiway::print_scenario(r, style, std::cout);
+      std::cout << std::flush;
+    }
+    results.scenarios.push_back(std::move(r));
+  }
+  results.passed = !results.interrupted && !failed_run &&
+                   std::all_of(results.scenarios.begin(), results.scenarios.end(), [](const auto& r) { return r.passed; });
+  if (args.format == "json") aiway::make_json_reporter()->report(results, std::cout);
+  if (!args.out.empty()) {
+    aiway::write_file_atomically(args.out, aiway::results_to_json(results).dump(2) + "\n");
+    if (!args.quiet) std::cerr << fmt::format("results written to {}\n", args.out);
+  }
+  if (results.interrupted) return kInterrupted;
+  if (failed_run) {
+    for (const auto& r : results.scenarios)
+      if (!r.failure.empty()) std::cerr << fmt::format("aiway-stress: {}: {}\n", r.scenario.name, r.failure);
+    return kRuntimeFailure;
+  }
+  return results.passed ? kPass : kFailed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"aiway-stress: stress benchmarks for token-streaming pipelines"};
+  app.set_version_flag("--version", std::string(AIWAY_VERSION));
+  app.require_subcommand(1);
+  std::string scenarios_dir = default_scenarios_dir().string();
+  app.add_option("--scenarios-dir", scenarios_dir, "Folder of scenario files (default: ./scenarios, $AIWAY_SCENARIOS_DIR)")
+      ->check(CLI::ExistingDirectory);
+
+  auto* list = app.add_subcommand("list", "List the scenarios with one-line descriptions");
+
+  std::string show_name;
+  std::vector<std::string> show_sets;
+  auto* show = app.add_subcommand("show", "Print a scenario fully resolved (every default filled in)");
+  show->add_option("scenario", show_name, "Scenario name or file")->required();
+  show->add_option("--set", show_sets, "Override a field: SECTION.KEY=VALUE (repeatable)");
+
+  std::string validate_file;
+  auto* validate = app.add_subcommand("validate", "Check a scenario file; exit 0 when valid, 2 with the error otherwise");
+  validate->add_option("file", validate_file, "Scenario name or file")->required();
+
+  RunArgs run_args;
+  auto* run = app.add_subcommand("run", "Run scenarios and report");
+  run->add_option("-s,--scenario", run_args.scenarios, "Scenario name (from the scenarios folder) or file; repeatable");
+  run->add_flag("--all", run_args.all, "Run every scenario in the scenarios folder, one after another");
+  run->add_option("--set", run_args.sets, "Override a field for this run: SECTION.KEY=VALUE (repeatable)");
+  run->add_option("-r,--repetitions", run_args.repetitions, "Measured repetitions per scenario")->check(CLI::Range(1, 1000));
+  run->add_option("--warmup", run_args.warmup, "Warm-up repetitions (not counted)")->check(CLI::Range(0, 100));
+  run->add_option("-o,--out", run_args.out, "Write the results JSON here (atomically)");
+  run->add_option("--format", run_args.format, "Standard output format")->check(CLI::IsMember({"console", "json"}));
+  run->add_flag("-q,--quiet", run_args.quiet, "No progress, and one PASS/FAIL line per scenario instead of the report");
+  run->add_flag("--spectrum", run_args.spectrum, "Print the latency percentile spectrum (HdrHistogram layout)");
+  run->add_option("--stall-timeout", run_args.stall_timeout_s, "Seconds without progress before a stage counts as stuck")
+      ->check(CLI::Range(0.1, 3600.0));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "aiway-stress: " << e.what() << " (see --help)\n";
+    return kInputError;
+  }
+
+  try {
+    if (*list) {
+      for (const auto& e : aiway::list_scenarios(scenarios_dir))
+        std::cout << fmt::format("{:<18} {}\n", e.name, e.description);
+      return kPass;
+    }
+    if (*show) {
+      std::cout << aiway::scenario_to_toml(load_with_overrides(show_name, scenarios_dir, show_sets));
+      return kPass;
+    }
+    if (*validate) {
+      const auto s = aiway::load_scenario_file(aiway::resolve_scenario(validate_file, scenarios_dir));
+      std::cout << fmt::format("{}: valid scenario \"{}\"\n", validate_file, s.name);
+      return kPass;
+    }
+    if (*run) return run_command(run_args, scenarios_dir);
+  } catch (const aiway::ScenarioError& e) {
+    std::cerr << "aiway-stress: " << e.what() << "\n";
+    return kInputError;
+  } catch (const aiway::OutputError& e) {
+    std::cerr << "aiway-stress: " << e.what() << "\n";
+    return kInputError;
+  } catch (const std::exception& e) {
+    std::cerr << "aiway-stress: internal error: " << e.what() << "\n";
+    return kRuntimeFailure;
+  }
+  return kInputError;
+}

@@ -1,0 +1,50 @@
+#include "compare/statistics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace aiway {
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const std::size_t mid = values.size() / 2;
+  return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+MetricSummary summarize(const std::vector<double>& values) {
+  MetricSummary s;
+  s.n = values.size();
+  if (values.empty()) return s;
+  s.median = median(values);
+  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+  s.min = *lo;
+  s.max = *hi;
+  s.mean = std::accumulate(values.begin(), values.end(), 0.0) / double(values.size());
+  if (values.size() > 1 && s.mean != 0) {
+    double squares = 0;
+    for (double v : values) squares += (v - s.mean) * (v - s.mean);
+    s.cv = std::sqrt(squares / double(values.size() - 1)) / std::fabs(s.mean);  // sample stddev / mean
+  }
+  return s;
+}
+
+std::vector<double> metric_values(const std::vector<Repetition>& repetitions, const std::string& metric) {
+  std::vector<double> values;
+  for (const auto& r : repetitions)
+    if (const auto v = r.metrics.get(metric)) values.push_back(*v);
+  return values;
+}
+
+std::vector<std::pair<std::string, MetricSummary>> summarize(const std::vector<Repetition>& repetitions) {
+  std::vector<std::pair<std::string, MetricSummary>> out;
+  std::vector<std::string> names;
+  for (const auto& r : repetitions)
+    for (const auto& [name, value] : r.metrics.values())
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  for (const auto& name : names) out.emplace_back(name, summarize(metric_values(repetitions, name)));
+  return out;
+}
+
+}  // namespace aiway

@@ -1,0 +1,57 @@
+#include "compare/thresholds.hpp"
+
+#include <algorithm>
+#include <optional>
+
+#include "compare/statistics.hpp"
+
+namespace aiway {
+namespace {
+
+struct Rule {
+  std::optional<double> Expectations::*limit;
+  const char* metric;
+  bool at_least;  // ">=" (else "<=")
+  double scale;   // expect unit -> metric unit
+  bool worst;     // judge the worst repetition instead of the median
+};
+
+constexpr Rule kRules[] = {
+    {&Expectations::min_throughput_tps, "throughput_tps", true, 1, false},
+    {&Expectations::max_latency_p99_ms, "latency_p99_us", false, 1e3, false},
+    {&Expectations::max_rss_growth_mib, "rss_growth_bytes", false, 1024.0 * 1024.0, false},
+    {&Expectations::max_cpu_share, "cpu_share", false, 1, false},
+    {&Expectations::max_quit_latency_ms, "quit_latency_us", false, 1e3, false},
+    {&Expectations::max_loss_ratio, "loss_ratio", false, 1, true},
+    {&Expectations::max_lost_unaccounted, "lost_unaccounted", false, 1, true},
+    {&Expectations::max_duplicated, "duplicated", false, 1, true},
+    {&Expectations::max_reordered, "reordered", false, 1, true},
+    {&Expectations::max_corrupted, "corrupted", false, 1, true},
+};
+
+}  // namespace
+
+std::vector<ThresholdResult> evaluate_thresholds(const Expectations& expect, const std::vector<Repetition>& repetitions) {
+  std::vector<ThresholdResult> results;
+  for (const Rule& rule : kRules) {
+    const auto& limit = expect.*rule.limit;
+    if (!limit) continue;
+    ThresholdResult r;
+    r.metric = rule.metric;
+    r.op = rule.at_least ? ">=" : "<=";
+    r.limit = *limit * rule.scale;
+    r.aggregate = rule.worst ? "worst" : "median";
+    const std::vector<double> values = metric_values(repetitions, rule.metric);
+    if (!values.empty()) {
+      if (!rule.worst) r.value = median(values);
+      else if (rule.at_least) r.value = *std::min_element(values.begin(), values.end());
+      else r.value = *std::max_element(values.begin(), values.end());
+    }
+    // A limit on a metric nothing measured fails: silence is not a pass.
+    r.passed = r.value && (rule.at_least ? *r.value >= r.limit : *r.value <= r.limit);
+    results.push_back(std::move(r));
+  }
+  return results;
+}
+
+}  // namespace aiway

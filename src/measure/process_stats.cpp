@@ -1,0 +1,60 @@
+#include "measure/process_stats.hpp"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace aiway {
+
+ProcessUsage process_usage() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  ProcessUsage u;
+  u.cpu_seconds = double(usage.ru_utime.tv_sec) + double(usage.ru_utime.tv_usec) * 1e-6 +
+                  double(usage.ru_stime.tv_sec) + double(usage.ru_stime.tv_usec) * 1e-6;
+  u.ctx_voluntary = usage.ru_nvcsw;
+  u.ctx_involuntary = usage.ru_nivcsw;
+  return u;
+}
+
+std::int64_t rss_bytes() {
+  // Plain read(2) into a stack buffer: the sampler calls this every few ms and
+  // must not allocate (it would disturb the allocation counts it sits beside).
+  const int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buffer[128];
+  const ssize_t n = read(fd, buffer, sizeof buffer - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buffer[n] = '\0';
+  unsigned long long size = 0, resident = 0;
+  if (std::sscanf(buffer, "%llu %llu", &size, &resident) != 2) return 0;
+  return std::int64_t(resident) * sysconf(_SC_PAGESIZE);
+}
+
+std::int64_t peak_rss_bytes() {
+  const int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buffer[4096];
+  const ssize_t n = read(fd, buffer, sizeof buffer - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buffer[n] = '\0';
+  const char* line = std::strstr(buffer, "VmHWM:");
+  if (!line) return 0;
+  return std::strtoll(line + 6, nullptr, 10) * 1024;
+}
+
+bool reset_peak_rss() {
+  const int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = write(fd, "5", 1) == 1;
+  close(fd);
+  return ok;
+}
+
+}  // namespace aiway

@@ -1,0 +1,139 @@
+#include "pipeline/backend.hpp"
+
+#include <sys/prctl.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "pipeline/generator.hpp"
+
+namespace aiway {
+
+Backend::Backend(const Scenario& scenario, const Clock& clock, TokenChannel& out, ControlLane& control)
+    : scenario_(scenario),
+      clock_(clock),
+      out_(out),
+      control_(control),
+      next_command_(scenario.backend.streams, 0),
+      split_tail_(scenario.backend.streams) {
+  const auto& b = scenario.backend;
+  const std::uint64_t per_stream = b.error_at ? b.error_at : b.messages;
+  for (std::uint64_t j = 0; j < b.commands; ++j) {
+    const std::uint64_t at = planted_command_position(j, b.commands, b.messages);
+    if (at + 1 < per_stream) command_positions_.push_back(at);  // the split tail needs a next token
+  }
+}
+
+void Backend::fill(Token& token, std::uint64_t j) {
+  const auto& b = scenario_.backend;
+  const std::uint32_t stream = std::uint32_t(j % b.streams);
+  const std::uint64_t i = j / b.streams;
+  token.stream = stream;
+  token.kind = TokenKind::data;
+  token.seq = i;
+  generate_message(b.size, i, token.text);
+  token.hash = XXH3_64bits(token.text.data(), token.text.size());
+  token.clean_size = std::uint32_t(token.text.size());
+
+  std::string& tail = split_tail_[stream];
+  if (!tail.empty()) {
+    token.text.insert(0, tail);
+    tail.clear();
+  }
+  std::uint32_t& next = next_command_[stream];
+  if (next < command_positions_.size() && command_positions_[next] == i) {
+    const std::string_view command = planted_command(next);
+    if (b.split_commands && next % 2 == 1) {
+      const std::size_t half = command.size() / 2;
+      token.text.append(command.substr(0, half));
+      tail.assign(command.substr(half));
+    } else {
+      token.text.append(command);
+    }
+    ++next;
+    ++stats_.commands_planted;
+  }
+}
+
+void Backend::request_quit() {
+  control_.quit_requested_ns.store(clock_.now_ns(), std::memory_order_release);
+  control_.conductor_attention.store(true, std::memory_order_release);
+  out_.wake_consumer();
+}
+
+// Sleeps until due_ns (or at most 10 ms, to re-check the stop flag); false when stopped.
+bool Backend::sleep_until(std::int64_t due_ns) {
+  const std::int64_t wake = std::min(due_ns, clock_.now_ns() + 10'000'000);
+  const timespec ts{time_t(wake / 1'000'000'000), long(wake % 1'000'000'000)};
+  clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+  return !control_.backend_stop.load(std::memory_order_acquire);
+}
+
+void Backend::run(std::int64_t start_ns) {
+  prctl(PR_SET_TIMERSLACK, 1);  // pacing wants wake-ups to the microsecond, not the default 50 us
+  const double cpu0 = thread_cpu_seconds();
+  const auto& b = scenario_.backend;
+  const std::uint64_t per_stream = b.error_at ? b.error_at : b.messages;
+  const std::uint64_t total = per_stream * b.streams;
+  const bool paced = b.rate_tps > 0;
+  const double period_ns = paced ? 1e9 / (b.rate_tps * b.streams) : 0;
+  const bool stamp = scenario_.measure.latency;
+  const std::uint64_t quit_after = scenario_.control.quit_at
+                                       ? std::uint64_t(std::floor(*scenario_.control.quit_at * double(total)))
+                                       : UINT64_MAX;
+  const std::size_t batch_size = scenario_.pipeline.batch;
+  std::vector<Token> batch(batch_size + b.streams);
+
+  stats_.start_ns = start_ns;
+  std::uint64_t j = 0;
+  if (quit_after == 0) request_quit();
+  while (j < total && !control_.backend_stop.load(std::memory_order_acquire)) {
+    std::uint64_t limit = std::min<std::uint64_t>(total, j + batch_size);
+    if (quit_after > j) limit = std::min(limit, quit_after);
+    if (paced) {
+      const std::int64_t now = clock_.now_ns();
+      const auto due = std::uint64_t(double(now - stats_.start_ns) / period_ns) + 1;
+      if (due <= j) {
+        if (!sleep_until(stats_.start_ns + std::int64_t(double(j) * period_ns))) break;
+        continue;
+      }
+      limit = std::min(limit, due);
+    }
+    std::size_t n = 0;
+    for (; j < limit; ++j) {
+      Token& token = batch[n++];
+      fill(token, j);
+      if (paced) token.intended_ns = stats_.start_ns + std::int64_t(double(j) * period_ns);
+      else if (stamp) token.intended_ns = clock_.now_ns();
+      if (token.seq + 1 == per_stream) {  // the stream's last token: its terminal follows
+        Token& end = batch[n++];
+        end.stream = token.stream;
+        end.kind = b.error_at ? TokenKind::error : TokenKind::complete;
+        end.seq = per_stream;  // the number of data tokens, so the surface can see a lost tail
+        end.text.clear();
+      }
+    }
+    const std::int64_t sent = (stamp || paced) ? clock_.now_ns() : 0;
+    for (std::size_t k = 0; k < n; ++k) {
+      batch[k].sent_ns = sent;
+      if (paced && batch[k].kind == TokenKind::data) stats_.producer_lag_max_ns = std::max(stats_.producer_lag_max_ns, sent - batch[k].intended_ns);
+    }
+    const std::size_t pushed = out_.push(batch.data(), n, control_.backend_stop);
+    for (std::size_t k = 0; k < pushed; ++k) {
+      if (batch[k].kind != TokenKind::data) {
+        ++stats_.terminals_sent;
+        continue;
+      }
+      ++stats_.tokens_sent;
+      stats_.bytes_sent += batch[k].clean_size;
+    }
+    progress_.store(stats_.tokens_sent, std::memory_order_relaxed);
+    if (pushed < n) break;  // stopped while blocked
+    if (j == quit_after) request_quit();
+  }
+  out_.close();
+  stats_.cpu_s = thread_cpu_seconds() - cpu0;
+}
+
+}  // namespace aiway

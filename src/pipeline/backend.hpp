@@ -1,0 +1,53 @@
+// The mock LLM: N streams interleaved round-robin, flat out or paced on a
+// schedule (start + j / rate, never sleep-per-token), planted avatar commands,
+// then a terminal Complete, or Error when the fault asks for it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "aiway/scenario.hpp"
+#include "aiway/token.hpp"
+#include "measure/clock.hpp"
+#include "pipeline/control_lane.hpp"
+#include "pipeline/token_channel.hpp"
+
+namespace aiway {
+
+struct BackendStats {
+  std::uint64_t tokens_sent = 0;   // data tokens handed to the token channel
+  std::uint64_t bytes_sent = 0;    // their clean payload bytes
+  std::uint64_t commands_planted = 0;
+  std::uint64_t terminals_sent = 0;
+  std::int64_t start_ns = 0;       // the request: schedule origin, TTFT origin
+  std::int64_t producer_lag_max_ns = 0;
+  double cpu_s = 0;
+};
+
+class Backend {
+ public:
+  Backend(const Scenario& scenario, const Clock& clock, TokenChannel& out, ControlLane& control);
+  // The thread body; start_ns is the request time and the schedule's origin.
+  void run(std::int64_t start_ns);
+
+  const BackendStats& stats() const { return stats_; }
+  const std::atomic<std::uint64_t>& progress() const { return progress_; }
+
+ private:
+  void fill(Token& token, std::uint64_t j);
+  void request_quit();
+  bool sleep_until(std::int64_t due_ns);
+
+  const Scenario& scenario_;
+  const Clock& clock_;
+  TokenChannel& out_;
+  ControlLane& control_;
+  std::vector<std::uint64_t> command_positions_;
+  std::vector<std::uint32_t> next_command_;   // per stream: index into command_positions_
+  std::vector<std::string> split_tail_;       // per stream: second half of a split command
+  BackendStats stats_;
+  std::atomic<std::uint64_t> progress_{0};
+};
+
+}  // namespace aiway

@@ -1,0 +1,105 @@
+#include "pipeline/conductor.hpp"
+
+namespace aiway {
+
+Conductor::Conductor(const Scenario& scenario, const Clock& clock, TokenChannel& in, TokenChannel& out,
+                     ControlLane& control)
+    : scenario_(scenario),
+      clock_(clock),
+      in_(in),
+      out_(out),
+      control_(control),
+      parsers_(scenario.backend.streams),
+      transcripts_(scenario.backend.streams, Transcript(scenario.conductor.transcript_max_bytes)),
+      commands_this_response_(scenario.backend.streams, 0),
+      inbox_(scenario.pipeline.batch),
+      // A token can yield commands as well as itself: room for a full inbox and some.
+      outbox_(2 * std::size_t(scenario.pipeline.batch) + 16) {}
+
+void Conductor::process(Token& token) {
+  token.dequeued_ns = t1_;
+  const std::uint32_t stream = token.stream;
+  if (token.kind == TokenKind::data) {
+    ++stats_.tokens_in;
+    clean_.clear();
+    const bool unchanged = parsers_[stream].feed(token.text, clean_, [&](const AvatarCommand& command) {
+      if (!is_valid_command(command) || commands_this_response_[stream] >= scenario_.conductor.max_commands) {
+        ++stats_.commands_rejected;
+        return;
+      }
+      ++commands_this_response_[stream];
+      ++stats_.commands_executed;
+      if (outbox_size_ + 1 >= outbox_.size()) forward();
+      Token& ui = outbox_[outbox_size_++];
+      ui.kind = TokenKind::command;
+      ui.stream = stream;
+      ui.sent_ns = token.sent_ns;
+      ui.text.assign(command.name);
+    });
+    if (!unchanged) token.text.swap(clean_);  // the old buffer is reused for the next token
+    transcripts_[stream].append(token.text);
+  } else {
+    // What a stream leaves pending at its end was never a command: text.
+    clean_.clear();
+    parsers_[stream].flush(clean_);
+    transcripts_[stream].append(clean_);
+    transcripts_[stream].end_message();
+    commands_this_response_[stream] = 0;
+  }
+  outbox_[outbox_size_++] = std::move(token);
+}
+
+// Pushes the outbox; false when a quit or abort interrupted a blocked push.
+bool Conductor::forward() {
+  const std::size_t pushed = out_.push(outbox_.data(), outbox_size_, control_.conductor_attention);
+  for (std::size_t k = pushed; k < outbox_size_; ++k)
+    stats_.discarded_at_shutdown += outbox_[k].kind == TokenKind::data;
+  const bool all = pushed == outbox_size_;
+  outbox_size_ = 0;
+  return all;
+}
+
+void Conductor::shut_down() {
+  // ShuttingDown overtakes every queued token: it travels the control lane.
+  control_.shutting_down_ns.store(clock_.now_ns(), std::memory_order_release);
+  control_.surface_attention.store(true, std::memory_order_release);
+  out_.wake_consumer();
+  control_.backend_stop.store(true, std::memory_order_release);
+  in_.wake_producer();
+  // Drain what the backend had queued, so every token is accounted for.
+  const std::atomic<bool> never{false};
+  while (!control_.aborted.load(std::memory_order_acquire)) {
+    const auto r = in_.pop(inbox_.data(), inbox_.size(), monotonic_ns() + 50'000'000, never);
+    for (std::size_t k = 0; k < r.count; ++k) stats_.discarded_at_shutdown += inbox_[k].kind == TokenKind::data;
+    if (r.closed) break;
+  }
+}
+
+void Conductor::run() {
+  const double cpu0 = thread_cpu_seconds();
+  const bool stamp = scenario_.measure.latency;
+  while (true) {
+    if (control_.conductor_attention.load(std::memory_order_acquire)) {
+      if (!control_.aborted.load(std::memory_order_acquire)) shut_down();
+      break;
+    }
+    const auto r = in_.pop(inbox_.data(), inbox_.size(), EventCount::kForever, control_.conductor_attention);
+    if (r.closed) break;
+    if (r.count == 0) continue;
+    t1_ = stamp ? clock_.now_ns() : 0;
+    std::size_t k = 0;
+    bool flowing = true;
+    while (k < r.count && flowing) {
+      process(inbox_[k++]);
+      if (outbox_size_ + 8 > outbox_.size()) flowing = forward();
+    }
+    if (flowing && outbox_size_ > 0) forward();
+    for (; k < r.count; ++k) stats_.discarded_at_shutdown += inbox_[k].kind == TokenKind::data;
+    progress_.store(stats_.tokens_in, std::memory_order_relaxed);
+  }
+  out_.close();
+  for (const auto& t : transcripts_) stats_.transcript_bytes += t.bytes();
+  stats_.cpu_s = thread_cpu_seconds() - cpu0;
+}
+
+}  // namespace aiway

@@ -1,0 +1,60 @@
+// The Conductor stage: strips [yolla:…] commands (state carried across
+// tokens), validates and forwards each as a UI message, keeps the transcript,
+// forwards the token, and answers a quit by sending ShuttingDown over the
+// control lane ahead of any queued data.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "aiway/scenario.hpp"
+#include "aiway/token.hpp"
+#include "measure/clock.hpp"
+#include "pipeline/command_parser.hpp"
+#include "pipeline/control_lane.hpp"
+#include "pipeline/token_channel.hpp"
+#include "pipeline/transcript.hpp"
+
+namespace aiway {
+
+struct ConductorStats {
+  std::uint64_t tokens_in = 0;
+  std::uint64_t commands_executed = 0;
+  std::uint64_t commands_rejected = 0;   // invalid, or over max_commands per response
+  std::uint64_t discarded_at_shutdown = 0;  // data tokens dropped after quit, by design
+  std::uint64_t transcript_bytes = 0;    // retained at the end
+  double cpu_s = 0;
+};
+
+class Conductor {
+ public:
+  Conductor(const Scenario& scenario, const Clock& clock, TokenChannel& in, TokenChannel& out, ControlLane& control);
+  void run();
+
+  const ConductorStats& stats() const { return stats_; }
+  const std::atomic<std::uint64_t>& progress() const { return progress_; }
+
+ private:
+  void process(Token& token);
+  void shut_down();
+  bool forward();
+
+  const Scenario& scenario_;
+  const Clock& clock_;
+  TokenChannel& in_;
+  TokenChannel& out_;
+  ControlLane& control_;
+  std::vector<CommandParser> parsers_;
+  std::vector<Transcript> transcripts_;
+  std::vector<std::uint32_t> commands_this_response_;
+  std::vector<Token> inbox_;
+  std::vector<Token> outbox_;
+  std::size_t outbox_size_ = 0;
+  std::string clean_;
+  std::int64_t t1_ = 0;
+  ConductorStats stats_;
+  std::atomic<std::uint64_t> progress_{0};
+};
+
+}  // namespace aiway

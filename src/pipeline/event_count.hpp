@@ -1,0 +1,59 @@
+// An event count on a futex: lets a thread sleep until another says "something
+// changed", with an absolute deadline, without a mutex on the signalling side.
+// The notifier pays one fence and one load when nobody sleeps.
+//
+// Waiter:   auto key = ec.prepare_wait(); if (ready()) { ec.cancel_wait(); } else { ec.wait(key, deadline); }
+// Notifier: make ready() true; ec.notify_all();
+#pragma once
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <climits>
+#include <cstdint>
+
+namespace aiway {
+
+class EventCount {
+ public:
+  static constexpr std::int64_t kForever = -1;
+
+  std::uint32_t prepare_wait() {
+    waiters_.fetch_add(1, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    return epoch_.load(std::memory_order_seq_cst);
+  }
+  void cancel_wait() { waiters_.fetch_sub(1, std::memory_order_relaxed); }
+
+  // Sleeps until notified after prepare_wait() or until CLOCK_MONOTONIC reaches
+  // deadline_ns (kForever: no deadline). Spurious returns are possible.
+  void wait(std::uint32_t key, std::int64_t deadline_ns) {
+    timespec ts{};
+    timespec* timeout = nullptr;
+    if (deadline_ns != kForever) {
+      ts.tv_sec = deadline_ns / 1'000'000'000;
+      ts.tv_nsec = deadline_ns % 1'000'000'000;
+      timeout = &ts;
+    }
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&epoch_), FUTEX_WAIT_BITSET_PRIVATE, key, timeout,
+            nullptr, FUTEX_BITSET_MATCH_ANY);
+    waiters_.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void notify_all() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (waiters_.load(std::memory_order_relaxed) == 0) return;
+    epoch_.fetch_add(1, std::memory_order_seq_cst);
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&epoch_), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+  }
+
+ private:
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+  std::atomic<std::uint32_t> epoch_{0};
+  std::atomic<std::uint32_t> waiters_{0};
+};
+
+}  // namespace aiway

@@ -1,0 +1,82 @@
+// One repetition's pipeline: backend -> token channel -> conductor -> surface
+// channel -> surface, each stage on its own thread, plus the control lane.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "aiway/scenario.hpp"
+#include "measure/clock.hpp"
+#include "pipeline/backend.hpp"
+#include "pipeline/conductor.hpp"
+#include "pipeline/control_lane.hpp"
+#include "pipeline/surface.hpp"
+#include "pipeline/token_channel.hpp"
+
+namespace aiway {
+
+// Where each stage is, for the watchdog and for a timeout's diagnosis.
+struct PipelineProgress {
+  std::uint64_t backend_sent = 0;
+  std::uint64_t conductor_in = 0;
+  std::uint64_t surface_delivered = 0;
+  std::int64_t channel_depth = 0;
+  std::int64_t surface_channel_depth = 0;
+  bool backend_done = false, conductor_done = false, surface_done = false;
+};
+
+class Pipeline {
+ public:
+  Pipeline(const Scenario& scenario, const Clock& clock);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  void start();
+  // Waits until every stage has finished or CLOCK_MONOTONIC reaches deadline_ns.
+  bool wait_until(std::int64_t deadline_ns);
+  // Stops every stage at once (timeout, interrupt); waits for the threads.
+  void abort();
+  PipelineProgress progress() const;
+
+  // Gauges for the resource sampler.
+  std::vector<const std::atomic<std::int64_t>*> depth_gauges() const;
+
+  // Valid after wait_until() returned true or abort().
+  const BackendStats& backend() const { return backend_.stats(); }
+  const ConductorStats& conductor() const { return conductor_.stats(); }
+  const SurfaceStats& surface() const { return surface_.stats(); }
+  const DeliveryLatencies& latencies() const { return surface_.latencies(); }
+  const ChannelStats& channel() const { return channel_.stats(); }
+  const ChannelStats& surface_channel() const { return surface_channel_.stats(); }
+  const ControlLane& control() const { return control_; }
+  std::int64_t start_ns() const { return start_ns_; }
+
+ private:
+  void join();
+  void stage_finished(std::atomic<bool>& flag);
+
+  const Scenario& scenario_;
+  const Clock& clock_;
+  ControlLane control_;
+  TokenChannel channel_;
+  TokenChannel surface_channel_;
+  Backend backend_;
+  Conductor conductor_;
+  Surface surface_;
+  std::int64_t start_ns_ = 0;
+
+  std::atomic<bool> backend_done_{false}, conductor_done_{false}, surface_done_{false};
+  std::atomic<int> running_{0};
+  std::mutex mutex_;
+  std::condition_variable finished_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace aiway

@@ -1,0 +1,38 @@
+// A stream's display: text wrapped incrementally into a ring of fixed-width
+// lines (appending a token touches only the current line, never re-wraps the
+// message), and the viewport rendered from its last rows.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace aiway {
+
+class Scrollback {
+ public:
+  Scrollback(std::uint32_t width, std::uint32_t lines);
+
+  void append(std::string_view text);
+  // Copies the last `rows` lines into `frame` (rows x width bytes, space padded);
+  // returns a checksum of what was drawn.
+  std::uint64_t render(char* frame, std::uint32_t rows) const;
+
+  std::uint64_t lines_written() const { return lines_written_; }
+  std::uint32_t width() const { return width_; }
+  std::uint64_t retained_bytes() const;  // cells touched so far
+
+ private:
+  void new_line();
+
+  std::uint32_t width_;
+  std::uint32_t lines_;
+  // Not value-initialised: pages are touched (and count in RSS) only when written.
+  std::unique_ptr<char[]> cells_;
+  std::unique_ptr<std::uint32_t[]> lengths_;
+  std::uint32_t current_ = 0;  // ring index of the line being written
+  std::uint32_t column_ = 0;
+  std::uint64_t lines_written_ = 0;
+};
+
+}  // namespace aiway

@@ -1,0 +1,127 @@
+#include "pipeline/surface.hpp"
+
+#include <xxhash.h>
+
+#include <algorithm>
+
+namespace aiway {
+
+Surface::Surface(const Scenario& scenario, const Clock& clock, TokenChannel& in, ControlLane& control)
+    : scenario_(scenario),
+      clock_(clock),
+      in_(in),
+      control_(control),
+      integrity_(scenario.backend.streams),
+      last_delivery_ns_(scenario.backend.streams, -1),
+      frame_(std::size_t(scenario.surface.width) * scenario.surface.height),
+      inbox_(scenario.pipeline.batch) {
+  scrollback_.reserve(scenario.backend.streams);
+  for (std::uint32_t s = 0; s < scenario.backend.streams; ++s)
+    scrollback_.emplace_back(scenario.surface.width, scenario.surface.scrollback_lines);
+}
+
+void Surface::deliver(Token& token, std::int64_t& now) {
+  const std::uint32_t stream = token.stream;
+  if (token.kind == TokenKind::command) {
+    ++stats_.commands_displayed;
+    return;
+  }
+  if (token.kind != TokenKind::data) {
+    integrity_[stream].end(token.seq);
+    if (token.kind == TokenKind::complete) ++stats_.streams_completed;
+    else ++stats_.stream_errors;
+    return;
+  }
+  if (integrity_[stream].observe(token.seq) == StreamIntegrity::Verdict::duplicate) return;
+  ++stats_.delivered;
+  stats_.bytes_delivered += token.text.size();
+  if (token.text.size() != token.clean_size || XXH3_64bits(token.text.data(), token.text.size()) != token.hash)
+    ++stats_.corrupted;
+  scrollback_[stream].append(token.text);
+  focused_stream_ = stream;
+
+  if (scenario_.surface.work_us > 0) {
+    spin_until(clock_, now + std::int64_t(scenario_.surface.work_us * 1000));
+    now = clock_.now_ns();
+  }
+  if (scenario_.measure.latency) {
+    latencies_.end_to_end.record(now - token.intended_ns);
+    latencies_.uncorrected.record(now - token.sent_ns);
+    latencies_.hop1.record(token.dequeued_ns - token.sent_ns);
+    latencies_.hop2.record(now - token.dequeued_ns);
+    std::int64_t& last = last_delivery_ns_[stream];
+    if (last >= 0) latencies_.inter_token.record(now - last);
+    else latencies_.first_token.record(now - request_ns_);
+    last = now;
+  }
+  if (stats_.delivered == scenario_.surface.stall_at && scenario_.surface.stall_ms > 0) {
+    // Fault: the UI stops consuming for a while (a long frame, a GC pause…).
+    const std::int64_t until = monotonic_ns() + std::int64_t(scenario_.surface.stall_ms * 1e6);
+    const timespec ts{time_t(until / 1'000'000'000), long(until % 1'000'000'000)};
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+    now = clock_.now_ns();
+  }
+}
+
+void Surface::render() {
+  const std::int64_t start = clock_.now_ns();
+  frame_checksum_ += scrollback_[focused_stream_].render(frame_.data(), scenario_.surface.height);
+  latencies_.frame_time.record(clock_.now_ns() - start);
+  ++stats_.frames_rendered;
+}
+
+void Surface::drain() {
+  const std::atomic<bool> never{false};
+  while (!control_.aborted.load(std::memory_order_acquire)) {
+    const auto r = in_.pop(inbox_.data(), inbox_.size(), monotonic_ns() + 50'000'000, never);
+    for (std::size_t k = 0; k < r.count; ++k) stats_.discarded_at_shutdown += inbox_[k].kind == TokenKind::data;
+    if (r.closed) break;
+  }
+}
+
+void Surface::run(std::int64_t request_ns) {
+  request_ns_ = request_ns;
+  const double cpu0 = thread_cpu_seconds();
+  const double frame_rate = scenario_.surface.frame_rate_hz;
+  const std::int64_t frame_period = frame_rate > 0 ? std::int64_t(1e9 / frame_rate) : 0;
+  std::int64_t next_frame = frame_period ? clock_.now_ns() + frame_period : EventCount::kForever;
+  const bool timed = scenario_.measure.latency || frame_period || scenario_.surface.work_us > 0;
+
+  while (true) {
+    if (control_.surface_attention.load(std::memory_order_acquire)) {
+      if (!control_.aborted.load(std::memory_order_acquire)) {
+        stats_.shutting_down_seen_ns = clock_.now_ns();
+        drain();
+      }
+      break;
+    }
+    const auto r = in_.pop(inbox_.data(), inbox_.size(), next_frame, control_.surface_attention);
+    if (r.closed) break;
+    std::int64_t now = timed ? clock_.now_ns() : 0;
+    std::size_t k = 0;
+    for (; k < r.count; ++k) {
+      if (control_.surface_attention.load(std::memory_order_relaxed)) break;  // quit overtakes the batch
+      deliver(inbox_[k], now);
+    }
+    for (std::size_t rest = k; rest < r.count; ++rest)
+      stats_.discarded_at_shutdown += inbox_[rest].kind == TokenKind::data;
+    if (r.count > 0) {
+      stats_.last_item_ns = timed ? now : clock_.now_ns();
+      progress_.store(stats_.delivered, std::memory_order_relaxed);
+    }
+    if (frame_period && now >= next_frame) {  // frame_period implies `timed`
+      render();
+      next_frame += frame_period;
+      if (next_frame <= now) next_frame = now + frame_period;  // behind: skip frames, don't burst
+    }
+  }
+  for (const auto& check : integrity_) {
+    stats_.duplicated += check.duplicated();
+    stats_.reordered += check.reordered();
+    stats_.missing += check.missing();
+  }
+  for (const auto& display : scrollback_) stats_.retained_bytes += display.retained_bytes();
+  stats_.cpu_s = thread_cpu_seconds() - cpu0;
+}
+
+}  // namespace aiway

@@ -1,0 +1,79 @@
+// The surface stage (the terminal UI's stand-in): verifies and displays each
+// token, renders the viewport on a frame tick, records delivery latencies, and
+// honours ShuttingDown from the control lane ahead of queued data.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "aiway/latency_histogram.hpp"
+#include "aiway/scenario.hpp"
+#include "aiway/token.hpp"
+#include "measure/clock.hpp"
+#include "pipeline/control_lane.hpp"
+#include "pipeline/integrity.hpp"
+#include "pipeline/scrollback.hpp"
+#include "pipeline/token_channel.hpp"
+
+namespace aiway {
+
+// Times measured at the surface, in ns.
+struct DeliveryLatencies {
+  LatencyHistogram end_to_end;     // t2 - intended send (corrected for coordinated omission)
+  LatencyHistogram uncorrected;    // t2 - actual send
+  LatencyHistogram hop1;           // t1 - actual send (backend -> conductor)
+  LatencyHistogram hop2;           // t2 - t1 (conductor -> surface)
+  LatencyHistogram inter_token;    // gap between consecutive tokens of a stream
+  LatencyHistogram first_token;    // per stream: first token delivered - request
+  LatencyHistogram frame_time;     // one viewport render
+};
+
+struct SurfaceStats {
+  std::uint64_t delivered = 0;          // unique data tokens received
+  std::uint64_t bytes_delivered = 0;
+  std::uint64_t duplicated = 0, reordered = 0, corrupted = 0;
+  std::uint64_t missing = 0;            // sequence numbers never seen
+  std::uint64_t streams_completed = 0, stream_errors = 0;
+  std::uint64_t commands_displayed = 0;
+  std::uint64_t discarded_at_shutdown = 0;
+  std::uint64_t frames_rendered = 0;
+  std::uint64_t retained_bytes = 0;     // scrollback cells in use at the end
+  std::int64_t last_item_ns = 0;        // the last item processed: end of wall time
+  std::int64_t shutting_down_seen_ns = 0;
+  double cpu_s = 0;
+};
+
+class Surface {
+ public:
+  Surface(const Scenario& scenario, const Clock& clock, TokenChannel& in, ControlLane& control);
+  // The thread body; request_ns is when the streams were requested (TTFT origin).
+  void run(std::int64_t request_ns);
+
+  const SurfaceStats& stats() const { return stats_; }
+  const DeliveryLatencies& latencies() const { return latencies_; }
+  const std::atomic<std::uint64_t>& progress() const { return progress_; }
+
+ private:
+  void deliver(Token& token, std::int64_t& now);
+  void render();
+  void drain();
+
+  const Scenario& scenario_;
+  const Clock& clock_;
+  TokenChannel& in_;
+  ControlLane& control_;
+  std::vector<StreamIntegrity> integrity_;
+  std::vector<Scrollback> scrollback_;
+  std::vector<std::int64_t> last_delivery_ns_;
+  std::vector<char> frame_;
+  std::uint32_t focused_stream_ = 0;
+  std::uint64_t frame_checksum_ = 0;
+  std::int64_t request_ns_ = 0;
+  std::vector<Token> inbox_;
+  DeliveryLatencies latencies_;
+  SurfaceStats stats_;
+  std::atomic<std::uint64_t> progress_{0};
+};
+
+}  // namespace aiway

@@ -1,0 +1,135 @@
+#include "pipeline/token_channel.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+namespace aiway {
+namespace {
+constexpr std::int64_t kRecheckNs = 50'000'000;  // sleeping sides re-check their flags at least this often
+}
+
+TokenChannel::TokenChannel(std::size_t capacity, Overflow policy, const Clock& clock, double spin_us)
+    : capacity_(capacity),
+      policy_(policy),
+      clock_(clock),
+      spin_ns_(std::int64_t(spin_us * 1000)),
+      queue_(capacity + 2 * moodycamel::ConcurrentQueueDefaultTraits::BLOCK_SIZE, 1, 0),
+      producer_(queue_),
+      consumer_(queue_) {}
+
+void TokenChannel::count_drop(const Token& token) {
+  if (token.kind == TokenKind::data) ++stats_.dropped_data;
+  else ++stats_.dropped_other;
+}
+
+// drop-oldest: evicts queued items until `wanted` slots are free (or the queue
+// is empty); returns the free slots.
+std::size_t TokenChannel::make_room(std::size_t wanted) {
+  std::int64_t free = std::int64_t(capacity_) - depth_.load(std::memory_order_acquire);
+  Token evicted;
+  while (free < std::int64_t(wanted) && queue_.try_dequeue_from_producer(producer_, evicted)) {
+    depth_.fetch_sub(1, std::memory_order_acq_rel);
+    count_drop(evicted);
+    free = std::int64_t(capacity_) - depth_.load(std::memory_order_acquire);
+  }
+  return std::size_t(std::max<std::int64_t>(free, 0));
+}
+
+bool TokenChannel::wait_for_room(const std::atomic<bool>& cancel) {
+  const std::int64_t start = clock_.now_ns();
+  const std::int64_t spin_until = start + spin_ns_;
+  bool cancelled = false;
+  while (true) {
+    if (depth_.load(std::memory_order_acquire) < std::int64_t(capacity_)) break;
+    if (cancel.load(std::memory_order_acquire)) {
+      cancelled = true;
+      break;
+    }
+    if (clock_.now_ns() < spin_until) {
+      _mm_pause();
+      continue;
+    }
+    const auto key = space_ready_.prepare_wait();
+    if (depth_.load(std::memory_order_acquire) < std::int64_t(capacity_) || cancel.load(std::memory_order_acquire)) {
+      space_ready_.cancel_wait();
+      continue;
+    }
+    space_ready_.wait(key, monotonic_ns() + kRecheckNs);
+  }
+  stats_.blocked_ns += clock_.now_ns() - start;
+  return !cancelled;
+}
+
+std::size_t TokenChannel::push(Token* items, std::size_t n, const std::atomic<bool>& cancel) {
+  std::size_t done = 0;
+  while (done < n) {
+    std::int64_t free = std::int64_t(capacity_) - depth_.load(std::memory_order_acquire);
+    if (free <= 0) {
+      if (policy_ == Overflow::block) {
+        if (!wait_for_room(cancel)) return done;
+        continue;
+      }
+      if (policy_ == Overflow::drop_newest) {
+        count_drop(items[done]);
+        items[done].text.clear();
+        ++done;
+        continue;
+      }
+      free = std::int64_t(make_room(n - done));
+      if (free == 0) continue;  // raced with the consumer; depth has dropped meanwhile
+    }
+    const std::size_t chunk = std::min<std::size_t>(std::size_t(free), n - done);
+    for (std::size_t i = done; i < done + chunk; ++i) stats_.pushed_data += items[i].kind == TokenKind::data;
+    queue_.enqueue_bulk(producer_, std::make_move_iterator(items + done), chunk);
+    const std::int64_t depth = depth_.fetch_add(std::int64_t(chunk), std::memory_order_acq_rel) + std::int64_t(chunk);
+    stats_.max_depth = std::max(stats_.max_depth, depth);
+    done += chunk;
+    data_ready_.notify_all();
+  }
+  return done;
+}
+
+void TokenChannel::close() {
+  closed_.store(true, std::memory_order_release);
+  data_ready_.notify_all();
+}
+
+TokenChannel::PopResult TokenChannel::pop(Token* out, std::size_t max, std::int64_t deadline_ns,
+                                          const std::atomic<bool>& interrupt) {
+  std::int64_t spin_until = -1;
+  while (true) {
+    const std::size_t n = queue_.try_dequeue_bulk(consumer_, out, max);
+    if (n > 0) {
+      depth_.fetch_sub(std::int64_t(n), std::memory_order_acq_rel);
+      space_ready_.notify_all();
+      return {n, false};
+    }
+    if (closed_.load(std::memory_order_acquire)) {
+      // Everything pushed before close() is visible now: one last look.
+      const std::size_t last = queue_.try_dequeue_bulk(consumer_, out, max);
+      if (last > 0) {
+        depth_.fetch_sub(std::int64_t(last), std::memory_order_acq_rel);
+        return {last, false};
+      }
+      return {0, true};
+    }
+    if (interrupt.load(std::memory_order_acquire)) return {0, false};
+    const std::int64_t now = clock_.now_ns();
+    if (deadline_ns != EventCount::kForever && now >= deadline_ns) return {0, false};
+    if (spin_until < 0) spin_until = now + spin_ns_;
+    if (now < spin_until) {
+      _mm_pause();
+      continue;
+    }
+    const auto key = data_ready_.prepare_wait();
+    if (queue_.size_approx() > 0 || closed_.load(std::memory_order_acquire) ||
+        interrupt.load(std::memory_order_acquire)) {
+      data_ready_.cancel_wait();
+      continue;
+    }
+    const std::int64_t recheck = monotonic_ns() + kRecheckNs;
+    data_ready_.wait(key, deadline_ns == EventCount::kForever ? recheck : std::min(deadline_ns, recheck));
+  }
+}
+
+}  // namespace aiway

@@ -1,0 +1,82 @@
+// A bounded single-producer single-consumer channel of Tokens on a moodycamel
+// ConcurrentQueue. The capacity is exact (moodycamel's own bound is per block),
+// the overflow policy is applied by the producer, and every drop is counted at
+// the moment it happens. Waiting spins briefly, then sleeps on a futex: these
+// machines have 2 cores and the pipeline has more threads than that.
+#pragma once
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "aiway/scenario.hpp"
+#include "aiway/token.hpp"
+#include "measure/clock.hpp"
+#include "pipeline/event_count.hpp"
+
+namespace aiway {
+
+struct ChannelStats {
+  std::uint64_t pushed_data = 0;     // data tokens accepted into the channel
+  std::uint64_t dropped_data = 0;    // data tokens dropped by the overflow policy
+  std::uint64_t dropped_other = 0;   // terminal items and commands dropped by the policy
+  std::int64_t max_depth = 0;
+  std::int64_t blocked_ns = 0;       // producer time spent waiting for room (block policy)
+};
+
+class TokenChannel {
+ public:
+  TokenChannel(std::size_t capacity, Overflow policy, const Clock& clock, double spin_us);
+  TokenChannel(const TokenChannel&) = delete;
+  TokenChannel& operator=(const TokenChannel&) = delete;
+
+  // Producer side (one thread). Moves items[0..n) in, applying the overflow
+  // policy. Under `block` it waits for room; it gives up when `cancel` becomes
+  // true and returns how many items it pushed (the rest stay in `items`).
+  std::size_t push(Token* items, std::size_t n, const std::atomic<bool>& cancel);
+  // No more items will be pushed; the consumer sees `closed` once it has drained.
+  void close();
+
+  struct PopResult {
+    std::size_t count = 0;
+    bool closed = false;  // the producer closed the channel and it is empty
+  };
+  // Consumer side (one thread). Moves up to `max` items into `out`. Returns with
+  // count 0 when closed, at deadline_ns (CLOCK_MONOTONIC; kForever for none), or
+  // when `interrupt` is true (the caller then checks its control lane).
+  PopResult pop(Token* out, std::size_t max, std::int64_t deadline_ns, const std::atomic<bool>& interrupt);
+
+  // Wakes a sleeping consumer / producer so it re-checks its control flags.
+  void wake_consumer() { data_ready_.notify_all(); }
+  void wake_producer() { space_ready_.notify_all(); }
+
+  std::size_t capacity() const { return capacity_; }
+  const std::atomic<std::int64_t>& depth() const { return depth_; }
+  // Read after the producer thread has finished.
+  const ChannelStats& stats() const { return stats_; }
+
+ private:
+  void count_drop(const Token& token);
+  std::size_t make_room(std::size_t wanted);
+  bool wait_for_room(const std::atomic<bool>& cancel);
+
+  const std::size_t capacity_;
+  const Overflow policy_;
+  const Clock& clock_;
+  const std::int64_t spin_ns_;
+
+  moodycamel::ConcurrentQueue<Token> queue_;
+  moodycamel::ProducerToken producer_;
+  moodycamel::ConsumerToken consumer_;
+
+  // Items pushed minus items popped: never below the true queue length, so the
+  // producer that reads it can never overfill the channel.
+  alignas(64) std::atomic<std::int64_t> depth_{0};
+  alignas(64) std::atomic<bool> closed_{false};
+  EventCount data_ready_;
+  EventCount space_ready_;
+  alignas(64) ChannelStats stats_;  // written by the producer only
+};
+
+}  // namespace aiway

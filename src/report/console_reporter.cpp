@@ -1,0 +1,165 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "report/reporter.hpp"
+#include "aiway/scenario_file.hpp"
+
+namespace aiway {
+namespace {
+
+std::string grouped(double value) {
+  const bool negative = value < 0;
+  std::string digits = fmt::format("{:.0f}", std::fabs(value));
+  for (int i = int(digits.size()) - 3; i > 0; i -= 3) digits.insert(std::size_t(i), ",");
+  return negative ? "-" + digits : digits;
+}
+
+std::string si(double value, const char* unit) {
+  const double a = std::fabs(value);
+  if (a >= 1e9) return fmt::format("{:.2f} G{}", value / 1e9, unit);
+  if (a >= 1e6) return fmt::format("{:.2f} M{}", value / 1e6, unit);
+  if (a >= 1e3) return fmt::format("{:.2f} k{}", value / 1e3, unit);
+  return fmt::format("{:.0f} {}", value, unit);
+}
+
+std::string mib(double bytes) { return fmt::format("{:.1f} MiB", bytes / (1024.0 * 1024.0)); }
+
+std::string duration_us(double us) {
+  if (us >= 1e6) return fmt::format("{:.2f} s", us / 1e6);
+  if (us >= 1e3) return fmt::format("{:.2f} ms", us / 1e3);
+  return fmt::format("{:.1f} us", us);
+}
+
+const MetricSummary* find(const ScenarioResult& r, const std::string& name) {
+  for (const auto& [n, s] : r.summary)
+    if (n == name) return &s;
+  return nullptr;
+}
+
+// Formats a metric's median, with [min .. max] when repetitions disagree.
+template <class Format>
+std::string spread(const ScenarioResult& r, const std::string& name, Format format) {
+  const MetricSummary* s = find(r, name);
+  if (!s || s->n == 0) return "n/a";
+  if (s->n == 1 || s->min == s->max) return format(s->median);
+  return fmt::format("{} [{} .. {}]", format(s->median), format(s->min), format(s->max));
+}
+
+double median_of(const ScenarioResult& r, const std::string& name) {
+  const MetricSummary* s = find(r, name);
+  return s ? s->median : 0;
+}
+
+std::string worst(const ScenarioResult& r, const std::string& name) {
+  const MetricSummary* s = find(r, name);
+  return s ? grouped(s->max) : "n/a";
+}
+
+std::string threshold_value(const ThresholdResult& t) {
+  if (!t.value) return "not measured";
+  const double v = *t.value;
+  if (t.metric == "rss_growth_bytes") return mib(v);
+  if (t.metric.ends_with("_us")) return duration_us(v);
+  if (t.metric == "cpu_share" || t.metric == "loss_ratio") return fmt::format("{:.2f} %", v * 100);
+  return grouped(v);
+}
+
+std::string threshold_limit(const ThresholdResult& t) {
+  ThresholdResult limit = t;
+  limit.value = t.limit;
+  return threshold_value(limit);
+}
+
+class ConsoleReporter final : public Reporter {
+ public:
+  explicit ConsoleReporter(ConsoleStyle style) : style_(style) {}
+  void report(const RunResults& results, std::ostream& out) const override {
+    for (const auto& scenario : results.scenarios) print_scenario(scenario, style_, out);
+    out << fmt::format("{} scenario(s), {} passed{}\n", results.scenarios.size(),
+                       std::count_if(results.scenarios.begin(), results.scenarios.end(), [](const auto& s) { return s.passed; }),
+                       results.interrupted ? " (interrupted: partial results)" : "");
+  }
+
+ private:
+  ConsoleStyle style_;
+};
+
+}  // namespace
+
+void print_scenario(const ScenarioResult& r, const ConsoleStyle& style, std::ostream& out) {
+  const auto paint = [&](const std::string& text, const char* code) {
+    return style.color ? fmt::format("\x1b[{}m{}\x1b[0m", code, text) : text;
+  };
+  const Scenario& s = r.scenario;
+  out << fmt::format("\n=== Stress Test Results: {} ===\n", s.name);
+  if (!s.description.empty()) out << fmt::format("  {}\n", s.description);
+  out << fmt::format("Configuration: {} stream(s) x {} tokens, size {}, {}, channels {} ({}) / {} ({}), surface work {} us\n",
+                     s.backend.streams, grouped(double(s.backend.messages)), s.backend.size,
+                     s.backend.rate_tps > 0 ? si(s.backend.rate_tps, "tokens/s per stream") : std::string("flat out"),
+                     grouped(double(s.channel.capacity)), to_string(s.channel.overflow),
+                     grouped(double(s.surface_channel.capacity)), to_string(s.surface_channel.overflow), s.surface.work_us);
+  out << fmt::format("Repetitions: {} (+{} warm-up); figures are the median [min .. max]\n", r.repetitions.size(), s.warmup);
+  if (!r.repetitions.empty()) {
+    const auto count = [](double v) { return grouped(v); };
+    out << "Results:\n";
+    out << fmt::format("  Tokens        sent {}  delivered {}  dropped by policy {}  discarded at quit {}  unaccounted {}\n",
+                       spread(r, "tokens_sent", count), spread(r, "tokens_delivered", count),
+                       spread(r, "dropped_by_policy", count), spread(r, "discarded_at_shutdown", count),
+                       spread(r, "lost_unaccounted", count));
+    out << fmt::format("  Integrity     duplicated {}  reordered {}  corrupted {}  (worst repetition)\n",
+                       worst(r, "duplicated"), worst(r, "reordered"), worst(r, "corrupted"));
+    out << fmt::format("  Streams       completed {}  errors {}  commands planted {} executed {}\n",
+                       spread(r, "streams_completed", count), spread(r, "stream_errors", count),
+                       spread(r, "commands_planted", count), spread(r, "commands_executed", count));
+    out << fmt::format("  Duration      {}\n", spread(r, "wall_s", [](double v) { return duration_us(v * 1e6); }));
+    out << fmt::format("  Throughput    {}   {}\n", spread(r, "throughput_tps", [](double v) { return si(v, "tokens/s"); }),
+                       si(median_of(r, "throughput_bytes_per_s"), "B/s"));
+    if (find(r, "latency_p99_us")) {
+      out << fmt::format("  Latency       p50 {}  p90 {}  p99 {}  p99.9 {}  max {}\n",
+                         duration_us(median_of(r, "latency_p50_us")), duration_us(median_of(r, "latency_p90_us")),
+                         spread(r, "latency_p99_us", duration_us), duration_us(median_of(r, "latency_p999_us")),
+                         duration_us(median_of(r, "latency_max_us")));
+      out << fmt::format("                uncorrected p99 {}  hop1 p99 {}  hop2 p99 {}  TTFT {}  inter-token p99 {}\n",
+                         duration_us(median_of(r, "latency_uncorrected_p99_us")), duration_us(median_of(r, "hop1_p99_us")),
+                         duration_us(median_of(r, "hop2_p99_us")), duration_us(median_of(r, "ttft_us")),
+                         duration_us(median_of(r, "itl_p99_us")));
+    }
+    if (find(r, "quit_latency_us"))
+      out << fmt::format("  Quit          {}\n", spread(r, "quit_latency_us", duration_us));
+    out << fmt::format("  Memory        RSS before {}  peak {}  end {}  growth {}\n", mib(median_of(r, "rss_before_bytes")),
+                       mib(median_of(r, "rss_peak_bytes")), mib(median_of(r, "rss_end_bytes")),
+                       spread(r, "rss_growth_bytes", mib));
+    out << fmt::format("  CPU           share {} of {}  (backend {:.3f} s, conductor {:.3f} s, surface {:.3f} s; ctx switches {} / {})\n",
+                       spread(r, "cpu_share", [](double v) { return fmt::format("{:.1f} %", v * 100); }),
+                       "all cores", median_of(r, "cpu_backend_s"), median_of(r, "cpu_conductor_s"),
+                       median_of(r, "cpu_surface_s"), grouped(median_of(r, "ctx_switches_voluntary")),
+                       grouped(median_of(r, "ctx_switches_involuntary")));
+    out << fmt::format("  Queues        token channel max {} mean {:.0f}, surface channel max {} mean {:.0f}, producer blocked {:.3f} s\n",
+                       grouped(median_of(r, "channel_max_depth")), median_of(r, "channel_mean_depth"),
+                       grouped(median_of(r, "surface_channel_max_depth")), median_of(r, "surface_channel_mean_depth"),
+                       median_of(r, "producer_blocked_s"));
+    if (style.spectrum) {
+      for (std::size_t i = 0; i < r.repetitions.size(); ++i) {
+        out << fmt::format("  Latency spectrum, repetition {} (end-to-end, corrected; microseconds):\n", i + 1);
+        out << fmt::format("{:>14} {:>16} {:>12} {:>16}\n\n", "Value", "Percentile", "TotalCount", "1/(1-Percentile)");
+        for (const auto& line : r.repetitions[i].latency_spectrum) {
+          const std::string inverse = line.percentile < 1.0 ? fmt::format("{:.2f}", 1.0 / (1.0 - line.percentile)) : "inf";
+          out << fmt::format("{:14.3f} {:16.12f} {:12} {:>16}\n", line.value_us, line.percentile, line.total_count, inverse);
+        }
+      }
+    }
+  }
+  if (!r.failure.empty()) out << paint(fmt::format("  RUN FAILED: {}\n", r.failure), "1;31");
+  if (!r.thresholds.empty()) out << "Thresholds:\n";
+  for (const auto& t : r.thresholds) {
+    out << fmt::format("  {}  {} {} {} ({} {})\n", t.passed ? paint("PASS", "32") : paint("FAIL", "1;31"), t.metric, t.op,
+                       threshold_limit(t), t.aggregate, threshold_value(t));
+  }
+  out << (r.passed ? paint("Passed.", "32") : paint("FAILED.", "1;31")) << "\n";
+}
+
+std::unique_ptr<Reporter> make_console_reporter(ConsoleStyle style) { return std::make_unique<ConsoleReporter>(style); }
+
+}  // namespace aiway

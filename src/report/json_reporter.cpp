@@ -1,0 +1,79 @@
+#include "aiway/scenario_file.hpp"
+#include "report/reporter.hpp"
+#include "report/results_json.hpp"
+
+namespace aiway {
+
+nlohmann::ordered_json scenario_config_json(const Scenario& scenario) {
+  nlohmann::ordered_json config = nlohmann::ordered_json::object();
+  for (const Field& field : scenario_fields(scenario)) {
+    nlohmann::ordered_json value;  // null for an unset optional
+    std::visit([&](const auto& v) {
+      if constexpr (!std::is_same_v<std::decay_t<decltype(v)>, std::monostate>) value = v;
+    }, field.value);
+    if (field.section.empty()) config[field.key] = value;
+    else config[field.section][field.key] = value;
+  }
+  return config;
+}
+
+nlohmann::ordered_json results_to_json(const RunResults& results) {
+  using json = nlohmann::ordered_json;
+  json out;
+  out["schema"] = results.schema;
+  out["tool"] = {{"name", results.tool.name},       {"version", results.tool.version},
+                 {"git", results.tool.git},         {"compiler", results.tool.compiler},
+                 {"build_type", results.tool.build_type}, {"allocator", results.tool.allocator}};
+  const MachineInfo& m = results.machine;
+  out["machine"] = {{"fingerprint", m.fingerprint}, {"hostname", m.hostname},     {"cpu_model", m.cpu_model},
+                    {"logical_cpus", m.logical_cpus}, {"memory_bytes", m.memory_bytes}, {"kernel", m.kernel},
+                    {"governor", m.governor},       {"clock_source", m.clock_source},
+                    {"calibration_score", m.calibration_score ? json(*m.calibration_score) : json(nullptr)}};
+  out["started_at"] = results.started_at;
+  out["interrupted"] = results.interrupted;
+  out["passed"] = results.passed;
+  json scenarios = json::array();
+  for (const auto& r : results.scenarios) {
+    json s;
+    s["name"] = r.scenario.name;
+    s["config"] = scenario_config_json(r.scenario);
+    json reps = json::array();
+    for (const auto& rep : r.repetitions) {
+      json metrics = json::object();
+      for (const auto& [name, value] : rep.metrics.values()) metrics[name] = value;
+      json spectrum = json::array();
+      for (const auto& line : rep.latency_spectrum) spectrum.push_back({line.value_us, line.percentile, line.total_count});
+      json timeline = json::array();
+      for (const auto& point : rep.rss_timeline) timeline.push_back({point.t_s, point.rss_bytes});
+      reps.push_back({{"metrics", metrics},
+                      {"latency_spectrum", {{"columns", {"value_us", "percentile", "total_count"}}, {"rows", spectrum}}},
+                      {"rss_timeline", {{"columns", {"t_s", "rss_bytes"}}, {"rows", timeline}}}});
+    }
+    s["repetitions"] = reps;
+    json summary = json::object();
+    for (const auto& [name, sm] : r.summary)
+      summary[name] = {{"median", sm.median}, {"min", sm.min}, {"max", sm.max}, {"mean", sm.mean}, {"cv", sm.cv}, {"n", sm.n}};
+    s["summary"] = summary;
+    json thresholds = json::array();
+    for (const auto& t : r.thresholds)
+      thresholds.push_back({{"metric", t.metric}, {"op", t.op}, {"limit", t.limit}, {"aggregate", t.aggregate},
+                            {"value", t.value ? json(*t.value) : json(nullptr)}, {"passed", t.passed}});
+    s["thresholds"] = thresholds;
+    s["failure"] = r.failure.empty() ? json(nullptr) : json(r.failure);
+    s["passed"] = r.passed;
+    scenarios.push_back(std::move(s));
+  }
+  out["scenarios"] = scenarios;
+  return out;
+}
+
+namespace {
+class JsonReporter final : public Reporter {
+ public:
+  void report(const RunResults& results, std::ostream& out) const override { out << results_to_json(results).dump(2) << "\n"; }
+};
+}  // namespace
+
+std::unique_ptr<Reporter> make_json_reporter() { return std::make_unique<JsonReporter>(); }
+
+}  // namespace aiway

@@ -1,0 +1,209 @@
+#include "run/runner.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "compare/statistics.hpp"
+#include "compare/thresholds.hpp"
+#include "measure/process_stats.hpp"
+#include "measure/resource_sampler.hpp"
+#include "pipeline/pipeline.hpp"
+
+namespace aiway {
+namespace {
+
+constexpr std::int64_t kWatchdogTickNs = 20'000'000;
+
+double us(std::int64_t ns) { return double(ns) / 1e3; }
+
+// Names the stage that stopped, from where each one is.
+std::string diagnose(const PipelineProgress& p) {
+  std::string stage = "backend";
+  if (!p.surface_done && p.surface_channel_depth > 0) stage = "surface";
+  else if (!p.conductor_done && p.channel_depth > 0) stage = "conductor";
+  return fmt::format(
+      "{} stopped making progress (backend sent {}{}, conductor took {}{}, surface delivered {}{}; "
+      "token channel depth {}, surface channel depth {})",
+      stage, p.backend_sent, p.backend_done ? " and finished" : "", p.conductor_in,
+      p.conductor_done ? " and finished" : "", p.surface_delivered, p.surface_done ? " and finished" : "",
+      p.channel_depth, p.surface_channel_depth);
+}
+
+Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerReport& sampled, std::int64_t rss_before,
+                        std::int64_t rss_end, const ProcessUsage& u0, const ProcessUsage& u1, double usage_wall_s) {
+  const auto& b = p.backend();
+  const auto& c = p.conductor();
+  const auto& f = p.surface();
+  const auto& ch1 = p.channel();
+  const auto& ch2 = p.surface_channel();
+  const auto& lat = p.latencies();
+  Metrics m;
+  const double sent = double(b.tokens_sent);
+  const double delivered = double(f.delivered);
+  const double dropped = double(ch1.dropped_data + ch2.dropped_data);
+  const double discarded = double(c.discarded_at_shutdown + f.discarded_at_shutdown);
+  m.set("tokens_sent", sent);
+  m.set("tokens_delivered", delivered);
+  m.set("bytes_sent", double(b.bytes_sent));
+  m.set("bytes_delivered", double(f.bytes_delivered));
+  m.set("dropped_by_policy", dropped);
+  m.set("dropped_other_by_policy", double(ch1.dropped_other + ch2.dropped_other));
+  m.set("discarded_at_shutdown", discarded);
+  m.set("lost_unaccounted", sent - delivered - dropped - discarded);
+  m.set("loss_ratio", sent > 0 ? (sent - delivered) / sent : 0);
+  m.set("missing_at_surface", double(f.missing));
+  m.set("duplicated", double(f.duplicated));
+  m.set("reordered", double(f.reordered));
+  m.set("corrupted", double(f.corrupted));
+  m.set("stream_errors", double(f.stream_errors));
+  m.set("streams_completed", double(f.streams_completed));
+  m.set("commands_planted", double(b.commands_planted));
+  m.set("commands_executed", double(c.commands_executed));
+  m.set("commands_rejected", double(c.commands_rejected));
+  m.set("commands_displayed", double(f.commands_displayed));
+
+  // Wall time: the first token generated (the request) to the last item the surface processed.
+  const std::int64_t end_ns = std::max(f.last_item_ns, b.start_ns);
+  const double wall_s = double(end_ns - b.start_ns) / 1e9;
+  m.set("wall_s", wall_s);
+  m.set("throughput_tps", wall_s > 0 ? delivered / wall_s : 0);
+  m.set("throughput_bytes_per_s", wall_s > 0 ? double(f.bytes_delivered) / wall_s : 0);
+
+  if (s.measure.latency && lat.end_to_end.count() > 0) {
+    m.set("latency_p50_us", us(lat.end_to_end.value_at_percentile(50)));
+    m.set("latency_p90_us", us(lat.end_to_end.value_at_percentile(90)));
+    m.set("latency_p99_us", us(lat.end_to_end.value_at_percentile(99)));
+    m.set("latency_p999_us", us(lat.end_to_end.value_at_percentile(99.9)));
+    m.set("latency_max_us", us(lat.end_to_end.max()));
+    m.set("latency_mean_us", lat.end_to_end.mean() / 1e3);
+    m.set("latency_uncorrected_p99_us", us(lat.uncorrected.value_at_percentile(99)));
+    m.set("hop1_p99_us", us(lat.hop1.value_at_percentile(99)));
+    m.set("hop2_p99_us", us(lat.hop2.value_at_percentile(99)));
+    if (lat.first_token.count() > 0) m.set("ttft_us", us(lat.first_token.value_at_percentile(50)));
+    if (lat.inter_token.count() > 0) m.set("itl_p99_us", us(lat.inter_token.value_at_percentile(99)));
+  }
+  if (s.backend.rate_tps > 0) m.set("producer_lag_max_us", us(b.producer_lag_max_ns));
+
+  m.set("rss_before_bytes", double(rss_before));
+  m.set("rss_peak_bytes", double(std::max(sampled.rss_peak_bytes, rss_before)));
+  m.set("rss_end_bytes", double(rss_end));
+  m.set("rss_growth_bytes", double(std::max(sampled.rss_peak_bytes, rss_before) - rss_before));
+  m.set("rss_samples", double(sampled.samples));
+  m.set("retained_bytes", double(c.transcript_bytes + f.retained_bytes));
+
+  const double cpu = u1.cpu_seconds - u0.cpu_seconds;
+  const int cpus = std::max(1, int(sysconf(_SC_NPROCESSORS_ONLN)));
+  m.set("cpu_seconds", cpu);
+  m.set("cpu_share", usage_wall_s > 0 ? cpu / (usage_wall_s * cpus) : 0);
+  m.set("cpu_backend_s", b.cpu_s);
+  m.set("cpu_conductor_s", c.cpu_s);
+  m.set("cpu_surface_s", f.cpu_s);
+  m.set("ctx_switches_voluntary", double(u1.ctx_voluntary - u0.ctx_voluntary));
+  m.set("ctx_switches_involuntary", double(u1.ctx_involuntary - u0.ctx_involuntary));
+
+  const std::int64_t quit_requested = p.control().quit_requested_ns.load();
+  if (quit_requested > 0 && f.shutting_down_seen_ns > 0) m.set("quit_latency_us", us(f.shutting_down_seen_ns - quit_requested));
+
+  m.set("channel_max_depth", double(ch1.max_depth));
+  m.set("channel_mean_depth", sampled.gauges.size() > 0 ? sampled.gauges[0].mean : 0);
+  m.set("surface_channel_max_depth", double(ch2.max_depth));
+  m.set("surface_channel_mean_depth", sampled.gauges.size() > 1 ? sampled.gauges[1].mean : 0);
+  m.set("producer_blocked_s", double(ch1.blocked_ns) / 1e9);
+  m.set("conductor_blocked_s", double(ch2.blocked_ns) / 1e9);
+  m.set("frames_rendered", double(f.frames_rendered));
+  if (lat.frame_time.count() > 0) m.set("frame_time_p99_us", us(lat.frame_time.value_at_percentile(99)));
+  return m;
+}
+
+std::vector<SpectrumLine> spectrum_of(const LatencyHistogram& h) {
+  std::vector<SpectrumLine> lines;
+  for (const auto& point : h.spectrum()) lines.push_back({us(point.value), point.percentile, point.total_count});
+  return lines;
+}
+
+struct RepetitionOutcome {
+  Repetition repetition;
+  std::string failure;
+  bool interrupted = false;
+};
+
+RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const RunOptions& options) {
+  RepetitionOutcome out;
+  Pipeline pipeline(s, clock);
+  const std::int64_t rss_before = rss_bytes();
+  const ProcessUsage u0 = process_usage();
+  const std::int64_t t0 = monotonic_ns();
+  ResourceSampler sampler(s.measure.sample_interval_ms, pipeline.depth_gauges());
+  sampler.start();
+  pipeline.start();
+
+  const std::int64_t deadline = t0 + std::int64_t(s.timeout_s * 1e9);
+  const auto stall_ns = std::int64_t(options.stall_timeout_s * 1e9);
+  PipelineProgress last = pipeline.progress();
+  std::int64_t last_change = t0;
+  while (!pipeline.wait_until(std::min(deadline, monotonic_ns() + kWatchdogTickNs))) {
+    const std::int64_t now = monotonic_ns();
+    if (options.interrupt && options.interrupt->load()) {
+      out.interrupted = true;
+      break;
+    }
+    if (now >= deadline) {
+      out.failure = fmt::format("timeout after {} s: {}", s.timeout_s, diagnose(pipeline.progress()));
+      break;
+    }
+    const PipelineProgress p = pipeline.progress();
+    if (p.backend_sent != last.backend_sent || p.conductor_in != last.conductor_in ||
+        p.surface_delivered != last.surface_delivered || p.backend_done != last.backend_done ||
+        p.conductor_done != last.conductor_done) {
+      last = p;
+      last_change = now;
+    } else if (now - last_change >= stall_ns && s.surface.stall_ms * 1e6 < double(stall_ns)) {
+      out.failure = fmt::format("no progress for {} s: {}", options.stall_timeout_s, diagnose(p));
+      break;
+    }
+  }
+  if (!out.failure.empty() || out.interrupted) pipeline.abort();
+
+  const SamplerReport sampled = sampler.stop();
+  const ProcessUsage u1 = process_usage();
+  const double usage_wall_s = double(monotonic_ns() - t0) / 1e9;
+  const std::int64_t rss_end = rss_bytes();
+  out.repetition.metrics = collect_metrics(s, pipeline, sampled, rss_before, rss_end, u0, u1, usage_wall_s);
+  if (s.measure.latency) out.repetition.latency_spectrum = spectrum_of(pipeline.latencies().end_to_end);
+  for (const auto& point : sampled.rss_timeline) out.repetition.rss_timeline.push_back({point.t_s, point.rss_bytes});
+  return out;
+}
+
+}  // namespace
+
+ScenarioResult run_scenario(const Scenario& s, const Clock& clock, const RunOptions& options, bool& interrupted) {
+  ScenarioResult result;
+  result.scenario = s;
+  const std::uint32_t total = s.warmup + s.repetitions;
+  for (std::uint32_t i = 0; i < total; ++i) {
+    const bool warmup = i < s.warmup;
+    const std::uint32_t index = warmup ? i + 1 : i - s.warmup + 1;
+    const std::uint32_t count = warmup ? s.warmup : s.repetitions;
+    if (options.on_event) options.on_event({RunEvent::Kind::repetition_started, s, index, count, warmup, nullptr});
+    RepetitionOutcome outcome = run_repetition(s, clock, options);
+    if (outcome.interrupted) {
+      interrupted = true;
+      break;
+    }
+    if (!outcome.failure.empty()) {
+      result.failure = fmt::format("{} {}: {}", warmup ? "warm-up" : "repetition", index, outcome.failure);
+      break;
+    }
+    if (options.on_event)
+      options.on_event({RunEvent::Kind::repetition_finished, s, index, count, warmup, &outcome.repetition});
+    if (!warmup) result.repetitions.push_back(std::move(outcome.repetition));
+  }
+  result.summary = summarize(result.repetitions);
+  result.thresholds = evaluate_thresholds(s.expect, result.repetitions);
+  result.passed = result.failure.empty() && !interrupted && !result.repetitions.empty() &&
+                  std::all_of(result.thresholds.begin(), result.thresholds.end(), [](const auto& t) { return t.passed; });
+  return result;
+}
+
+}  // namespace aiway

@@ -1,0 +1,326 @@
+#include "aiway/scenario_file.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+#include <toml++/toml.h>
+
+namespace aiway {
+namespace {
+
+struct Range {
+  double min;
+  double max;
+};
+
+constexpr double kMaxTokens = 1e10;         // per scenario, all streams together
+constexpr double kMaxMessageSize = 16 << 20;  // generator size class, bytes
+constexpr double kMaxRate = 2e7;            // tokens/s: 50 ns apart is the finest a clock paces here
+constexpr double kMaxCapacity = 1e7;
+
+// The one list of scenario fields: parsing, --set, show and the results JSON all
+// walk it, so a new field is added here and nowhere else.
+template <class S, class Visitor>
+void visit_fields(S& s, Visitor&& v) {
+  v("", "name", s.name, Range{});
+  v("", "description", s.description, Range{});
+  v("", "repetitions", s.repetitions, Range{1, 1000});
+  v("", "warmup", s.warmup, Range{0, 100});
+  v("", "timeout_s", s.timeout_s, Range{0.001, 86400});
+
+  v("backend", "streams", s.backend.streams, Range{1, 4096});
+  v("backend", "messages", s.backend.messages, Range{1, kMaxTokens});
+  v("backend", "size", s.backend.size, Range{1, kMaxMessageSize});
+  v("backend", "rate_tps", s.backend.rate_tps, Range{0, kMaxRate});
+  v("backend", "commands", s.backend.commands, Range{0, 1e6});
+  v("backend", "split_commands", s.backend.split_commands, Range{});
+  v("backend", "error_at", s.backend.error_at, Range{0, kMaxTokens});
+
+  v("channel", "capacity", s.channel.capacity, Range{1, kMaxCapacity});
+  v("channel", "overflow", s.channel.overflow, Range{});
+  v("surface_channel", "capacity", s.surface_channel.capacity, Range{1, kMaxCapacity});
+  v("surface_channel", "overflow", s.surface_channel.overflow, Range{});
+
+  v("conductor", "transcript_max_bytes", s.conductor.transcript_max_bytes, Range{0, double(1ull << 34)});
+  v("conductor", "max_commands", s.conductor.max_commands, Range{0, 1e6});
+
+  v("surface", "work_us", s.surface.work_us, Range{0, 1e6});
+  v("surface", "frame_rate_hz", s.surface.frame_rate_hz, Range{0, 1000});
+  v("surface", "width", s.surface.width, Range{1, 1000});
+  v("surface", "height", s.surface.height, Range{1, 1000});
+  v("surface", "scrollback_lines", s.surface.scrollback_lines, Range{1, 1e6});
+  v("surface", "stall_at", s.surface.stall_at, Range{0, kMaxTokens});
+  v("surface", "stall_ms", s.surface.stall_ms, Range{0, 60000});
+
+  v("control", "quit_at", s.control.quit_at, Range{0, 1});
+
+  v("pipeline", "batch", s.pipeline.batch, Range{1, 65536});
+  v("pipeline", "spin_us", s.pipeline.spin_us, Range{0, 1000});
+
+  v("measure", "latency", s.measure.latency, Range{});
+  v("measure", "sample_interval_ms", s.measure.sample_interval_ms, Range{1, 10000});
+
+  v("expect", "min_throughput_tps", s.expect.min_throughput_tps, Range{0, 1e12});
+  v("expect", "max_latency_p99_ms", s.expect.max_latency_p99_ms, Range{0, 1e9});
+  v("expect", "max_rss_growth_mib", s.expect.max_rss_growth_mib, Range{0, 1e9});
+  v("expect", "max_cpu_share", s.expect.max_cpu_share, Range{0, 1});
+  v("expect", "max_loss_ratio", s.expect.max_loss_ratio, Range{0, 1});
+  v("expect", "max_quit_latency_ms", s.expect.max_quit_latency_ms, Range{0, 1e9});
+  v("expect", "max_lost_unaccounted", s.expect.max_lost_unaccounted, Range{0, kMaxTokens});
+  v("expect", "max_duplicated", s.expect.max_duplicated, Range{0, kMaxTokens});
+  v("expect", "max_reordered", s.expect.max_reordered, Range{0, kMaxTokens});
+  v("expect", "max_corrupted", s.expect.max_corrupted, Range{0, kMaxTokens});
+}
+
+std::string dotted(std::string_view section, std::string_view key) {
+  return section.empty() ? std::string(key) : fmt::format("{}.{}", section, key);
+}
+
+std::string where(const std::string& source, const toml::source_region& region) {
+  if (region.begin.line == 0) return source;
+  return fmt::format("{}:{}:{}", source, region.begin.line, region.begin.column);
+}
+
+[[noreturn]] void fail(const std::string& at, const std::string& field, const std::string& message) {
+  throw ScenarioError(fmt::format("{}: {}: {}", at, field, message));
+}
+
+std::string describe(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string: return fmt::format("the string \"{}\"", *node.value<std::string>());
+    case toml::node_type::integer: return fmt::format("the integer {}", *node.value<std::int64_t>());
+    case toml::node_type::floating_point: return fmt::format("the number {}", *node.value<double>());
+    case toml::node_type::boolean: return *node.value<bool>() ? "true" : "false";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    default: return "a date or time";
+  }
+}
+
+double number_in_range(const toml::node& node, Range range, bool integral, const std::string& at,
+                       const std::string& field) {
+  std::optional<double> value;
+  if (node.is_integer()) value = double(*node.value<std::int64_t>());
+  else if (node.is_floating_point() && !integral) value = *node.value<double>();
+  const char* kind = integral ? "an integer" : "a number";
+  if (!value) fail(at, field, fmt::format("expected {} from {} to {}, got {}", kind, range.min, range.max, describe(node)));
+  if (!std::isfinite(*value) || *value < range.min || *value > range.max)
+    fail(at, field, fmt::format("expected {} from {} to {}, got {}", kind, range.min, range.max, describe(node)));
+  return *value;
+}
+
+// Sets the one field named section.key from a TOML node.
+struct Assign {
+  std::string_view section, key;
+  const toml::node& node;
+  const std::string& at;
+  bool found = false;
+
+  template <class T>
+  void operator()(std::string_view s, std::string_view k, T& field, Range range) {
+    if (s != section || k != key) return;
+    found = true;
+    const std::string name = dotted(s, k);
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (!node.is_string()) fail(at, name, fmt::format("expected a string, got {}", describe(node)));
+      field = *node.value<std::string>();
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (!node.is_boolean()) fail(at, name, fmt::format("expected true or false, got {}", describe(node)));
+      field = *node.value<bool>();
+    } else if constexpr (std::is_same_v<T, Overflow>) {
+      const auto text = node.value<std::string>();
+      if (text == "block") field = Overflow::block;
+      else if (text == "drop-newest") field = Overflow::drop_newest;
+      else if (text == "drop-oldest") field = Overflow::drop_oldest;
+      else fail(at, name, fmt::format("expected \"block\", \"drop-newest\" or \"drop-oldest\", got {}", describe(node)));
+    } else if constexpr (std::is_same_v<T, std::optional<double>>) {
+      field = number_in_range(node, range, false, at, name);
+    } else if constexpr (std::is_floating_point_v<T>) {
+      field = number_in_range(node, range, false, at, name);
+    } else {
+      field = static_cast<T>(number_in_range(node, range, true, at, name));
+    }
+  }
+};
+
+void assign(Scenario& s, std::string_view section, std::string_view key, const toml::node& node,
+            const std::string& at) {
+  Assign assign{section, key, node, at};
+  visit_fields(s, assign);
+  if (!assign.found) {
+    bool known_section = section.empty();
+    visit_fields(s, [&](std::string_view sec, std::string_view, auto&, Range) { known_section |= sec == section; });
+    if (!known_section) throw ScenarioError(fmt::format("{}: unknown section [{}]", at, section));
+    throw ScenarioError(fmt::format("{}: unknown key \"{}\"", at, dotted(section, key)));
+  }
+  s.origin[dotted(section, key)] = at;
+}
+
+const std::string& origin_of(const Scenario& s, const std::string& field) {
+  static const std::string none = "(default)";
+  auto it = s.origin.find(field);
+  const std::string& at = it == s.origin.end() ? none : it->second;
+  return at;
+}
+
+}  // namespace
+
+std::string_view to_string(Overflow overflow) {
+  switch (overflow) {
+    case Overflow::block: return "block";
+    case Overflow::drop_newest: return "drop-newest";
+    case Overflow::drop_oldest: return "drop-oldest";
+  }
+  return "?";
+}
+
+Scenario parse_scenario(std::string_view text, const std::string& source) {
+  if (text.find('\0') != std::string_view::npos)
+    throw ScenarioError(fmt::format("{}: not a text file (it contains a NUL byte)", source));
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    throw ScenarioError(fmt::format("{}: {}", where(source, e.source()), e.description()));
+  }
+  if (root.empty()) throw ScenarioError(fmt::format("{}: the scenario file is empty", source));
+
+  Scenario s;
+  for (const auto& [key, node] : root) {
+    const std::string at = where(source, key.source());
+    if (const toml::table* table = node.as_table()) {
+      for (const auto& [sub_key, sub_node] : *table) {
+        if (sub_node.is_table())
+          throw ScenarioError(fmt::format("{}: [{}.{}]: nested tables are not scenario fields",
+                                          where(source, sub_key.source()), key.str(), sub_key.str()));
+        assign(s, key.str(), sub_key.str(), sub_node, where(source, sub_key.source()));
+      }
+    } else {
+      assign(s, "", key.str(), node, at);
+    }
+  }
+  s.source = source;
+  if (s.name.empty()) s.name = std::filesystem::path(source).stem().string();
+  validate(s);
+  return s;
+}
+
+Scenario load_scenario_file(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec))
+    throw ScenarioError(fmt::format("{}: is a directory, not a scenario file", file.string()));
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ScenarioError(fmt::format("{}: cannot open the scenario file", file.string()));
+  constexpr std::streamsize kMaxFile = 1 << 20;
+  std::string text(kMaxFile + 1, '\0');
+  in.read(text.data(), kMaxFile + 1);
+  if (in.bad()) throw ScenarioError(fmt::format("{}: cannot read the scenario file", file.string()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > std::size_t(kMaxFile))
+    throw ScenarioError(fmt::format("{}: larger than 1 MiB, not a scenario file", file.string()));
+  return parse_scenario(text, file.string());
+}
+
+void apply_override(Scenario& s, std::string_view assignment) {
+  const std::string at = fmt::format("--set {}", assignment);
+  const auto eq = assignment.find('=');
+  if (eq == std::string_view::npos || eq == 0)
+    throw ScenarioError(fmt::format("{}: expected SECTION.KEY=VALUE", at));
+  const std::string_view path = assignment.substr(0, eq);
+  const std::string value(assignment.substr(eq + 1));
+  const auto dot = path.find('.');
+  const std::string_view section = dot == std::string_view::npos ? std::string_view{} : path.substr(0, dot);
+  const std::string_view key = dot == std::string_view::npos ? path : path.substr(dot + 1);
+
+  // The value is read as a TOML value, so types are checked exactly as in a
+  // file; a bare word (drop-newest) that is not TOML is taken as a string.
+  toml::table parsed;
+  try {
+    parsed = toml::parse("v = " + value);
+  } catch (const toml::parse_error&) {
+    parsed.insert_or_assign("v", value);
+  }
+  assign(s, section, key, *parsed.get("v"), at);
+  validate(s);
+}
+
+void validate(const Scenario& s) {
+  auto check = [&](bool ok, const std::string& field, const std::string& message) {
+    if (!ok) fail(origin_of(s, field), field, message);
+  };
+  check(double(s.backend.messages) * s.backend.streams <= kMaxTokens, "backend.messages",
+        fmt::format("streams x messages must be at most {:.0e} tokens", kMaxTokens));
+  check(s.backend.error_at <= s.backend.messages, "backend.error_at",
+        fmt::format("must be at most backend.messages ({})", s.backend.messages));
+  check(s.surface.stall_at <= s.total_tokens(), "surface.stall_at",
+        fmt::format("must be at most the scenario's {} tokens", s.total_tokens()));
+  check(s.surface.stall_at == 0 || s.surface.stall_ms > 0, "surface.stall_ms",
+        "must be positive when surface.stall_at is set");
+  const double grid_bytes = double(s.surface.scrollback_lines) * s.surface.width * s.backend.streams;
+  check(grid_bytes <= double(1ull << 30), "surface.scrollback_lines",
+        "scrollback_lines x width x streams must stay within 1 GiB");
+  check(s.backend.commands <= s.backend.messages / 2, "backend.commands",
+        fmt::format("at most one planted command per two tokens ({} here)", s.backend.messages / 2));
+  const double rate = s.backend.rate_tps * s.backend.streams;
+  check(s.backend.rate_tps == 0 || s.backend.rate_tps >= 0.001, "backend.rate_tps",
+        "must be 0 (flat out) or at least 0.001 tokens/s");
+  check(rate <= kMaxRate, "backend.rate_tps",
+        fmt::format("rate x streams must be at most {:.0e} tokens/s, the finest a clock paces here", kMaxRate));
+}
+
+std::vector<Field> scenario_fields(const Scenario& s) {
+  std::vector<Field> fields;
+  visit_fields(s, [&](std::string_view section, std::string_view key, const auto& field, Range) {
+    using T = std::decay_t<decltype(field)>;
+    FieldValue value;
+    if constexpr (std::is_same_v<T, std::string>) value = field;
+    else if constexpr (std::is_same_v<T, bool>) value = field;
+    else if constexpr (std::is_same_v<T, Overflow>) value = std::string(to_string(field));
+    else if constexpr (std::is_same_v<T, std::optional<double>>) { if (field) value = *field; }
+    else if constexpr (std::is_floating_point_v<T>) value = field;
+    else value = std::uint64_t(field);
+    fields.push_back({std::string(section), std::string(key), std::move(value)});
+  });
+  return fields;
+}
+
+std::vector<ScenarioEntry> list_scenarios(const std::filesystem::path& dir) {
+  std::vector<ScenarioEntry> entries;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".toml") continue;
+    ScenarioEntry e{entry.path().stem().string(), "", entry.path()};
+    try {
+      const Scenario s = load_scenario_file(entry.path());
+      e.name = s.name;
+      e.description = s.description;
+    } catch (const ScenarioError& error) {
+      e.description = fmt::format("(invalid: {})", error.what());
+    }
+    entries.push_back(std::move(e));
+  }
+  if (ec) throw ScenarioError(fmt::format("{}: cannot list scenarios: {}", dir.string(), ec.message()));
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  return entries;
+}
+
+std::filesystem::path resolve_scenario(const std::string& name_or_path, const std::filesystem::path& dir) {
+  const bool is_path = name_or_path.find('/') != std::string::npos ||
+                       std::filesystem::path(name_or_path).extension() == ".toml";
+  if (is_path) return name_or_path;
+  const auto file = dir / (name_or_path + ".toml");
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) {
+    std::string known;
+    for (const auto& e : list_scenarios(dir)) known += (known.empty() ? "" : ", ") + e.name;
+    throw ScenarioError(fmt::format("unknown scenario \"{}\" (scenarios in {}: {})", name_or_path,
+                                    dir.string(), known.empty() ? "none" : known));
+  }
+  return file;
+}
+
+}  // namespace aiway
