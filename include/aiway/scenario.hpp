@@ -54,6 +54,7 @@ struct ControlConfig {
 struct PipelineConfig {
   std::uint32_t batch = 256;   // max tokens moved per bulk channel operation
   double spin_us = 2;          // a waiting stage spins this long before it sleeps
+  double batch_window_us = 200;  // a paced backend sleeps at least this long, then sends what is due
 };
 
 struct MeasureConfig {

@@ -49,8 +49,4 @@ double thread_cpu_seconds() {
   return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
-void spin_until(const Clock& clock, std::int64_t until_ns) {
-  while (clock.now_ns() < until_ns) _mm_pause();
-}
-
 }  // namespace aiway

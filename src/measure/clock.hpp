@@ -32,8 +32,6 @@ class Clock {
 std::int64_t monotonic_ns();
 // CPU time of the calling thread, in seconds.
 double thread_cpu_seconds();
-// Spins until monotonic_ns-compatible time `until_ns` (busy work that sleeps would overshoot).
-void spin_until(const Clock& clock, std::int64_t until_ns);
 
 }  // namespace aiway
 

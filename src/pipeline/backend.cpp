@@ -83,6 +83,7 @@ void Backend::run(std::int64_t start_ns) {
                                        ? std::uint64_t(std::floor(*scenario_.control.quit_at * double(total)))
                                        : UINT64_MAX;
   const std::size_t batch_size = scenario_.pipeline.batch;
+  const auto window_ns = std::int64_t(scenario_.pipeline.batch_window_us * 1e3);
   std::vector<Token> batch(batch_size + b.streams);
 
   stats_.start_ns = start_ns;
@@ -95,7 +96,10 @@ void Backend::run(std::int64_t start_ns) {
       const std::int64_t now = clock_.now_ns();
       const auto due = std::uint64_t(double(now - stats_.start_ns) / period_ns) + 1;
       if (due <= j) {
-        if (!sleep_until(stats_.start_ns + std::int64_t(double(j) * period_ns))) break;
+        // Sleep to the next due time, but never less than the batch window:
+        // waking per token would cost more CPU than the tokens themselves.
+        const std::int64_t next_due = stats_.start_ns + std::int64_t(double(j) * period_ns);
+        if (!sleep_until(std::max(next_due, now + window_ns))) break;
         continue;
       }
       limit = std::min(limit, due);

@@ -1,6 +1,8 @@
 // An event count on a futex: lets a thread sleep until another says "something
 // changed", with an absolute deadline, without a mutex on the signalling side.
-// The notifier pays one fence and one load when nobody sleeps.
+// The notifier pays one atomic read-modify-write when nobody sleeps. No
+// standalone fences: the waiter's increment and the notifier's RMW on the same
+// counter order the two sides (and ThreadSanitizer can follow them).
 //
 // Waiter:   auto key = ec.prepare_wait(); if (ready()) { ec.cancel_wait(); } else { ec.wait(key, deadline); }
 // Notifier: make ready() true; ec.notify_all();
@@ -23,10 +25,9 @@ class EventCount {
 
   std::uint32_t prepare_wait() {
     waiters_.fetch_add(1, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
     return epoch_.load(std::memory_order_seq_cst);
   }
-  void cancel_wait() { waiters_.fetch_sub(1, std::memory_order_relaxed); }
+  void cancel_wait() { waiters_.fetch_sub(1, std::memory_order_release); }
 
   // Sleeps until notified after prepare_wait() or until CLOCK_MONOTONIC reaches
   // deadline_ns (kForever: no deadline). Spurious returns are possible.
@@ -40,12 +41,14 @@ class EventCount {
     }
     syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&epoch_), FUTEX_WAIT_BITSET_PRIVATE, key, timeout,
             nullptr, FUTEX_BITSET_MATCH_ANY);
-    waiters_.fetch_sub(1, std::memory_order_relaxed);
+    waiters_.fetch_sub(1, std::memory_order_release);
   }
 
   void notify_all() {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (waiters_.load(std::memory_order_relaxed) == 0) return;
+    // An RMW, not a load: if it reads a count without the waiter's increment,
+    // that increment comes later in the counter's order and reads from this
+    // release, so the waiter's re-check sees what the caller published.
+    if (waiters_.fetch_add(0, std::memory_order_acq_rel) == 0) return;
     epoch_.fetch_add(1, std::memory_order_seq_cst);
     syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&epoch_), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
   }

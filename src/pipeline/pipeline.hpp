@@ -57,6 +57,7 @@ class Pipeline {
   const ChannelStats& surface_channel() const { return surface_channel_.stats(); }
   const ControlLane& control() const { return control_; }
   std::int64_t start_ns() const { return start_ns_; }
+  std::uint32_t scenario_streams() const { return scenario_.backend.streams; }
 
  private:
   void join();

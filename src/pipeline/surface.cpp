@@ -41,8 +41,9 @@ void Surface::deliver(Token& token, std::int64_t& now) {
   focused_stream_ = stream;
 
   if (scenario_.surface.work_us > 0) {
-    spin_until(clock_, now + std::int64_t(scenario_.surface.work_us * 1000));
-    now = clock_.now_ns();
+    // Busy work spins (a sleep would overshoot) but stays stoppable.
+    const std::int64_t until = now + std::int64_t(scenario_.surface.work_us * 1000);
+    while ((now = clock_.now_ns()) < until && !control_.surface_attention.load(std::memory_order_relaxed)) _mm_pause();
   }
   if (scenario_.measure.latency) {
     latencies_.end_to_end.record(now - token.intended_ns);
@@ -57,8 +58,11 @@ void Surface::deliver(Token& token, std::int64_t& now) {
   if (stats_.delivered == scenario_.surface.stall_at && scenario_.surface.stall_ms > 0) {
     // Fault: the UI stops consuming for a while (a long frame, a GC pause…).
     const std::int64_t until = monotonic_ns() + std::int64_t(scenario_.surface.stall_ms * 1e6);
-    const timespec ts{time_t(until / 1'000'000'000), long(until % 1'000'000'000)};
-    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+    while (monotonic_ns() < until && !control_.surface_attention.load(std::memory_order_relaxed)) {
+      const std::int64_t wake = std::min(until, monotonic_ns() + 10'000'000);
+      const timespec ts{time_t(wake / 1'000'000'000), long(wake % 1'000'000'000)};
+      clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+    }
     now = clock_.now_ns();
   }
 }

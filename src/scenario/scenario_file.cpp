@@ -60,6 +60,7 @@ void visit_fields(S& s, Visitor&& v) {
 
   v("pipeline", "batch", s.pipeline.batch, Range{1, 65536});
   v("pipeline", "spin_us", s.pipeline.spin_us, Range{0, 1000});
+  v("pipeline", "batch_window_us", s.pipeline.batch_window_us, Range{0, 1e6});
 
   v("measure", "latency", s.measure.latency, Range{});
   v("measure", "sample_interval_ms", s.measure.sample_interval_ms, Range{1, 10000});

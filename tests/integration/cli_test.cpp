@@ -1,0 +1,211 @@
+// Runs the built aiway-stress as a user would and checks exit codes and the
+// results JSON. Seed scenarios are scaled down to keep the suite short.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+fs::path scratch() {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("aiway-cli-{}", getpid());
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Outcome cli(const std::string& args) {
+  const fs::path dir = scratch();
+  const std::string command = fmt::format("{} --scenarios-dir {} {} >{} 2>{}", AIWAY_CLI, AIWAY_SCENARIOS_DIR, args,
+                                          (dir / "out").string(), (dir / "err").string());
+  const int status = std::system(command.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(dir / "out"), slurp(dir / "err")};
+}
+
+bool under_sanitizer() {
+  const char* scale = std::getenv("AIWAY_TEST_SCALE");
+  return scale && std::string(scale) == "sanitizer";
+}
+
+constexpr int kAnyVerdict = -1;  // 0 or 1: performance limits depend on the machine (and sanitizers)
+
+// Scaled-down seed scenario: fewer tokens, 2 repetitions, no warm-up. Tests
+// assert integrity and structure, never speed, so a performance threshold may
+// pass or fail; integrity thresholds are checked by expect_integrity_passed().
+nlohmann::json run_scaled(const std::string& scenario, const std::string& extra, int expected_exit = kAnyVerdict) {
+  const std::uint64_t tokens = under_sanitizer() ? 5'000 : 20'000;
+  const fs::path out = scratch() / (scenario + ".json");
+  const Outcome o = cli(fmt::format("run --scenario {} -r 2 --warmup 0 --set backend.messages={} {} --out {}", scenario,
+                                    tokens, extra, out.string()));
+  if (expected_exit == kAnyVerdict) EXPECT_TRUE(o.exit_code == 0 || o.exit_code == 1) << o.out << o.err;
+  else EXPECT_EQ(o.exit_code, expected_exit) << o.out << o.err;
+  return nlohmann::json::parse(slurp(out));
+}
+
+const nlohmann::json& rep_metrics(const nlohmann::json& results, int rep) {
+  return results["scenarios"][0]["repetitions"][rep]["metrics"];
+}
+
+void expect_integrity_passed(const nlohmann::json& results) {
+  for (const auto& t : results["scenarios"][0]["thresholds"])
+    if (t["aggregate"] == "worst") EXPECT_TRUE(t["passed"].get<bool>()) << t.dump();
+}
+
+void expect_nothing_lost(const nlohmann::json& m) {
+  EXPECT_EQ(m["lost_unaccounted"], 0);
+  EXPECT_EQ(m["duplicated"], 0);
+  EXPECT_EQ(m["reordered"], 0);
+  EXPECT_EQ(m["corrupted"], 0);
+}
+
+TEST(Cli, ResultsFileFollowsTheSchema) {
+  const auto r = run_scaled("1m-short", "");
+  EXPECT_EQ(r["schema"], "aiway-stress/results/v1");
+  for (const char* key : {"tool", "machine", "started_at", "interrupted", "passed", "scenarios"}) EXPECT_TRUE(r.contains(key)) << key;
+  for (const char* key : {"version", "git", "compiler", "build_type", "allocator"}) EXPECT_TRUE(r["tool"].contains(key)) << key;
+  for (const char* key : {"fingerprint", "cpu_model", "logical_cpus", "memory_bytes", "kernel"}) EXPECT_TRUE(r["machine"].contains(key)) << key;
+  const auto& s = r["scenarios"][0];
+  EXPECT_EQ(s["name"], "1m-short");
+  EXPECT_EQ(s["config"]["backend"]["messages"], under_sanitizer() ? 5000 : 20000);  // the override is in the resolved config
+  EXPECT_EQ(s["config"]["channel"]["overflow"], "block");
+  EXPECT_EQ(s["repetitions"].size(), 2u);
+  EXPECT_TRUE(s["summary"]["throughput_tps"].contains("median"));
+  EXPECT_TRUE(s["summary"]["throughput_tps"].contains("cv"));
+  EXPECT_FALSE(s["thresholds"].empty());
+  EXPECT_EQ(r["passed"].get<bool>(), s["passed"].get<bool>());
+  expect_integrity_passed(r);
+}
+
+TEST(Cli, ShortAndMediumDeliverEveryByte) {
+  const auto tokens = under_sanitizer() ? 5'000 : 20'000;
+  for (const auto& [name, bytes] : {std::pair<std::string, double>{"1m-medium", 100.0 * tokens}}) {
+    const auto r = run_scaled(name, "");
+    const auto& m = rep_metrics(r, 0);
+    EXPECT_EQ(m["tokens_sent"], tokens);
+    EXPECT_EQ(m["tokens_delivered"], tokens);
+    EXPECT_EQ(m["bytes_delivered"], bytes);  // exactly size x tokens
+    EXPECT_EQ(m["commands_planted"], 10);
+    EXPECT_EQ(m["commands_executed"], 10);
+    expect_nothing_lost(m);
+  }
+}
+
+TEST(Cli, EveryMetricIsPresentAndSane) {
+  const auto r = run_scaled("1m-short", "");
+  const auto& m = rep_metrics(r, 1);
+  for (const char* key : {"tokens_sent", "tokens_delivered", "bytes_delivered", "dropped_by_policy", "lost_unaccounted",
+                          "duplicated", "reordered", "corrupted", "stream_errors", "streams_completed", "commands_planted",
+                          "commands_executed", "wall_s", "throughput_tps", "throughput_bytes_per_s", "latency_p50_us",
+                          "latency_p90_us", "latency_p99_us", "latency_p999_us", "latency_max_us",
+                          "latency_uncorrected_p99_us", "hop1_p99_us", "hop2_p99_us", "ttft_us", "itl_p99_us",
+                          "rss_before_bytes", "rss_peak_bytes", "rss_end_bytes", "rss_growth_bytes", "cpu_seconds",
+                          "cpu_share", "cpu_backend_s", "cpu_conductor_s", "cpu_surface_s", "ctx_switches_voluntary",
+                          "ctx_switches_involuntary", "channel_max_depth", "surface_channel_max_depth",
+                          "producer_blocked_s", "frames_rendered"})
+    EXPECT_TRUE(m.contains(key)) << key;
+  EXPECT_FALSE(m.contains("quit_latency_us"));  // no quit in this scenario
+  EXPECT_FALSE(m.contains("producer_lag_max_us"));  // not paced
+  EXPECT_GT(m["wall_s"].get<double>(), 0);
+  EXPECT_NEAR(m["throughput_tps"].get<double>(), m["tokens_delivered"].get<double>() / m["wall_s"].get<double>(), 1e-6 * m["throughput_tps"].get<double>());
+  EXPECT_LE(m["latency_p50_us"].get<double>(), m["latency_p99_us"].get<double>());
+  EXPECT_LE(m["latency_p99_us"].get<double>(), m["latency_max_us"].get<double>());
+  EXPECT_GE(m["rss_peak_bytes"].get<double>(), m["rss_before_bytes"].get<double>());
+  EXPECT_EQ(m["rss_growth_bytes"].get<double>(), m["rss_peak_bytes"].get<double>() - m["rss_before_bytes"].get<double>());
+  EXPECT_GT(m["cpu_share"].get<double>(), 0);
+  EXPECT_LE(m["cpu_share"].get<double>(), 1.0);
+  EXPECT_LE(m["channel_max_depth"].get<double>(), 10'000);
+}
+
+TEST(Cli, LongTokensArriveIntact) {
+  const auto r = run_scaled("1k-long", "--set backend.messages=300");
+  const auto& m = rep_metrics(r, 0);
+  EXPECT_EQ(m["tokens_delivered"], 300);
+  expect_nothing_lost(m);
+}
+
+TEST(Cli, RapidTokensQuitsMidStreamAndAccountsForTheRest) {
+  const auto r = run_scaled("rapid-tokens", "");
+  const auto& m = rep_metrics(r, 0);
+  EXPECT_TRUE(m.contains("quit_latency_us"));
+  EXPECT_LT(m["quit_latency_us"].get<double>(), 1e6);
+  EXPECT_TRUE(m.contains("producer_lag_max_us"));
+  EXPECT_LT(m["tokens_delivered"].get<double>(), m["tokens_sent"].get<double>() + 1);
+  expect_nothing_lost(m);
+}
+
+TEST(Cli, BackpressureBlockLosesNothingDropNewestCountsEveryDrop) {
+  const auto blocked = run_scaled("backpressure", "--set backend.messages=3000");
+  expect_nothing_lost(rep_metrics(blocked, 0));
+  EXPECT_EQ(rep_metrics(blocked, 0)["tokens_delivered"], 3000);
+
+  // ai-way's try_send: the 100-slot channel overflows; every drop is counted, none unaccounted.
+  const auto lossy = run_scaled("backpressure", "--set backend.messages=3000 --set surface_channel.overflow=drop-newest", 1);
+  const auto& m = rep_metrics(lossy, 0);
+  EXPECT_GT(m["dropped_by_policy"].get<double>(), 0);
+  EXPECT_EQ(m["tokens_delivered"].get<double>() + m["dropped_by_policy"].get<double>(), 3000);
+  EXPECT_EQ(m["lost_unaccounted"], 0);
+  EXPECT_FALSE(lossy["passed"].get<bool>());  // its loss_ratio threshold fails
+}
+
+TEST(Cli, ListShowAndValidate) {
+  const Outcome list = cli("list");
+  EXPECT_EQ(list.exit_code, 0);
+  for (const char* name : {"1m-short", "1m-medium", "1k-long", "rapid-tokens", "backpressure"})
+    EXPECT_NE(list.out.find(name), std::string::npos) << name;
+  const Outcome show = cli("show 1m-short --set surface.work_us=2");
+  EXPECT_EQ(show.exit_code, 0);
+  EXPECT_NE(show.out.find("work_us = 2"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("scrollback_lines = 1000"), std::string::npos) << "defaults are filled in";
+  EXPECT_EQ(cli("validate 1m-short").exit_code, 0);
+}
+
+TEST(Cli, InputErrorsExitTwoWithOneClearLine) {
+  const fs::path bad = scratch() / "bad.toml";
+  std::ofstream(bad) << "[backend]\nmessages = -1\n";
+  for (const auto& [args, needle] : std::vector<std::pair<std::string, std::string>>{
+           {"run --scenario no-such-scenario", "unknown scenario \"no-such-scenario\""},
+           {"run --scenario 1m-short --set backend.messages=abc", "--set backend.messages=abc: backend.messages: expected an integer"},
+           {"run --scenario 1m-short --repetitions 0", "repetitions"},
+           {"run", "name a scenario"},
+           {"run --scenario " + bad.string(), "bad.toml:2:1: backend.messages"},
+           {"validate " + bad.string(), "bad.toml:2:1"},
+           {"run --scenario 1m-short --out /nonexistent-dir/r.json", "/nonexistent-dir/r.json: cannot write"},
+           {"frobnicate", ""}}) {
+    const Outcome o = cli(args);
+    EXPECT_EQ(o.exit_code, 2) << args << "\n" << o.err;
+    EXPECT_NE(o.err.find(needle), std::string::npos) << args << "\n" << o.err;
+    EXPECT_TRUE(o.out.empty()) << args;
+  }
+}
+
+TEST(Cli, FailedThresholdExitsOne) {
+  run_scaled("1m-short", "--set expect.min_throughput_tps=1e11", 1);
+}
+
+TEST(Cli, TimeoutExitsThreeNamingTheStage) {
+  const Outcome o = cli("run --scenario backpressure -r 1 --warmup 0 --set timeout_s=0.3 --set surface.work_us=100000");
+  EXPECT_EQ(o.exit_code, 3) << o.err;
+  EXPECT_NE(o.err.find("timeout after 0.3 s: surface stopped making progress"), std::string::npos) << o.err;
+}
+
+}  // namespace

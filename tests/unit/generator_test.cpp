@@ -1,0 +1,60 @@
+#include "pipeline/generator.hpp"
+
+#include <gtest/gtest.h>
+
+namespace aiway {
+namespace {
+
+TEST(Generator, ShortMessagesAreMsgIndex) {
+  std::string out;
+  generate_message(10, 0, out);
+  EXPECT_EQ(out, "msg0");
+  generate_message(10, 999999, out);
+  EXPECT_EQ(out, "msg999999");
+  generate_message(5, 42, out);  // rapid-tokens' size 5 is still msg{i}, never cut
+  EXPECT_EQ(out, "msg42");
+}
+
+TEST(Generator, OneMillionShortMessagesAre8888890Bytes) {
+  std::string out;
+  std::uint64_t total = 0;
+  for (std::uint64_t i = 0; i < 1'000'000; ++i) {
+    generate_message(10, i, out);
+    ASSERT_GE(out.size(), 4u);
+    ASSERT_LE(out.size(), 9u);
+    total += out.size();
+  }
+  EXPECT_EQ(total, 8'888'890u);  // aiway-facts.md
+}
+
+TEST(Generator, MediumMessagesArePaddedToExactlyTheirSize) {
+  std::string out;
+  generate_message(100, 7, out);
+  EXPECT_EQ(out.size(), 100u);
+  EXPECT_EQ(out.substr(0, 5), "msg7x");
+  EXPECT_EQ(out.find_first_not_of('x', 4), std::string::npos);
+  generate_message(100, 123456, out);
+  EXPECT_EQ(out.size(), 100u);
+  EXPECT_EQ(out.substr(0, 10), "msg123456x");
+}
+
+TEST(Generator, LongMessagesAreHeaderAndLoremSentences) {
+  std::string out;
+  generate_message(10000, 0, out);
+  const std::string header = "=== Message 0 ===\n";
+  ASSERT_EQ(out.substr(0, header.size()), header);
+  // max(1, (10000 - (18 + 10)) / 57) = 174 sentences of 57 bytes after the 18-byte header.
+  EXPECT_EQ(out.size(), 18u + 174u * 57u);
+  EXPECT_EQ(out.substr(18, 57), "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ");
+  generate_message(10000, 999, out);
+  EXPECT_EQ(out.size(), 20u + 174u * 57u);  // (10000 - 30) / 57 = 174
+}
+
+TEST(Generator, PlantedCommandsAreSpreadEvenly) {
+  EXPECT_EQ(planted_command_position(0, 4, 100), 20u);
+  EXPECT_EQ(planted_command_position(3, 4, 100), 80u);
+  EXPECT_EQ(planted_command(0), "[yolla:mood happy]");
+}
+
+}  // namespace
+}  // namespace aiway

@@ -1,0 +1,118 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "aiway/scenario_file.hpp"
+#include "report/scenario_toml.hpp"
+
+namespace aiway {
+namespace {
+
+std::string error_of(const std::string& toml) {
+  try {
+    parse_scenario(toml, "t.toml");
+  } catch (const ScenarioError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Scenario, DefaultsAndValues) {
+  const Scenario s = parse_scenario("name = \"x\"\n[backend]\nmessages = 20_000\nrate_tps = 5e4\n[channel]\noverflow = \"drop-oldest\"\n", "t.toml");
+  EXPECT_EQ(s.name, "x");
+  EXPECT_EQ(s.backend.messages, 20'000u);
+  EXPECT_DOUBLE_EQ(s.backend.rate_tps, 50'000);
+  EXPECT_EQ(s.channel.overflow, Overflow::drop_oldest);
+  EXPECT_EQ(s.surface_channel.overflow, Overflow::block);
+  EXPECT_EQ(s.origin.at("backend.messages"), "t.toml:3:1");
+}
+
+TEST(Scenario, NameDefaultsToTheFileStem) {
+  EXPECT_EQ(parse_scenario("[backend]\nsize = 10\n", "dir/my-case.toml").name, "my-case");
+}
+
+TEST(Scenario, ErrorsNameFileLineAndColumn) {
+  EXPECT_EQ(error_of("[backend]\nmessages = \"many\"\n"),
+            "t.toml:2:1: backend.messages: expected an integer from 1 to 10000000000, got the string \"many\"");
+  EXPECT_EQ(error_of("[backend]\n  sise = 10\n"), "t.toml:2:3: unknown key \"backend.sise\"");
+  EXPECT_EQ(error_of("[bakend]\nsize = 10\n"), "t.toml:2:1: unknown section [bakend]");
+  EXPECT_EQ(error_of("[channel]\ncapacity = 0\n"), "t.toml:2:1: channel.capacity: expected an integer from 1 to 10000000, got the integer 0");
+  EXPECT_EQ(error_of("[channel]\ncapacity = -5\n"), "t.toml:2:1: channel.capacity: expected an integer from 1 to 10000000, got the integer -5");
+  EXPECT_EQ(error_of("[channel]\noverflow = \"drop\"\n"),
+            "t.toml:2:1: channel.overflow: expected \"block\", \"drop-newest\" or \"drop-oldest\", got the string \"drop\"");
+  EXPECT_EQ(error_of("[control]\nquit_at = 1.5\n"), "t.toml:2:1: control.quit_at: expected a number from 0 to 1, got the number 1.5");
+  EXPECT_EQ(error_of("[backend]\nrate_tps = nan\n"), "t.toml:2:1: backend.rate_tps: expected a number from 0 to 20000000, got the number nan");
+  EXPECT_EQ(error_of("[backend]\nmessages = 10_000_000_001\n"),
+            "t.toml:2:1: backend.messages: expected an integer from 1 to 10000000000, got the integer 10000000001");
+  EXPECT_EQ(error_of("[measure]\nlatency = 1\n"), "t.toml:2:1: measure.latency: expected true or false, got the integer 1");
+}
+
+TEST(Scenario, CrossFieldErrorsNameTheFieldsOrigin) {
+  EXPECT_EQ(error_of("[backend]\nstreams = 4096\nmessages = 10_000_000_000\n"),
+            "t.toml:3:1: backend.messages: streams x messages must be at most 1e+10 tokens");
+  EXPECT_EQ(error_of("[backend]\nmessages = 10\nerror_at = 11\n"),
+            "t.toml:3:1: backend.error_at: must be at most backend.messages (10)");
+}
+
+TEST(Scenario, SyntaxErrorsAndGarbage) {
+  EXPECT_NE(error_of("[backend\nsize = 1\n").find("t.toml:1:"), std::string::npos);
+  EXPECT_EQ(error_of(""), "t.toml: the scenario file is empty");
+  EXPECT_EQ(error_of(std::string("\x7f" "ELF\0\0\x01", 7)), "t.toml: not a text file (it contains a NUL byte)");
+  EXPECT_NE(error_of("\xff\xfe garbage = ]]]").find("t.toml:1:"), std::string::npos);
+}
+
+TEST(Scenario, FilesThatAreNotFiles) {
+  const auto dir = std::filesystem::temp_directory_path();
+  EXPECT_THROW(load_scenario_file(dir), ScenarioError);
+  EXPECT_THROW(load_scenario_file(dir / "does-not-exist.toml"), ScenarioError);
+}
+
+TEST(Scenario, OverridesAreCheckedLikeTheFile) {
+  Scenario s = parse_scenario("[backend]\nmessages = 10\n", "t.toml");
+  apply_override(s, "backend.messages=20000");
+  apply_override(s, "surface.work_us=2");
+  apply_override(s, "surface_channel.overflow=drop-newest");
+  apply_override(s, "repetitions=3");
+  EXPECT_EQ(s.backend.messages, 20'000u);
+  EXPECT_DOUBLE_EQ(s.surface.work_us, 2);
+  EXPECT_EQ(s.surface_channel.overflow, Overflow::drop_newest);
+  EXPECT_EQ(s.repetitions, 3u);
+  EXPECT_EQ(s.origin.at("surface.work_us"), "--set surface.work_us=2");
+
+  auto error = [&](const std::string& o) {
+    try {
+      apply_override(s, o);
+    } catch (const ScenarioError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error("backend.messages=abc"),
+            "--set backend.messages=abc: backend.messages: expected an integer from 1 to 10000000000, got the string \"abc\"");
+  EXPECT_EQ(error("backend.nope=1"), "--set backend.nope=1: unknown key \"backend.nope\"");
+  EXPECT_EQ(error("nonsense"), "--set nonsense: expected SECTION.KEY=VALUE");
+  EXPECT_EQ(error("backend.error_at=30000"), "--set backend.error_at=30000: backend.error_at: must be at most backend.messages (20000)");
+}
+
+TEST(Scenario, ShowOutputParsesBackToTheSameScenario) {
+  Scenario s = parse_scenario("name = \"rt\"\n[backend]\nmessages = 1234\nrate_tps = 1.5\n[control]\nquit_at = 0.25\n[expect]\nmax_cpu_share = 0.2\n", "t.toml");
+  const std::string text = scenario_to_toml(s);
+  const Scenario back = parse_scenario(text, "shown.toml");
+  EXPECT_EQ(scenario_to_toml(back), text);
+  EXPECT_EQ(back.backend.messages, 1234u);
+  EXPECT_EQ(back.control.quit_at, 0.25);
+  EXPECT_FALSE(back.expect.max_latency_p99_ms.has_value());
+}
+
+TEST(Scenario, ShippedScenariosAreValid) {
+  const auto entries = list_scenarios(AIWAY_SCENARIOS_DIR);
+  ASSERT_GE(entries.size(), 5u);
+  for (const auto& e : entries) EXPECT_EQ(e.description.rfind("(invalid", 0), std::string::npos) << e.name << ": " << e.description;
+  for (const char* seed : {"1m-short", "1m-medium", "1k-long", "rapid-tokens", "backpressure"})
+    EXPECT_NO_THROW(load_scenario_file(resolve_scenario(seed, AIWAY_SCENARIOS_DIR))) << seed;
+  EXPECT_THROW(resolve_scenario("no-such-scenario", AIWAY_SCENARIOS_DIR), ScenarioError);
+}
+
+}  // namespace
+}  // namespace aiway

@@ -1,0 +1,130 @@
+#include "pipeline/token_channel.hpp"
+
+#include "aiway/scenario_file.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+namespace aiway {
+namespace {
+
+Token data(std::uint64_t seq) {
+  Token t;
+  t.seq = seq;
+  t.text = "msg" + std::to_string(seq);
+  return t;
+}
+
+const std::atomic<bool> kNever{false};
+
+// Pushes `n` data tokens in batches of `batch`; returns the pushed count.
+std::size_t push_all(TokenChannel& channel, std::uint64_t n, std::size_t batch) {
+  std::vector<Token> items(batch);
+  std::size_t pushed = 0;
+  for (std::uint64_t i = 0; i < n; i += batch) {
+    const std::size_t k = std::min<std::uint64_t>(batch, n - i);
+    for (std::size_t j = 0; j < k; ++j) items[j] = data(i + j);
+    pushed += channel.push(items.data(), k, kNever);
+  }
+  channel.close();
+  return pushed;
+}
+
+std::vector<std::uint64_t> pop_all(TokenChannel& channel) {
+  std::vector<std::uint64_t> seqs;
+  std::vector<Token> out(64);
+  while (true) {
+    const auto r = channel.pop(out.data(), out.size(), EventCount::kForever, kNever);
+    for (std::size_t i = 0; i < r.count; ++i) seqs.push_back(out[i].seq);
+    if (r.closed) return seqs;
+  }
+}
+
+TEST(TokenChannel, BlockPolicyDeliversEverythingInOrderAcrossThreads) {
+  const Clock clock = Clock::steady();
+  TokenChannel channel(100, Overflow::block, clock, 1);
+  std::vector<std::uint64_t> seqs;
+  std::thread consumer([&] { seqs = pop_all(channel); });
+  push_all(channel, 50'000, 37);
+  consumer.join();
+  ASSERT_EQ(seqs.size(), 50'000u);
+  for (std::size_t i = 0; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], i);
+  EXPECT_EQ(channel.stats().dropped_data, 0u);
+  EXPECT_EQ(channel.stats().pushed_data, 50'000u);
+  EXPECT_LE(channel.stats().max_depth, 100);  // the capacity is exact
+  EXPECT_GT(channel.stats().max_depth, 0);
+}
+
+TEST(TokenChannel, DropNewestKeepsTheFirstAndCountsTheRest) {
+  const Clock clock = Clock::steady();
+  TokenChannel channel(10, Overflow::drop_newest, clock, 0);
+  push_all(channel, 25, 25);  // nobody consumes while pushing
+  EXPECT_EQ(channel.stats().dropped_data, 15u);
+  const auto seqs = pop_all(channel);
+  ASSERT_EQ(seqs.size(), 10u);
+  EXPECT_EQ(seqs.front(), 0u);
+  EXPECT_EQ(seqs.back(), 9u);
+}
+
+TEST(TokenChannel, DropOldestKeepsTheNewestAndCountsTheRest) {
+  const Clock clock = Clock::steady();
+  TokenChannel channel(10, Overflow::drop_oldest, clock, 0);
+  push_all(channel, 25, 4);
+  EXPECT_EQ(channel.stats().dropped_data, 15u);
+  const auto seqs = pop_all(channel);
+  ASSERT_EQ(seqs.size(), 10u);
+  EXPECT_EQ(seqs.front(), 15u);
+  EXPECT_EQ(seqs.back(), 24u);
+}
+
+TEST(TokenChannel, DropsOfNonDataItemsAreCountedApart) {
+  const Clock clock = Clock::steady();
+  TokenChannel channel(1, Overflow::drop_newest, clock, 0);
+  Token items[2] = {data(0), data(1)};
+  items[1].kind = TokenKind::complete;
+  channel.push(items, 2, kNever);
+  EXPECT_EQ(channel.stats().dropped_data, 0u);
+  EXPECT_EQ(channel.stats().dropped_other, 1u);
+}
+
+TEST(TokenChannel, LossyPoliciesAccountForEveryTokenUnderConcurrency) {
+  for (Overflow policy : {Overflow::drop_newest, Overflow::drop_oldest}) {
+    const Clock clock = Clock::steady();
+    TokenChannel channel(64, policy, clock, 1);
+    std::vector<std::uint64_t> seqs;
+    std::thread consumer([&] { seqs = pop_all(channel); });
+    push_all(channel, 200'000, 50);
+    consumer.join();
+    EXPECT_EQ(seqs.size() + channel.stats().dropped_data, 200'000u) << to_string(policy);
+    for (std::size_t i = 1; i < seqs.size(); ++i) ASSERT_LT(seqs[i - 1], seqs[i]) << "order kept";
+  }
+}
+
+TEST(TokenChannel, PopTimesOutAtItsDeadline) {
+  const Clock clock = Clock::steady();
+  TokenChannel channel(4, Overflow::block, clock, 0);
+  Token out[4];
+  const auto r = channel.pop(out, 4, monotonic_ns() + 2'000'000, kNever);
+  EXPECT_EQ(r.count, 0u);
+  EXPECT_FALSE(r.closed);
+}
+
+TEST(TokenChannel, BlockedProducerGivesUpWhenCancelled) {
+  const Clock clock = Clock::steady();
+  TokenChannel channel(2, Overflow::block, clock, 0);
+  std::atomic<bool> cancel{false};
+  Token items[5] = {data(0), data(1), data(2), data(3), data(4)};
+  std::size_t pushed = 0;
+  std::thread producer([&] { pushed = channel.push(items, 5, cancel); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  cancel.store(true);
+  channel.wake_producer();
+  producer.join();
+  EXPECT_EQ(pushed, 2u);
+  EXPECT_GT(channel.stats().blocked_ns, 0);
+}
+
+}  // namespace
+}  // namespace aiway
