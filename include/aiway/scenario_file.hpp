@@ -22,9 +22,11 @@ class ScenarioError : public std::runtime_error {
 Scenario load_scenario_file(const std::filesystem::path& file);
 Scenario parse_scenario(std::string_view toml_text, const std::string& source_name);
 
-// Applies "section.key=value" (or "key=value" for top-level fields) with the
-// same type and range checks as a file. Throws ScenarioError.
-void apply_override(Scenario& scenario, std::string_view assignment);
+// Applies each "section.key=value" (or "key=value" for top-level fields) with
+// the same type and range checks as a file, then the cross-field checks once,
+// so overrides that are valid only together can be given in any order.
+// Throws ScenarioError.
+void apply_overrides(Scenario& scenario, const std::vector<std::string>& assignments);
 
 // Cross-field checks; called by the loaders and after overrides.
 void validate(const Scenario& scenario);

@@ -50,7 +50,7 @@ bool use_color() { return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nu
 aiway::Scenario load_with_overrides(const std::string& name, const std::filesystem::path& dir,
                                     const std::vector<std::string>& overrides) {
   aiway::Scenario s = aiway::load_scenario_file(aiway::resolve_scenario(name, dir));
-  for (const auto& o : overrides) aiway::apply_override(s, o);
+  aiway::apply_overrides(s, overrides);
   return s;
 }
 

@@ -114,7 +114,11 @@ double LatencyHistogram::stddev() const {
 std::int64_t LatencyHistogram::value_at_percentile(double percentile) const {
   if (total_ == 0) return 0;
   const double p = std::clamp(percentile, 0.0, 100.0);
-  const std::int64_t wanted = std::max<std::int64_t>(1, std::int64_t(std::ceil(p / 100.0 * double(total_))));
+  // Nearest rank, ceil(p/100 * n). The product is shrunk by a hair first: 99.9
+  // is not exact in binary, and 0.999 * 200,000 would otherwise round up to
+  // rank 199,801.
+  const double rank = p / 100.0 * double(total_) * (1.0 - 1e-12);
+  const std::int64_t wanted = std::clamp<std::int64_t>(std::int64_t(std::ceil(rank)), 1, total_);
   std::int64_t seen = 0;
   for (std::size_t i = 0; i < counts_.size(); ++i) {
     seen += counts_[i];

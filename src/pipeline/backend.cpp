@@ -104,12 +104,14 @@ void Backend::run(std::int64_t start_ns) {
       }
       limit = std::min(limit, due);
     }
+    // Unpaced tokens are due the moment their batch is generated: one clock
+    // read per batch (generating 256 short tokens takes a few microseconds).
+    const std::int64_t generated = (stamp && !paced) ? clock_.now_ns() : 0;
     std::size_t n = 0;
     for (; j < limit; ++j) {
       Token& token = batch[n++];
       fill(token, j);
-      if (paced) token.intended_ns = stats_.start_ns + std::int64_t(double(j) * period_ns);
-      else if (stamp) token.intended_ns = clock_.now_ns();
+      token.intended_ns = paced ? stats_.start_ns + std::int64_t(double(j) * period_ns) : generated;
       if (token.seq + 1 == per_stream) {  // the stream's last token: its terminal follows
         Token& end = batch[n++];
         end.stream = token.stream;

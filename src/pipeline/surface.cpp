@@ -46,12 +46,12 @@ void Surface::deliver(Token& token, std::int64_t& now) {
     while ((now = clock_.now_ns()) < until && !control_.surface_attention.load(std::memory_order_relaxed)) _mm_pause();
   }
   if (scenario_.measure.latency) {
-    latencies_.end_to_end.record(now - token.intended_ns);
-    latencies_.uncorrected.record(now - token.sent_ns);
-    latencies_.hop1.record(token.dequeued_ns - token.sent_ns);
-    latencies_.hop2.record(now - token.dequeued_ns);
+    end_to_end_.record(now - token.intended_ns);
+    uncorrected_.record(now - token.sent_ns);
+    hop1_.record(token.dequeued_ns - token.sent_ns);
+    hop2_.record(now - token.dequeued_ns);
     std::int64_t& last = last_delivery_ns_[stream];
-    if (last >= 0) latencies_.inter_token.record(now - last);
+    if (last >= 0) inter_token_.record(now - last);
     else latencies_.first_token.record(now - request_ns_);
     last = now;
   }
@@ -119,6 +119,7 @@ void Surface::run(std::int64_t request_ns) {
       if (next_frame <= now) next_frame = now + frame_period;  // behind: skip frames, don't burst
     }
   }
+  for (RunLengthRecorder* r : {&end_to_end_, &uncorrected_, &hop1_, &hop2_, &inter_token_}) r->flush();
   for (const auto& check : integrity_) {
     stats_.duplicated += check.duplicated();
     stats_.reordered += check.reordered();

@@ -11,6 +11,7 @@
 #include "aiway/scenario.hpp"
 #include "aiway/token.hpp"
 #include "measure/clock.hpp"
+#include "measure/run_length_recorder.hpp"
 #include "pipeline/control_lane.hpp"
 #include "pipeline/integrity.hpp"
 #include "pipeline/scrollback.hpp"
@@ -72,6 +73,12 @@ class Surface {
   std::int64_t request_ns_ = 0;
   std::vector<Token> inbox_;
   DeliveryLatencies latencies_;
+  // Per-token latencies go through run-length recorders (flushed at the end of run()).
+  RunLengthRecorder end_to_end_{latencies_.end_to_end};
+  RunLengthRecorder uncorrected_{latencies_.uncorrected};
+  RunLengthRecorder hop1_{latencies_.hop1};
+  RunLengthRecorder hop2_{latencies_.hop2};
+  RunLengthRecorder inter_token_{latencies_.inter_token};
   SurfaceStats stats_;
   std::atomic<std::uint64_t> progress_{0};
 };

@@ -90,6 +90,7 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   m.set("rss_end_bytes", double(rss_end));
   m.set("rss_growth_bytes", double(std::max(sampled.rss_peak_bytes, rss_before) - rss_before));
   m.set("rss_samples", double(sampled.samples));
+  m.set("transcript_bytes", double(c.transcript_bytes));
   m.set("retained_bytes", double(c.transcript_bytes + f.retained_bytes));
 
   const double cpu = u1.cpu_seconds - u0.cpu_seconds;

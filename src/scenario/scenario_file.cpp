@@ -226,6 +226,7 @@ Scenario load_scenario_file(const std::filesystem::path& file) {
   return parse_scenario(text, file.string());
 }
 
+namespace {
 void apply_override(Scenario& s, std::string_view assignment) {
   const std::string at = fmt::format("--set {}", assignment);
   const auto eq = assignment.find('=');
@@ -246,6 +247,11 @@ void apply_override(Scenario& s, std::string_view assignment) {
     parsed.insert_or_assign("v", value);
   }
   assign(s, section, key, *parsed.get("v"), at);
+}
+}  // namespace
+
+void apply_overrides(Scenario& s, const std::vector<std::string>& assignments) {
+  for (const auto& assignment : assignments) apply_override(s, assignment);
   validate(s);
 }
 

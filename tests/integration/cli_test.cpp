@@ -167,6 +167,36 @@ TEST(Cli, BackpressureBlockLosesNothingDropNewestCountsEveryDrop) {
   EXPECT_FALSE(lossy["passed"].get<bool>());  // its loss_ratio threshold fails
 }
 
+TEST(Cli, StallScenarioShowsCoordinatedOmission) {
+  // Under sanitizers the pipeline cannot keep 100,000 tokens/s: same shape at a fifth of the rate.
+  const std::string scaled = under_sanitizer()
+      ? "--set backend.messages=40000 --set backend.rate_tps=20000 --set surface.stall_at=20000"
+      : "";
+  const fs::path out = scratch() / "stall.json";
+  const Outcome o = cli(fmt::format("run --scenario stall -r 1 --warmup 0 {} --out {}", scaled, out.string()));
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  const auto results = nlohmann::json::parse(slurp(out));
+  const auto& m = rep_metrics(results, 0);
+  const double corrected = m["latency_p99_us"], uncorrected = m["latency_uncorrected_p99_us"];
+  EXPECT_GE(corrected, 10'000) << "the 50 ms stall must show in the corrected p99";
+  EXPECT_LE(uncorrected * 10, corrected) << "and hide in the uncorrected one";
+  EXPECT_GE(m["producer_lag_max_us"].get<double>(), 10'000);
+  expect_nothing_lost(m);
+}
+
+TEST(Cli, RssPeakCoversWhatTheTranscriptRetains) {
+  // Keep every byte of 3,000 tokens of ~10 KB in the transcript: ~30 MB the peak must cover.
+  const fs::path out = scratch() / "retain.json";
+  const Outcome o = cli(fmt::format("run --scenario 1k-long -r 1 --warmup 0 --set backend.messages=3000 "
+                                    "--set conductor.transcript_max_bytes=1000000000 --out {}", out.string()));
+  ASSERT_TRUE(o.exit_code == 0 || o.exit_code == 1) << o.err;
+  const auto results = nlohmann::json::parse(slurp(out));
+  const auto& m = rep_metrics(results, 0);
+  EXPECT_EQ(m["transcript_bytes"], m["bytes_delivered"]);
+  EXPECT_GE(m["rss_growth_bytes"].get<double>(), m["transcript_bytes"].get<double>());
+  EXPECT_GE(m["rss_peak_bytes"].get<double>(), m["rss_before_bytes"].get<double>() + m["transcript_bytes"].get<double>());
+}
+
 TEST(Cli, ListShowAndValidate) {
   const Outcome list = cli("list");
   EXPECT_EQ(list.exit_code, 0);

@@ -11,8 +11,11 @@ namespace aiway {
 namespace {
 
 // Exact nearest-rank percentile of sorted values: the definition the histogram approximates.
+// Integer arithmetic on p in parts per million, so the reference has no rounding error.
 std::int64_t exact_percentile(const std::vector<std::int64_t>& sorted, double p) {
-  const auto rank = std::max<std::size_t>(1, std::size_t(std::ceil(p / 100.0 * double(sorted.size()))));
+  const auto ppm = std::uint64_t(std::llround(p * 1e6));
+  const std::uint64_t n = sorted.size();
+  const std::uint64_t rank = std::max<std::uint64_t>(1, (ppm * n + 100'000'000 - 1) / 100'000'000);
   return sorted[rank - 1];
 }
 

@@ -10,7 +10,7 @@ namespace {
 Scenario small(std::initializer_list<const char*> overrides) {
   Scenario s = parse_scenario("[backend]\nmessages = 20000\n", "test.toml");
   s.surface.frame_rate_hz = 1000;
-  for (const char* o : overrides) apply_override(s, o);
+  apply_overrides(s, std::vector<std::string>(overrides.begin(), overrides.end()));
   return s;
 }
 

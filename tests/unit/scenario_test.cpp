@@ -70,10 +70,7 @@ TEST(Scenario, FilesThatAreNotFiles) {
 
 TEST(Scenario, OverridesAreCheckedLikeTheFile) {
   Scenario s = parse_scenario("[backend]\nmessages = 10\n", "t.toml");
-  apply_override(s, "backend.messages=20000");
-  apply_override(s, "surface.work_us=2");
-  apply_override(s, "surface_channel.overflow=drop-newest");
-  apply_override(s, "repetitions=3");
+  apply_overrides(s, {"backend.messages=20000", "surface.work_us=2", "surface_channel.overflow=drop-newest", "repetitions=3"});
   EXPECT_EQ(s.backend.messages, 20'000u);
   EXPECT_DOUBLE_EQ(s.surface.work_us, 2);
   EXPECT_EQ(s.surface_channel.overflow, Overflow::drop_newest);
@@ -82,7 +79,7 @@ TEST(Scenario, OverridesAreCheckedLikeTheFile) {
 
   auto error = [&](const std::string& o) {
     try {
-      apply_override(s, o);
+      apply_overrides(s, {o});
     } catch (const ScenarioError& e) {
       return std::string(e.what());
     }
@@ -93,6 +90,12 @@ TEST(Scenario, OverridesAreCheckedLikeTheFile) {
   EXPECT_EQ(error("backend.nope=1"), "--set backend.nope=1: unknown key \"backend.nope\"");
   EXPECT_EQ(error("nonsense"), "--set nonsense: expected SECTION.KEY=VALUE");
   EXPECT_EQ(error("backend.error_at=30000"), "--set backend.error_at=30000: backend.error_at: must be at most backend.messages (20000)");
+}
+
+TEST(Scenario, OverridesValidTogetherWorkInAnyOrder) {
+  Scenario s = parse_scenario("[backend]\nmessages = 100\n[surface]\nstall_at = 50\nstall_ms = 1\n", "t.toml");
+  apply_overrides(s, {"backend.messages=40", "surface.stall_at=20"});  // stall_at 50 > 40 only in between
+  EXPECT_EQ(s.surface.stall_at, 20u);
 }
 
 TEST(Scenario, ShowOutputParsesBackToTheSameScenario) {

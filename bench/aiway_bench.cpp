@@ -1,0 +1,176 @@
+// Micro-benchmarks of the hot-path pieces, and the whole pipeline beside one
+// raw moodycamel hop, so their ratio is measured in the same run.
+//   build/release/aiway-bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+#include <concurrentqueue/concurrentqueue.h>
+#include <xxhash.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "aiway/latency_histogram.hpp"
+#include "aiway/scenario_file.hpp"
+#include "measure/clock.hpp"
+#include "pipeline/command_parser.hpp"
+#include "pipeline/generator.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline/token_channel.hpp"
+
+namespace aiway {
+namespace {
+
+void BM_ClockNow_Tsc(benchmark::State& state) {
+  const Clock clock = Clock::detect();
+  if (clock.source() != Clock::Source::tsc) state.SkipWithError("no invariant TSC on this machine");
+  for (auto _ : state) benchmark::DoNotOptimize(clock.now_ns());
+}
+BENCHMARK(BM_ClockNow_Tsc);
+
+void BM_ClockNow_SteadyClock(benchmark::State& state) {
+  const Clock clock = Clock::steady();
+  for (auto _ : state) benchmark::DoNotOptimize(clock.now_ns());
+}
+BENCHMARK(BM_ClockNow_SteadyClock);
+
+void BM_HistogramRecord(benchmark::State& state) {
+  LatencyHistogram h;
+  std::int64_t v = 12'345;
+  for (auto _ : state) {
+    h.record(v);
+    v = (v * 1'103'515'245 + 12'345) & 0xFFFFFFF;  // spread over many buckets
+  }
+  benchmark::DoNotOptimize(h.count());
+}
+BENCHMARK(BM_HistogramRecord);
+
+void BM_Generate(benchmark::State& state) {
+  const auto size = std::uint32_t(state.range(0));
+  std::string out;
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    generate_message(size, i++ % 1'000'000, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Generate)->Arg(10)->Arg(100)->Arg(10'000);
+
+void BM_IntegrityHash(benchmark::State& state) {
+  std::string text;
+  generate_message(std::uint32_t(state.range(0)), 123, text);
+  for (auto _ : state) benchmark::DoNotOptimize(XXH3_64bits(text.data(), text.size()));
+  state.SetBytesProcessed(state.iterations() * std::int64_t(text.size()));
+}
+BENCHMARK(BM_IntegrityHash)->Arg(10)->Arg(100)->Arg(10'000);
+
+void BM_CommandParser(benchmark::State& state) {
+  // range(0) == 1: every 16th token carries a command, every second one split.
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 1024; ++i) {
+    std::string t = "msg" + std::to_string(i);
+    if (state.range(0) && i % 16 == 0) t += (i % 32 == 0) ? "[yolla:mood happy]" : "[yolla:mo";
+    if (state.range(0) && i % 16 == 1 && i % 32 != 1) t.insert(0, "od happy]");
+    tokens.push_back(t);
+  }
+  CommandParser parser;
+  std::string clean;
+  std::size_t commands = 0, i = 0;
+  for (auto _ : state) {
+    clean.clear();
+    parser.feed(tokens[i++ & 1023], clean, [&](const AvatarCommand&) { ++commands; });
+    benchmark::DoNotOptimize(clean.data());
+  }
+  state.counters["commands"] = double(commands);
+}
+BENCHMARK(BM_CommandParser)->Arg(0)->Arg(1);
+
+Token make_token(std::uint64_t i) {
+  Token t;
+  t.seq = i;
+  generate_message(10, i, t.text);
+  return t;
+}
+
+// One producer thread pushing bulk batches of short tokens, one consumer
+// thread popping them: the TokenChannel (exact capacity, policy, futex waits).
+void BM_TokenChannelSpsc(benchmark::State& state) {
+  const Clock clock = Clock::detect();
+  TokenChannel channel(10'000, Overflow::block, clock, 2);
+  const std::atomic<bool> never{false};
+  std::atomic<std::uint64_t> popped{0};
+  std::thread consumer([&] {
+    std::vector<Token> out(256);
+    while (true) {
+      const auto r = channel.pop(out.data(), out.size(), EventCount::kForever, never);
+      popped.fetch_add(r.count, std::memory_order_relaxed);
+      if (r.closed) return;
+    }
+  });
+  std::vector<Token> batch(256);
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    for (auto& t : batch) t = make_token(i++);
+    channel.push(batch.data(), batch.size(), never);
+  }
+  channel.close();
+  consumer.join();
+  state.SetItemsProcessed(std::int64_t(popped.load()));
+}
+BENCHMARK(BM_TokenChannelSpsc)->UseRealTime();
+
+// The same transfer through a bare moodycamel queue, spinning, no capacity
+// bound, no accounting: the floor that one pipeline hop is compared with.
+void BM_RawMoodycamelHop(benchmark::State& state) {
+  moodycamel::ConcurrentQueue<Token> queue(10'000 + 64);
+  moodycamel::ProducerToken producer(queue);
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> popped{0};
+  std::thread consumer([&] {
+    moodycamel::ConsumerToken token(queue);
+    std::vector<Token> out(256);
+    std::uint64_t n = 0;
+    while (true) {
+      const std::size_t k = queue.try_dequeue_bulk(token, out.data(), out.size());
+      n += k;
+      if (k == 0 && done.load(std::memory_order_acquire) && queue.size_approx() == 0) break;
+    }
+    popped.store(n);
+  });
+  std::vector<Token> batch(256);
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    for (auto& t : batch) t = make_token(i++);
+    while (queue.size_approx() > 10'000) std::this_thread::yield();
+    queue.enqueue_bulk(producer, std::make_move_iterator(batch.begin()), batch.size());
+  }
+  done.store(true, std::memory_order_release);
+  consumer.join();
+  state.SetItemsProcessed(std::int64_t(popped.load()));
+}
+BENCHMARK(BM_RawMoodycamelHop)->UseRealTime();
+
+// The whole pipeline (two hops, parsing, transcript, integrity, display) on a
+// 1m-short workload of 200,000 tokens; range(0) switches latency metering.
+void BM_Pipeline1mShort(benchmark::State& state) {
+  Scenario s = parse_scenario("[backend]\nmessages = 200000\nsize = 10\ncommands = 10\n", "bench");
+  s.measure.latency = state.range(0) != 0;
+  const Clock clock = Clock::detect();
+  std::int64_t tokens = 0;
+  for (auto _ : state) {
+    Pipeline pipeline(s, clock);
+    const auto t0 = std::chrono::steady_clock::now();
+    pipeline.start();
+    pipeline.wait_until(monotonic_ns() + 60'000'000'000);
+    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    tokens += std::int64_t(pipeline.surface().delivered);
+  }
+  state.SetItemsProcessed(tokens);
+}
+BENCHMARK(BM_Pipeline1mShort)->ArgName("latency")->Arg(1)->Arg(0)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace aiway
+
+BENCHMARK_MAIN();
