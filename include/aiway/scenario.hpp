@@ -24,7 +24,6 @@ struct BackendConfig {
   double rate_tps = 0;              // tokens/s per stream; 0 = flat out (unpaced)
   std::uint32_t commands = 0;       // [yolla:…] commands planted per stream
   bool split_commands = true;       // every second planted command straddles two tokens
-  std::uint64_t error_at = 0;       // fault: end each stream with Error after this many tokens (0 = never)
 };
 
 struct ChannelConfig {
@@ -43,8 +42,20 @@ struct SurfaceConfig {
   std::uint32_t width = 80;         // wrap width in columns
   std::uint32_t height = 24;        // visible rows rendered per frame
   std::uint32_t scrollback_lines = 1000;  // wrapped lines kept per stream
-  std::uint64_t stall_at = 0;       // fault: stall once after this many tokens (0 = never)
-  double stall_ms = 0;
+};
+
+// Faults injected on purpose; 0 means off. The channel canaries make the token
+// channel misbehave in one data token of every N, to prove the surface's
+// detectors: a drop is lost unaccounted, a duplicate, a reorder (the token is
+// sent after its successor) and a corruption (one byte flipped) are counted.
+struct FaultConfig {
+  std::uint64_t error_at = 0;          // each stream ends with Error after this many tokens
+  std::uint64_t surface_stall_at = 0;  // after this many delivered tokens the surface stalls once…
+  double surface_stall_ms = 0;         // …for this long
+  std::uint64_t channel_drop_every = 0;
+  std::uint64_t channel_duplicate_every = 0;
+  std::uint64_t channel_reorder_every = 0;
+  std::uint64_t channel_corrupt_every = 0;
 };
 
 struct ControlConfig {
@@ -74,6 +85,10 @@ struct Expectations {
   std::optional<double> max_duplicated = 0;
   std::optional<double> max_reordered = 0;
   std::optional<double> max_corrupted = 0;
+  // For scenarios that plant channel canaries: each repetition must detect
+  // exactly what was planted (lost = drops, duplicated, reordered, corrupted);
+  // replaces the four integrity limits above.
+  bool detected_equals_planted = false;
 };
 
 struct Scenario {
@@ -89,6 +104,7 @@ struct Scenario {
   SurfaceConfig surface;
   ControlConfig control;
   PipelineConfig pipeline;
+  FaultConfig faults;
   MeasureConfig measure;
   Expectations expect;
 

@@ -14,20 +14,43 @@ struct Rule {
   bool at_least;  // ">=" (else "<=")
   double scale;   // expect unit -> metric unit
   bool worst;     // judge the worst repetition instead of the median
+  bool integrity; // replaced by detected_equals_planted
 };
 
 constexpr Rule kRules[] = {
-    {&Expectations::min_throughput_tps, "throughput_tps", true, 1, false},
-    {&Expectations::max_latency_p99_ms, "latency_p99_us", false, 1e3, false},
-    {&Expectations::max_rss_growth_mib, "rss_growth_bytes", false, 1024.0 * 1024.0, false},
-    {&Expectations::max_cpu_share, "cpu_share", false, 1, false},
-    {&Expectations::max_quit_latency_ms, "quit_latency_us", false, 1e3, false},
-    {&Expectations::max_loss_ratio, "loss_ratio", false, 1, true},
-    {&Expectations::max_lost_unaccounted, "lost_unaccounted", false, 1, true},
-    {&Expectations::max_duplicated, "duplicated", false, 1, true},
-    {&Expectations::max_reordered, "reordered", false, 1, true},
-    {&Expectations::max_corrupted, "corrupted", false, 1, true},
+    {&Expectations::min_throughput_tps, "throughput_tps", true, 1, false, false},
+    {&Expectations::max_latency_p99_ms, "latency_p99_us", false, 1e3, false, false},
+    {&Expectations::max_rss_growth_mib, "rss_growth_bytes", false, 1024.0 * 1024.0, false, false},
+    {&Expectations::max_cpu_share, "cpu_share", false, 1, false, false},
+    {&Expectations::max_quit_latency_ms, "quit_latency_us", false, 1e3, false, false},
+    {&Expectations::max_loss_ratio, "loss_ratio", false, 1, true, false},
+    {&Expectations::max_lost_unaccounted, "lost_unaccounted", false, 1, true, true},
+    {&Expectations::max_duplicated, "duplicated", false, 1, true, true},
+    {&Expectations::max_reordered, "reordered", false, 1, true, true},
+    {&Expectations::max_corrupted, "corrupted", false, 1, true, true},
 };
+
+// detected == planted in every repetition; reports the first repetition that differs.
+ThresholdResult detected_equals(const std::vector<Repetition>& repetitions, const char* detected, const char* planted) {
+  ThresholdResult r;
+  r.metric = detected;
+  r.op = "==";
+  r.aggregate = std::string("every repetition = ") + planted;
+  r.passed = !repetitions.empty();
+  for (const auto& rep : repetitions) {
+    const auto d = rep.metrics.get(detected);
+    const auto p = rep.metrics.get(planted);
+    if (!r.value || !(d && p && *d == *p)) {
+      r.value = d;
+      r.limit = p.value_or(0);
+    }
+    if (!(d && p && *d == *p)) {
+      r.passed = false;
+      break;
+    }
+  }
+  return r;
+}
 
 }  // namespace
 
@@ -35,7 +58,7 @@ std::vector<ThresholdResult> evaluate_thresholds(const Expectations& expect, con
   std::vector<ThresholdResult> results;
   for (const Rule& rule : kRules) {
     const auto& limit = expect.*rule.limit;
-    if (!limit) continue;
+    if (!limit || (rule.integrity && expect.detected_equals_planted)) continue;
     ThresholdResult r;
     r.metric = rule.metric;
     r.op = rule.at_least ? ">=" : "<=";
@@ -50,6 +73,12 @@ std::vector<ThresholdResult> evaluate_thresholds(const Expectations& expect, con
     // A limit on a metric nothing measured fails: silence is not a pass.
     r.passed = r.value && (rule.at_least ? *r.value >= r.limit : *r.value <= r.limit);
     results.push_back(std::move(r));
+  }
+  if (expect.detected_equals_planted) {
+    results.push_back(detected_equals(repetitions, "lost_unaccounted", "planted_drops"));
+    results.push_back(detected_equals(repetitions, "duplicated", "planted_duplicates"));
+    results.push_back(detected_equals(repetitions, "reordered", "planted_reorders"));
+    results.push_back(detected_equals(repetitions, "corrupted", "planted_corruptions"));
   }
   return results;
 }

@@ -18,7 +18,7 @@ Backend::Backend(const Scenario& scenario, const Clock& clock, TokenChannel& out
       next_command_(scenario.backend.streams, 0),
       split_tail_(scenario.backend.streams) {
   const auto& b = scenario.backend;
-  const std::uint64_t per_stream = b.error_at ? b.error_at : b.messages;
+  const std::uint64_t per_stream = scenario_.faults.error_at ? scenario_.faults.error_at : b.messages;
   for (std::uint64_t j = 0; j < b.commands; ++j) {
     const std::uint64_t at = planted_command_position(j, b.commands, b.messages);
     if (at + 1 < per_stream) command_positions_.push_back(at);  // the split tail needs a next token
@@ -72,9 +72,9 @@ bool Backend::sleep_until(std::int64_t due_ns) {
 
 void Backend::run(std::int64_t start_ns) {
   prctl(PR_SET_TIMERSLACK, 1);  // pacing wants wake-ups to the microsecond, not the default 50 us
-  const double cpu0 = thread_cpu_seconds();
+  const StageMeter meter;
   const auto& b = scenario_.backend;
-  const std::uint64_t per_stream = b.error_at ? b.error_at : b.messages;
+  const std::uint64_t per_stream = scenario_.faults.error_at ? scenario_.faults.error_at : b.messages;
   const std::uint64_t total = per_stream * b.streams;
   const bool paced = b.rate_tps > 0;
   const double period_ns = paced ? 1e9 / (b.rate_tps * b.streams) : 0;
@@ -115,7 +115,7 @@ void Backend::run(std::int64_t start_ns) {
       if (token.seq + 1 == per_stream) {  // the stream's last token: its terminal follows
         Token& end = batch[n++];
         end.stream = token.stream;
-        end.kind = b.error_at ? TokenKind::error : TokenKind::complete;
+        end.kind = scenario_.faults.error_at ? TokenKind::error : TokenKind::complete;
         end.seq = per_stream;  // the number of data tokens, so the surface can see a lost tail
         end.text.clear();
       }
@@ -139,7 +139,7 @@ void Backend::run(std::int64_t start_ns) {
     if (j == quit_after) request_quit();
   }
   out_.close();
-  stats_.cpu_s = thread_cpu_seconds() - cpu0;
+  stats_.usage = meter.finish();
 }
 
 }  // namespace aiway

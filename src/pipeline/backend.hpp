@@ -9,6 +9,7 @@
 
 #include "aiway/scenario.hpp"
 #include "aiway/token.hpp"
+#include "measure/allocation_counter.hpp"
 #include "measure/clock.hpp"
 #include "pipeline/control_lane.hpp"
 #include "pipeline/token_channel.hpp"
@@ -22,7 +23,7 @@ struct BackendStats {
   std::uint64_t terminals_sent = 0;
   std::int64_t start_ns = 0;       // the request: schedule origin, TTFT origin
   std::int64_t producer_lag_max_ns = 0;
-  double cpu_s = 0;
+  StageUsage usage;  // CPU time and allocations of the stage's thread
 };
 
 class Backend {

@@ -76,7 +76,7 @@ void Conductor::shut_down() {
 }
 
 void Conductor::run() {
-  const double cpu0 = thread_cpu_seconds();
+  const StageMeter meter;
   const bool stamp = scenario_.measure.latency;
   while (true) {
     if (control_.conductor_attention.load(std::memory_order_acquire)) {
@@ -99,7 +99,7 @@ void Conductor::run() {
   }
   out_.close();
   for (const auto& t : transcripts_) stats_.transcript_bytes += t.bytes();
-  stats_.cpu_s = thread_cpu_seconds() - cpu0;
+  stats_.usage = meter.finish();
 }
 
 }  // namespace aiway

@@ -10,6 +10,7 @@
 
 #include "aiway/scenario.hpp"
 #include "aiway/token.hpp"
+#include "measure/allocation_counter.hpp"
 #include "measure/clock.hpp"
 #include "pipeline/command_parser.hpp"
 #include "pipeline/control_lane.hpp"
@@ -24,7 +25,7 @@ struct ConductorStats {
   std::uint64_t commands_rejected = 0;   // invalid, or over max_commands per response
   std::uint64_t discarded_at_shutdown = 0;  // data tokens dropped after quit, by design
   std::uint64_t transcript_bytes = 0;    // retained at the end
-  double cpu_s = 0;
+  StageUsage usage;  // CPU time and allocations of the stage's thread
 };
 
 class Conductor {

@@ -7,7 +7,9 @@ namespace aiway {
 Pipeline::Pipeline(const Scenario& scenario, const Clock& clock)
     : scenario_(scenario),
       clock_(clock),
-      channel_(scenario.channel.capacity, scenario.channel.overflow, clock, scenario.pipeline.spin_us),
+      channel_(scenario.channel.capacity, scenario.channel.overflow, clock, scenario.pipeline.spin_us,
+               ChannelCanaries{scenario.faults.channel_drop_every, scenario.faults.channel_duplicate_every,
+                               scenario.faults.channel_reorder_every, scenario.faults.channel_corrupt_every}),
       surface_channel_(scenario.surface_channel.capacity, scenario.surface_channel.overflow, clock,
                        scenario.pipeline.spin_us),
       backend_(scenario, clock, channel_, control_),

@@ -55,9 +55,9 @@ void Surface::deliver(Token& token, std::int64_t& now) {
     else latencies_.first_token.record(now - request_ns_);
     last = now;
   }
-  if (stats_.delivered == scenario_.surface.stall_at && scenario_.surface.stall_ms > 0) {
+  if (stats_.delivered == scenario_.faults.surface_stall_at && scenario_.faults.surface_stall_ms > 0) {
     // Fault: the UI stops consuming for a while (a long frame, a GC pause…).
-    const std::int64_t until = monotonic_ns() + std::int64_t(scenario_.surface.stall_ms * 1e6);
+    const std::int64_t until = monotonic_ns() + std::int64_t(scenario_.faults.surface_stall_ms * 1e6);
     while (monotonic_ns() < until && !control_.surface_attention.load(std::memory_order_relaxed)) {
       const std::int64_t wake = std::min(until, monotonic_ns() + 10'000'000);
       const timespec ts{time_t(wake / 1'000'000'000), long(wake % 1'000'000'000)};
@@ -85,7 +85,7 @@ void Surface::drain() {
 
 void Surface::run(std::int64_t request_ns) {
   request_ns_ = request_ns;
-  const double cpu0 = thread_cpu_seconds();
+  const StageMeter meter;
   const double frame_rate = scenario_.surface.frame_rate_hz;
   const std::int64_t frame_period = frame_rate > 0 ? std::int64_t(1e9 / frame_rate) : 0;
   std::int64_t next_frame = frame_period ? clock_.now_ns() + frame_period : EventCount::kForever;
@@ -126,7 +126,7 @@ void Surface::run(std::int64_t request_ns) {
     stats_.missing += check.missing();
   }
   for (const auto& display : scrollback_) stats_.retained_bytes += display.retained_bytes();
-  stats_.cpu_s = thread_cpu_seconds() - cpu0;
+  stats_.usage = meter.finish();
 }
 
 }  // namespace aiway

@@ -10,6 +10,7 @@
 #include "aiway/latency_histogram.hpp"
 #include "aiway/scenario.hpp"
 #include "aiway/token.hpp"
+#include "measure/allocation_counter.hpp"
 #include "measure/clock.hpp"
 #include "measure/run_length_recorder.hpp"
 #include "pipeline/control_lane.hpp"
@@ -42,7 +43,7 @@ struct SurfaceStats {
   std::uint64_t retained_bytes = 0;     // scrollback cells in use at the end
   std::int64_t last_item_ns = 0;        // the last item processed: end of wall time
   std::int64_t shutting_down_seen_ns = 0;
-  double cpu_s = 0;
+  StageUsage usage;  // CPU time and allocations of the stage's thread
 };
 
 class Surface {

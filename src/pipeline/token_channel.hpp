@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 #include "aiway/scenario.hpp"
 #include "aiway/token.hpp"
@@ -17,23 +19,38 @@
 
 namespace aiway {
 
+// Planted misbehaviour (scenario [faults]): one data token in every N is
+// dropped silently, duplicated, sent after its successor, or has a byte
+// flipped. 0 turns a canary off.
+struct ChannelCanaries {
+  std::uint64_t drop_every = 0;
+  std::uint64_t duplicate_every = 0;
+  std::uint64_t reorder_every = 0;
+  std::uint64_t corrupt_every = 0;
+  bool any() const { return drop_every || duplicate_every || reorder_every || corrupt_every; }
+};
+
 struct ChannelStats {
   std::uint64_t pushed_data = 0;     // data tokens accepted into the channel
   std::uint64_t dropped_data = 0;    // data tokens dropped by the overflow policy
   std::uint64_t dropped_other = 0;   // terminal items and commands dropped by the policy
   std::int64_t max_depth = 0;
   std::int64_t blocked_ns = 0;       // producer time spent waiting for room (block policy)
+  // What the canaries planted (the surface must detect exactly these).
+  std::uint64_t planted_drops = 0, planted_duplicates = 0, planted_reorders = 0, planted_corruptions = 0;
 };
 
 class TokenChannel {
  public:
-  TokenChannel(std::size_t capacity, Overflow policy, const Clock& clock, double spin_us);
+  TokenChannel(std::size_t capacity, Overflow policy, const Clock& clock, double spin_us,
+               ChannelCanaries canaries = {});
   TokenChannel(const TokenChannel&) = delete;
   TokenChannel& operator=(const TokenChannel&) = delete;
 
   // Producer side (one thread). Moves items[0..n) in, applying the overflow
   // policy. Under `block` it waits for room; it gives up when `cancel` becomes
   // true and returns how many items it pushed (the rest stay in `items`).
+  // With canaries planted, a cancelled push reports all or nothing.
   std::size_t push(Token* items, std::size_t n, const std::atomic<bool>& cancel);
   // No more items will be pushed; the consumer sees `closed` once it has drained.
   void close();
@@ -57,6 +74,8 @@ class TokenChannel {
   const ChannelStats& stats() const { return stats_; }
 
  private:
+  std::size_t push_through_policy(Token* items, std::size_t n, const std::atomic<bool>& cancel);
+  std::size_t push_with_canaries(Token* items, std::size_t n, const std::atomic<bool>& cancel);
   void count_drop(const Token& token);
   std::size_t make_room(std::size_t wanted);
   bool wait_for_room(const std::atomic<bool>& cancel);
@@ -65,6 +84,10 @@ class TokenChannel {
   const Overflow policy_;
   const Clock& clock_;
   const std::int64_t spin_ns_;
+  const ChannelCanaries canaries_;
+  std::uint64_t canary_data_seen_ = 0;
+  std::vector<Token> canary_batch_;   // the batch as the faulty channel rewrote it
+  std::optional<Token> held_;         // a reordered token, waiting for its successor
 
   moodycamel::ConcurrentQueue<Token> queue_;
   moodycamel::ProducerToken producer_;

@@ -6,6 +6,7 @@
 
 #include "compare/statistics.hpp"
 #include "compare/thresholds.hpp"
+#include "measure/allocation_counter.hpp"
 #include "measure/process_stats.hpp"
 #include "measure/resource_sampler.hpp"
 #include "pipeline/pipeline.hpp"
@@ -56,6 +57,13 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   m.set("duplicated", double(f.duplicated));
   m.set("reordered", double(f.reordered));
   m.set("corrupted", double(f.corrupted));
+  if (s.faults.channel_drop_every || s.faults.channel_duplicate_every || s.faults.channel_reorder_every ||
+      s.faults.channel_corrupt_every) {
+    m.set("planted_drops", double(ch1.planted_drops));
+    m.set("planted_duplicates", double(ch1.planted_duplicates));
+    m.set("planted_reorders", double(ch1.planted_reorders));
+    m.set("planted_corruptions", double(ch1.planted_corruptions));
+  }
   m.set("stream_errors", double(f.stream_errors));
   m.set("streams_completed", double(f.streams_completed));
   m.set("commands_planted", double(b.commands_planted));
@@ -97,9 +105,9 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   const int cpus = std::max(1, int(sysconf(_SC_NPROCESSORS_ONLN)));
   m.set("cpu_seconds", cpu);
   m.set("cpu_share", usage_wall_s > 0 ? cpu / (usage_wall_s * cpus) : 0);
-  m.set("cpu_backend_s", b.cpu_s);
-  m.set("cpu_conductor_s", c.cpu_s);
-  m.set("cpu_surface_s", f.cpu_s);
+  m.set("cpu_backend_s", b.usage.cpu_s);
+  m.set("cpu_conductor_s", c.usage.cpu_s);
+  m.set("cpu_surface_s", f.usage.cpu_s);
   m.set("ctx_switches_voluntary", double(u1.ctx_voluntary - u0.ctx_voluntary));
   m.set("ctx_switches_involuntary", double(u1.ctx_involuntary - u0.ctx_involuntary));
 
@@ -112,6 +120,18 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   m.set("surface_channel_mean_depth", sampled.gauges.size() > 1 ? sampled.gauges[1].mean : 0);
   m.set("producer_blocked_s", double(ch1.blocked_ns) / 1e9);
   m.set("conductor_blocked_s", double(ch2.blocked_ns) / 1e9);
+  if (allocation_counting_active()) {
+    // The stage threads' C++ heap allocations during the repetition, per delivered token.
+    const auto& ab = b.usage.allocations;
+    const auto& ac = c.usage.allocations;
+    const auto& af = f.usage.allocations;
+    const double per = delivered > 0 ? 1.0 / delivered : 0.0;
+    m.set("allocs_per_token", double(ab.allocations + ac.allocations + af.allocations) * per);
+    m.set("alloc_bytes_per_token", double(ab.bytes + ac.bytes + af.bytes) * per);
+    m.set("allocs_backend", double(ab.allocations));
+    m.set("allocs_conductor", double(ac.allocations));
+    m.set("allocs_surface", double(af.allocations));
+  }
   m.set("frames_rendered", double(f.frames_rendered));
   if (lat.frame_time.count() > 0) m.set("frame_time_p99_us", us(lat.frame_time.value_at_percentile(99)));
   return m;
@@ -159,7 +179,7 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
         p.conductor_done != last.conductor_done) {
       last = p;
       last_change = now;
-    } else if (now - last_change >= stall_ns && s.surface.stall_ms * 1e6 < double(stall_ns)) {
+    } else if (now - last_change >= stall_ns && s.faults.surface_stall_ms * 1e6 < double(stall_ns)) {
       out.failure = fmt::format("no progress for {} s: {}", options.stall_timeout_s, diagnose(p));
       break;
     }

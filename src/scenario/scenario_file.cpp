@@ -38,7 +38,6 @@ void visit_fields(S& s, Visitor&& v) {
   v("backend", "rate_tps", s.backend.rate_tps, Range{0, kMaxRate});
   v("backend", "commands", s.backend.commands, Range{0, 1e6});
   v("backend", "split_commands", s.backend.split_commands, Range{});
-  v("backend", "error_at", s.backend.error_at, Range{0, kMaxTokens});
 
   v("channel", "capacity", s.channel.capacity, Range{1, kMaxCapacity});
   v("channel", "overflow", s.channel.overflow, Range{});
@@ -53,14 +52,20 @@ void visit_fields(S& s, Visitor&& v) {
   v("surface", "width", s.surface.width, Range{1, 1000});
   v("surface", "height", s.surface.height, Range{1, 1000});
   v("surface", "scrollback_lines", s.surface.scrollback_lines, Range{1, 1e6});
-  v("surface", "stall_at", s.surface.stall_at, Range{0, kMaxTokens});
-  v("surface", "stall_ms", s.surface.stall_ms, Range{0, 60000});
 
   v("control", "quit_at", s.control.quit_at, Range{0, 1});
 
   v("pipeline", "batch", s.pipeline.batch, Range{1, 65536});
   v("pipeline", "spin_us", s.pipeline.spin_us, Range{0, 1000});
   v("pipeline", "batch_window_us", s.pipeline.batch_window_us, Range{0, 1e6});
+
+  v("faults", "error_at", s.faults.error_at, Range{0, kMaxTokens});
+  v("faults", "surface_stall_at", s.faults.surface_stall_at, Range{0, kMaxTokens});
+  v("faults", "surface_stall_ms", s.faults.surface_stall_ms, Range{0, 60000});
+  v("faults", "channel_drop_every", s.faults.channel_drop_every, Range{0, kMaxTokens});
+  v("faults", "channel_duplicate_every", s.faults.channel_duplicate_every, Range{0, kMaxTokens});
+  v("faults", "channel_reorder_every", s.faults.channel_reorder_every, Range{0, kMaxTokens});
+  v("faults", "channel_corrupt_every", s.faults.channel_corrupt_every, Range{0, kMaxTokens});
 
   v("measure", "latency", s.measure.latency, Range{});
   v("measure", "sample_interval_ms", s.measure.sample_interval_ms, Range{1, 10000});
@@ -75,6 +80,7 @@ void visit_fields(S& s, Visitor&& v) {
   v("expect", "max_duplicated", s.expect.max_duplicated, Range{0, kMaxTokens});
   v("expect", "max_reordered", s.expect.max_reordered, Range{0, kMaxTokens});
   v("expect", "max_corrupted", s.expect.max_corrupted, Range{0, kMaxTokens});
+  v("expect", "detected_equals_planted", s.expect.detected_equals_planted, Range{});
 }
 
 std::string dotted(std::string_view section, std::string_view key) {
@@ -261,12 +267,12 @@ void validate(const Scenario& s) {
   };
   check(double(s.backend.messages) * s.backend.streams <= kMaxTokens, "backend.messages",
         fmt::format("streams x messages must be at most {:.0e} tokens", kMaxTokens));
-  check(s.backend.error_at <= s.backend.messages, "backend.error_at",
+  check(s.faults.error_at <= s.backend.messages, "faults.error_at",
         fmt::format("must be at most backend.messages ({})", s.backend.messages));
-  check(s.surface.stall_at <= s.total_tokens(), "surface.stall_at",
+  check(s.faults.surface_stall_at <= s.total_tokens(), "faults.surface_stall_at",
         fmt::format("must be at most the scenario's {} tokens", s.total_tokens()));
-  check(s.surface.stall_at == 0 || s.surface.stall_ms > 0, "surface.stall_ms",
-        "must be positive when surface.stall_at is set");
+  check(s.faults.surface_stall_at == 0 || s.faults.surface_stall_ms > 0, "faults.surface_stall_ms",
+        "must be positive when faults.surface_stall_at is set");
   const double grid_bytes = double(s.surface.scrollback_lines) * s.surface.width * s.backend.streams;
   check(grid_bytes <= double(1ull << 30), "surface.scrollback_lines",
         "scrollback_lines x width x streams must stay within 1 GiB");

@@ -170,7 +170,7 @@ TEST(Cli, BackpressureBlockLosesNothingDropNewestCountsEveryDrop) {
 TEST(Cli, StallScenarioShowsCoordinatedOmission) {
   // Under sanitizers the pipeline cannot keep 100,000 tokens/s: same shape at a fifth of the rate.
   const std::string scaled = under_sanitizer()
-      ? "--set backend.messages=40000 --set backend.rate_tps=20000 --set surface.stall_at=20000"
+      ? "--set backend.messages=40000 --set backend.rate_tps=20000 --set faults.surface_stall_at=20000"
       : "";
   const fs::path out = scratch() / "stall.json";
   const Outcome o = cli(fmt::format("run --scenario stall -r 1 --warmup 0 {} --out {}", scaled, out.string()));
@@ -179,7 +179,10 @@ TEST(Cli, StallScenarioShowsCoordinatedOmission) {
   const auto& m = rep_metrics(results, 0);
   const double corrected = m["latency_p99_us"], uncorrected = m["latency_uncorrected_p99_us"];
   EXPECT_GE(corrected, 10'000) << "the 50 ms stall must show in the corrected p99";
-  EXPECT_LE(uncorrected * 10, corrected) << "and hide in the uncorrected one";
+  // A sanitizer slows the pipeline enough to queue everything, which inflates
+  // the uncorrected figure: the ratio is a release-build property (and is
+  // asserted exactly on a fake clock in CoordinatedOmission.*).
+  if (!under_sanitizer()) EXPECT_LE(uncorrected * 10, corrected) << "and hide in the uncorrected one";
   EXPECT_GE(m["producer_lag_max_us"].get<double>(), 10'000);
   expect_nothing_lost(m);
 }
@@ -195,6 +198,27 @@ TEST(Cli, RssPeakCoversWhatTheTranscriptRetains) {
   EXPECT_EQ(m["transcript_bytes"], m["bytes_delivered"]);
   EXPECT_GE(m["rss_growth_bytes"].get<double>(), m["transcript_bytes"].get<double>());
   EXPECT_GE(m["rss_peak_bytes"].get<double>(), m["rss_before_bytes"].get<double>() + m["transcript_bytes"].get<double>());
+}
+
+TEST(Cli, CanariesAreDetectedExactly) {
+  const fs::path out = scratch() / "canaries.json";
+  const Outcome o = cli(fmt::format("run --scenario canaries --out {}", out.string()));
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;  // detected == planted in every repetition
+  const auto results = nlohmann::json::parse(slurp(out));
+  const auto& m = rep_metrics(results, 0);
+  // One in 997 / 1,009 / 1,013 / 1,019 of 100,000 tokens.
+  EXPECT_EQ(m["planted_drops"], 100);
+  EXPECT_EQ(m["planted_duplicates"], 99);
+  EXPECT_EQ(m["planted_reorders"], 98);
+  EXPECT_EQ(m["planted_corruptions"], 98);
+  EXPECT_EQ(m["lost_unaccounted"], 100);
+  EXPECT_EQ(m["duplicated"], 99);
+  EXPECT_EQ(m["reordered"], 98);
+  EXPECT_EQ(m["corrupted"], 98);
+  EXPECT_EQ(m["tokens_delivered"], 100'000 - 100);
+  EXPECT_EQ(m["dropped_by_policy"], 0);
+  // Without the expectation the default integrity limits fail the run.
+  EXPECT_EQ(cli("run --scenario canaries --set expect.detected_equals_planted=false -q").exit_code, 1);
 }
 
 TEST(Cli, ListShowAndValidate) {

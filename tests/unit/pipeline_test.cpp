@@ -91,7 +91,7 @@ TEST(Pipeline, QuitOvertakesQueuedDataAndEverythingIsAccounted) {
 
 TEST(Pipeline, ErrorFaultEndsEachStreamWithAnError) {
   const Clock clock = Clock::detect();
-  const Scenario s = small({"backend.error_at=500", "backend.streams=2"});
+  const Scenario s = small({"faults.error_at=500", "backend.streams=2"});
   Pipeline p(s, clock);
   run(p);
   Ran{p}.expect_all_accounted();

@@ -51,8 +51,8 @@ TEST(Scenario, ErrorsNameFileLineAndColumn) {
 TEST(Scenario, CrossFieldErrorsNameTheFieldsOrigin) {
   EXPECT_EQ(error_of("[backend]\nstreams = 4096\nmessages = 10_000_000_000\n"),
             "t.toml:3:1: backend.messages: streams x messages must be at most 1e+10 tokens");
-  EXPECT_EQ(error_of("[backend]\nmessages = 10\nerror_at = 11\n"),
-            "t.toml:3:1: backend.error_at: must be at most backend.messages (10)");
+  EXPECT_EQ(error_of("[backend]\nmessages = 10\n[faults]\nerror_at = 11\n"),
+            "t.toml:4:1: faults.error_at: must be at most backend.messages (10)");
 }
 
 TEST(Scenario, SyntaxErrorsAndGarbage) {
@@ -89,13 +89,13 @@ TEST(Scenario, OverridesAreCheckedLikeTheFile) {
             "--set backend.messages=abc: backend.messages: expected an integer from 1 to 10000000000, got the string \"abc\"");
   EXPECT_EQ(error("backend.nope=1"), "--set backend.nope=1: unknown key \"backend.nope\"");
   EXPECT_EQ(error("nonsense"), "--set nonsense: expected SECTION.KEY=VALUE");
-  EXPECT_EQ(error("backend.error_at=30000"), "--set backend.error_at=30000: backend.error_at: must be at most backend.messages (20000)");
+  EXPECT_EQ(error("faults.error_at=30000"), "--set faults.error_at=30000: faults.error_at: must be at most backend.messages (20000)");
 }
 
 TEST(Scenario, OverridesValidTogetherWorkInAnyOrder) {
-  Scenario s = parse_scenario("[backend]\nmessages = 100\n[surface]\nstall_at = 50\nstall_ms = 1\n", "t.toml");
-  apply_overrides(s, {"backend.messages=40", "surface.stall_at=20"});  // stall_at 50 > 40 only in between
-  EXPECT_EQ(s.surface.stall_at, 20u);
+  Scenario s = parse_scenario("[backend]\nmessages = 100\n[faults]\nsurface_stall_at = 50\nsurface_stall_ms = 1\n", "t.toml");
+  apply_overrides(s, {"backend.messages=40", "faults.surface_stall_at=20"});  // stall_at 50 > 40 only in between
+  EXPECT_EQ(s.faults.surface_stall_at, 20u);
 }
 
 TEST(Scenario, ShowOutputParsesBackToTheSameScenario) {

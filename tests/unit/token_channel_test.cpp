@@ -102,6 +102,21 @@ TEST(TokenChannel, LossyPoliciesAccountForEveryTokenUnderConcurrency) {
   }
 }
 
+TEST(TokenChannel, CanariesRewriteTheStreamAsPlanted) {
+  const Clock clock = Clock::steady();
+  ChannelCanaries canaries;
+  canaries.drop_every = 5;
+  canaries.reorder_every = 7;
+  TokenChannel channel(100, Overflow::block, clock, 0, canaries);
+  push_all(channel, 20, 3);  // data tokens 1..20 in batches of three
+  const auto seqs = pop_all(channel);
+  // 5th, 10th, 15th, 20th (seq 4, 9, 14, 19) dropped; the 7th and 14th (seq 6, 13) each come after their successor.
+  EXPECT_EQ(seqs, (std::vector<std::uint64_t>{0, 1, 2, 3, 5, 7, 6, 8, 10, 11, 12, 15, 13, 16, 17, 18}));
+  EXPECT_EQ(channel.stats().planted_drops, 4u);
+  EXPECT_EQ(channel.stats().planted_reorders, 2u);
+  EXPECT_EQ(channel.stats().dropped_data, 0u);  // not the policy: a silent, planted loss
+}
+
 TEST(TokenChannel, PopTimesOutAtItsDeadline) {
   const Clock clock = Clock::steady();
   TokenChannel channel(4, Overflow::block, clock, 0);
