@@ -50,8 +50,12 @@ struct SurfaceConfig {
 // sent after its successor) and a corruption (one byte flipped) are counted.
 struct FaultConfig {
   std::uint64_t error_at = 0;          // each stream ends with Error after this many tokens
+  std::uint64_t disconnect_at = 0;     // the backend drops the connection after this many tokens (all streams, no terminal)
+  std::uint64_t backend_stall_at = 0;  // after this many tokens the backend stalls once…
+  double backend_stall_ms = 0;         // …for this long
   std::uint64_t surface_stall_at = 0;  // after this many delivered tokens the surface stalls once…
   double surface_stall_ms = 0;         // …for this long
+  std::uint64_t surface_stop_at = 0;   // after this many delivered tokens the surface stops consuming for good (a hang)
   std::uint64_t channel_drop_every = 0;
   std::uint64_t channel_duplicate_every = 0;
   std::uint64_t channel_reorder_every = 0;
@@ -97,6 +101,7 @@ struct Scenario {
   std::uint32_t repetitions = 5;
   std::uint32_t warmup = 1;         // repetitions run first and not counted
   double timeout_s = 120;           // per repetition
+  double stall_timeout_s = 5;       // watchdog: no stage progressed for this long means stuck
   BackendConfig backend;
   ChannelConfig channel;            // backend -> conductor
   ChannelConfig surface_channel;    // conductor -> surface

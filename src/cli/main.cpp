@@ -64,7 +64,6 @@ struct RunArgs {
   std::string format = "console";
   bool quiet = false;
   bool spectrum = false;
-  double stall_timeout_s = 10;
 };
 
 int run_command(const RunArgs& args, const std::filesystem::path& dir) {
@@ -93,7 +92,6 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   const bool progress = !args.quiet && isatty(STDERR_FILENO);
   aiway::RunOptions options;
   options.interrupt = &g_interrupted;
-  options.stall_timeout_s = args.stall_timeout_s;
   options.on_event = [&](const aiway::RunEvent& e) {
     if (!progress || e.kind != aiway::RunEvent::Kind::repetition_started) return;
     std::cerr << fmt::format("\r\x1b[2K[{}] {} {}/{} ...", e.scenario.name, e.warmup ? "warm-up" : "repetition", e.index, e.count)
@@ -162,8 +160,6 @@ int main(int argc, char** argv) {
   run->add_option("--format", run_args.format, "Standard output format")->check(CLI::IsMember({"console", "json"}));
   run->add_flag("-q,--quiet", run_args.quiet, "No progress, and one PASS/FAIL line per scenario instead of the report");
   run->add_flag("--spectrum", run_args.spectrum, "Print the latency percentile spectrum (HdrHistogram layout)");
-  run->add_option("--stall-timeout", run_args.stall_timeout_s, "Seconds without progress before a stage counts as stuck")
-      ->check(CLI::Range(0.1, 3600.0));
 
   try {
     app.parse(argc, argv);

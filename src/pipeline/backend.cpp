@@ -89,9 +89,14 @@ void Backend::run(std::int64_t start_ns) {
   stats_.start_ns = start_ns;
   std::uint64_t j = 0;
   if (quit_after == 0) request_quit();
-  while (j < total && !control_.backend_stop.load(std::memory_order_acquire)) {
-    std::uint64_t limit = std::min<std::uint64_t>(total, j + batch_size);
+  const auto& faults = scenario_.faults;
+  // Batches end exactly where a quit, stall or disconnect is due.
+  const std::uint64_t stall_after = faults.backend_stall_at ? faults.backend_stall_at : UINT64_MAX;
+  const std::uint64_t disconnect_after = faults.disconnect_at ? faults.disconnect_at : UINT64_MAX;
+  while (j < total && j < disconnect_after && !control_.backend_stop.load(std::memory_order_acquire)) {
+    std::uint64_t limit = std::min<std::uint64_t>({total, j + batch_size, disconnect_after});
     if (quit_after > j) limit = std::min(limit, quit_after);
+    if (stall_after > j) limit = std::min(limit, stall_after);
     if (paced) {
       const std::int64_t now = clock_.now_ns();
       const auto due = std::uint64_t(double(now - stats_.start_ns) / period_ns) + 1;
@@ -137,7 +142,14 @@ void Backend::run(std::int64_t start_ns) {
     progress_.store(stats_.tokens_sent, std::memory_order_relaxed);
     if (pushed < n) break;  // stopped while blocked
     if (j == quit_after) request_quit();
+    if (j == stall_after) {
+      // Fault: the model stops producing for a while, then carries on on schedule.
+      const std::int64_t until = clock_.now_ns() + std::int64_t(faults.backend_stall_ms * 1e6);
+      while (clock_.now_ns() < until && sleep_until(until)) {
+      }
+    }
   }
+  // A disconnect ends every stream without its terminal item: the channel just closes.
   out_.close();
   stats_.usage = meter.finish();
 }

@@ -12,6 +12,7 @@ Conductor::Conductor(const Scenario& scenario, const Clock& clock, TokenChannel&
       parsers_(scenario.backend.streams),
       transcripts_(scenario.backend.streams, Transcript(scenario.conductor.transcript_max_bytes)),
       commands_this_response_(scenario.backend.streams, 0),
+      stream_open_(scenario.backend.streams, false),
       inbox_(scenario.pipeline.batch),
       // A token can yield commands as well as itself: room for a full inbox and some.
       outbox_(2 * std::size_t(scenario.pipeline.batch) + 16) {}
@@ -19,6 +20,7 @@ Conductor::Conductor(const Scenario& scenario, const Clock& clock, TokenChannel&
 void Conductor::process(Token& token) {
   token.dequeued_ns = t1_;
   const std::uint32_t stream = token.stream;
+  stream_open_[stream] = token.kind == TokenKind::data;
   if (token.kind == TokenKind::data) {
     ++stats_.tokens_in;
     clean_.clear();
@@ -75,6 +77,23 @@ void Conductor::shut_down() {
   }
 }
 
+// The backend closed its channel with streams still open: unlike ai-way's
+// conductor, which waited forever, end each with a StreamError the surface sees.
+void Conductor::report_disconnected() {
+  for (std::uint32_t stream = 0; stream < stream_open_.size(); ++stream) {
+    if (!stream_open_[stream]) continue;
+    ++stats_.streams_disconnected;
+    Token& end = outbox_[outbox_size_++];
+    end.kind = TokenKind::error;
+    end.stream = stream;
+    end.seq = 0;  // unknown: the surface cannot tell how many tokens were lost
+    end.text = "disconnected";
+    if (outbox_size_ + 8 > outbox_.size()) forward();
+    stream_open_[stream] = false;
+  }
+  if (outbox_size_ > 0) forward();
+}
+
 void Conductor::run() {
   const StageMeter meter;
   const bool stamp = scenario_.measure.latency;
@@ -84,7 +103,10 @@ void Conductor::run() {
       break;
     }
     const auto r = in_.pop(inbox_.data(), inbox_.size(), EventCount::kForever, control_.conductor_attention);
-    if (r.closed) break;
+    if (r.closed) {
+      report_disconnected();
+      break;
+    }
     if (r.count == 0) continue;
     t1_ = stamp ? clock_.now_ns() : 0;
     std::size_t k = 0;

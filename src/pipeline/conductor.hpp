@@ -25,6 +25,7 @@ struct ConductorStats {
   std::uint64_t commands_rejected = 0;   // invalid, or over max_commands per response
   std::uint64_t discarded_at_shutdown = 0;  // data tokens dropped after quit, by design
   std::uint64_t transcript_bytes = 0;    // retained at the end
+  std::uint64_t streams_disconnected = 0;  // the backend went away before the stream's terminal item
   StageUsage usage;  // CPU time and allocations of the stage's thread
 };
 
@@ -39,6 +40,7 @@ class Conductor {
  private:
   void process(Token& token);
   void shut_down();
+  void report_disconnected();
   bool forward();
 
   const Scenario& scenario_;
@@ -49,6 +51,7 @@ class Conductor {
   std::vector<CommandParser> parsers_;
   std::vector<Transcript> transcripts_;
   std::vector<std::uint32_t> commands_this_response_;
+  std::vector<bool> stream_open_;  // started (a token seen) and not yet terminated
   std::vector<Token> inbox_;
   std::vector<Token> outbox_;
   std::size_t outbox_size_ = 0;

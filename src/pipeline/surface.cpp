@@ -55,6 +55,14 @@ void Surface::deliver(Token& token, std::int64_t& now) {
     else latencies_.first_token.record(now - request_ns_);
     last = now;
   }
+  if (scenario_.faults.surface_stop_at && stats_.delivered == scenario_.faults.surface_stop_at) {
+    // Fault: the UI thread hangs. Only an abort (the watchdog) ends this.
+    while (!control_.aborted.load(std::memory_order_acquire)) {
+      const timespec ts{0, 10'000'000};
+      nanosleep(&ts, nullptr);
+    }
+    return;
+  }
   if (stats_.delivered == scenario_.faults.surface_stall_at && scenario_.faults.surface_stall_ms > 0) {
     // Fault: the UI stops consuming for a while (a long frame, a GC pause…).
     const std::int64_t until = monotonic_ns() + std::int64_t(scenario_.faults.surface_stall_ms * 1e6);

@@ -65,6 +65,7 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
     m.set("planted_corruptions", double(ch1.planted_corruptions));
   }
   m.set("stream_errors", double(f.stream_errors));
+  m.set("streams_disconnected", double(c.streams_disconnected));
   m.set("streams_completed", double(f.streams_completed));
   m.set("commands_planted", double(b.commands_planted));
   m.set("commands_executed", double(c.commands_executed));
@@ -160,7 +161,8 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
   pipeline.start();
 
   const std::int64_t deadline = t0 + std::int64_t(s.timeout_s * 1e9);
-  const auto stall_ns = std::int64_t(options.stall_timeout_s * 1e9);
+  // Planned stalls are not hangs: the watchdog gives them their time on top.
+  const auto stall_ns = std::int64_t((s.stall_timeout_s + (s.faults.surface_stall_ms + s.faults.backend_stall_ms) / 1e3) * 1e9);
   PipelineProgress last = pipeline.progress();
   std::int64_t last_change = t0;
   while (!pipeline.wait_until(std::min(deadline, monotonic_ns() + kWatchdogTickNs))) {
@@ -179,8 +181,8 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
         p.conductor_done != last.conductor_done) {
       last = p;
       last_change = now;
-    } else if (now - last_change >= stall_ns && s.faults.surface_stall_ms * 1e6 < double(stall_ns)) {
-      out.failure = fmt::format("no progress for {} s: {}", options.stall_timeout_s, diagnose(p));
+    } else if (now - last_change >= stall_ns) {
+      out.failure = fmt::format("no progress for {} s: {}", s.stall_timeout_s, diagnose(p));
       break;
     }
   }

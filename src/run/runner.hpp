@@ -23,7 +23,6 @@ struct RunEvent {
 
 struct RunOptions {
   const std::atomic<bool>* interrupt = nullptr;  // set from a signal handler: stop soon
-  double stall_timeout_s = 10;                   // no stage progressed for this long: stuck
   std::function<void(const RunEvent&)> on_event;
 };
 

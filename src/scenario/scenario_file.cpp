@@ -31,6 +31,7 @@ void visit_fields(S& s, Visitor&& v) {
   v("", "repetitions", s.repetitions, Range{1, 1000});
   v("", "warmup", s.warmup, Range{0, 100});
   v("", "timeout_s", s.timeout_s, Range{0.001, 86400});
+  v("", "stall_timeout_s", s.stall_timeout_s, Range{0.05, 86400});
 
   v("backend", "streams", s.backend.streams, Range{1, 4096});
   v("backend", "messages", s.backend.messages, Range{1, kMaxTokens});
@@ -60,8 +61,12 @@ void visit_fields(S& s, Visitor&& v) {
   v("pipeline", "batch_window_us", s.pipeline.batch_window_us, Range{0, 1e6});
 
   v("faults", "error_at", s.faults.error_at, Range{0, kMaxTokens});
+  v("faults", "disconnect_at", s.faults.disconnect_at, Range{0, kMaxTokens});
+  v("faults", "backend_stall_at", s.faults.backend_stall_at, Range{0, kMaxTokens});
+  v("faults", "backend_stall_ms", s.faults.backend_stall_ms, Range{0, 60000});
   v("faults", "surface_stall_at", s.faults.surface_stall_at, Range{0, kMaxTokens});
   v("faults", "surface_stall_ms", s.faults.surface_stall_ms, Range{0, 60000});
+  v("faults", "surface_stop_at", s.faults.surface_stop_at, Range{0, kMaxTokens});
   v("faults", "channel_drop_every", s.faults.channel_drop_every, Range{0, kMaxTokens});
   v("faults", "channel_duplicate_every", s.faults.channel_duplicate_every, Range{0, kMaxTokens});
   v("faults", "channel_reorder_every", s.faults.channel_reorder_every, Range{0, kMaxTokens});
@@ -273,6 +278,12 @@ void validate(const Scenario& s) {
         fmt::format("must be at most the scenario's {} tokens", s.total_tokens()));
   check(s.faults.surface_stall_at == 0 || s.faults.surface_stall_ms > 0, "faults.surface_stall_ms",
         "must be positive when faults.surface_stall_at is set");
+  check(s.faults.backend_stall_at == 0 || s.faults.backend_stall_ms > 0, "faults.backend_stall_ms",
+        "must be positive when faults.backend_stall_at is set");
+  for (const auto& [field, at] : {std::pair{"faults.disconnect_at", s.faults.disconnect_at},
+                                  std::pair{"faults.backend_stall_at", s.faults.backend_stall_at},
+                                  std::pair{"faults.surface_stop_at", s.faults.surface_stop_at}})
+    check(at <= s.total_tokens(), field, fmt::format("must be at most the scenario's {} tokens", s.total_tokens()));
   const double grid_bytes = double(s.surface.scrollback_lines) * s.surface.width * s.backend.streams;
   check(grid_bytes <= double(1ull << 30), "surface.scrollback_lines",
         "scrollback_lines x width x streams must stay within 1 GiB");

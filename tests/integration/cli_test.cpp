@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -254,6 +255,15 @@ TEST(Cli, InputErrorsExitTwoWithOneClearLine) {
 
 TEST(Cli, FailedThresholdExitsOne) {
   run_scaled("1m-short", "--set expect.min_throughput_tps=1e11", 1);
+}
+
+TEST(Cli, HungSurfaceIsReportedByTheWatchdog) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const Outcome o = cli("run --scenario 1m-short -r 1 --warmup 0 --set faults.surface_stop_at=1000 --set stall_timeout_s=1");
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(o.exit_code, 3) << o.err;
+  EXPECT_NE(o.err.find("no progress for 1 s: surface stopped making progress"), std::string::npos) << o.err;
+  EXPECT_LT(elapsed, 1.0 + 1.0 + 1.0) << "stall timeout + 1 s, plus start-up";
 }
 
 TEST(Cli, TimeoutExitsThreeNamingTheStage) {

@@ -100,6 +100,29 @@ TEST(Pipeline, ErrorFaultEndsEachStreamWithAnError) {
   EXPECT_EQ(p.surface().streams_completed, 0u);
 }
 
+TEST(Pipeline, DisconnectIsNoticedAndReportedNotWaitedFor) {
+  const Clock clock = Clock::detect();
+  const Scenario s = small({"faults.disconnect_at=3001", "backend.streams=3"});
+  Pipeline p(s, clock);
+  run(p);
+  Ran{p}.expect_all_accounted();
+  EXPECT_EQ(p.surface().delivered, 3001u);
+  EXPECT_EQ(p.conductor().streams_disconnected, 3u);
+  EXPECT_EQ(p.surface().stream_errors, 3u);
+  EXPECT_EQ(p.surface().streams_completed, 0u);
+}
+
+TEST(Pipeline, BackendStallDelaysTheStreamAndLosesNothing) {
+  const Clock clock = Clock::detect();
+  const Scenario s = small({"faults.backend_stall_at=10000", "faults.backend_stall_ms=30"});
+  Pipeline p(s, clock);
+  const std::int64_t t0 = monotonic_ns();
+  run(p);
+  EXPECT_GE(monotonic_ns() - t0, 30'000'000);
+  Ran{p}.expect_all_accounted();
+  EXPECT_EQ(p.surface().delivered, 20'000u);
+}
+
 TEST(Pipeline, PacedBackendKeepsItsSchedule) {
   const Clock clock = Clock::detect();
   const Scenario s = small({"backend.messages=2000", "backend.rate_tps=20000"});
