@@ -83,7 +83,7 @@ struct Expectations {
   std::optional<double> max_latency_p99_ms;
   std::optional<double> max_rss_growth_mib;
   std::optional<double> max_cpu_share;
-  std::optional<double> max_loss_ratio;        // (sent - delivered) / sent
+  std::optional<double> max_loss_ratio;        // (dropped by policy + lost unaccounted) / sent
   std::optional<double> max_quit_latency_ms;
   std::optional<double> max_lost_unaccounted = 0;  // integrity: these default to zero
   std::optional<double> max_duplicated = 0;

@@ -108,7 +108,13 @@ void Surface::run(std::int64_t request_ns) {
       break;
     }
     const auto r = in_.pop(inbox_.data(), inbox_.size(), next_frame, control_.surface_attention);
-    if (r.closed) break;
+    if (r.closed) {
+      // The conductor may have shut down and closed an empty channel before this
+      // thread ran again: ShuttingDown is seen now, on the way out.
+      if (control_.surface_attention.load(std::memory_order_acquire) && !control_.aborted.load(std::memory_order_acquire))
+        stats_.shutting_down_seen_ns = clock_.now_ns();
+      break;
+    }
     std::int64_t now = timed ? clock_.now_ns() : 0;
     std::size_t k = 0;
     for (; k < r.count; ++k) {

@@ -52,7 +52,9 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   m.set("dropped_other_by_policy", double(ch1.dropped_other + ch2.dropped_other));
   m.set("discarded_at_shutdown", discarded);
   m.set("lost_unaccounted", sent - delivered - dropped - discarded);
-  m.set("loss_ratio", sent > 0 ? (sent - delivered) / sent : 0);
+  // Lost = dropped by a policy or gone unaccounted; tokens discarded after a
+  // quit are not lost, they were abandoned on purpose (and are counted above).
+  m.set("loss_ratio", sent > 0 ? (sent - delivered - discarded) / sent : 0);
   m.set("missing_at_surface", double(f.missing));
   m.set("duplicated", double(f.duplicated));
   m.set("reordered", double(f.reordered));

@@ -149,6 +149,7 @@ TEST(Cli, RapidTokensQuitsMidStreamAndAccountsForTheRest) {
   const auto& m = rep_metrics(r, 0);
   EXPECT_TRUE(m.contains("quit_latency_us"));
   EXPECT_LT(m["quit_latency_us"].get<double>(), 1e6);
+  EXPECT_EQ(m["loss_ratio"], 0) << "tokens discarded after the quit are not loss";
   EXPECT_TRUE(m.contains("producer_lag_max_us"));
   EXPECT_LT(m["tokens_delivered"].get<double>(), m["tokens_sent"].get<double>() + 1);
   expect_nothing_lost(m);
@@ -255,6 +256,20 @@ TEST(Cli, InputErrorsExitTwoWithOneClearLine) {
 
 TEST(Cli, FailedThresholdExitsOne) {
   run_scaled("1m-short", "--set expect.min_throughput_tps=1e11", 1);
+}
+
+TEST(Cli, QuitUnderFullLoadIsMeasuredEveryRepetition) {
+  const fs::path out = scratch() / "quit.json";
+  const Outcome o = cli(fmt::format("run --scenario 1m-short -r 10 --warmup 0 --set backend.messages=50000 "
+                                    "--set control.quit_at=0.5 --out {}", out.string()));
+  ASSERT_TRUE(o.exit_code == 0 || o.exit_code == 1) << o.err;
+  const auto results = nlohmann::json::parse(slurp(out));
+  for (const auto& rep : results["scenarios"][0]["repetitions"]) {
+    const auto& m = rep["metrics"];
+    EXPECT_TRUE(m.contains("quit_latency_us")) << "every repetition that quits measures it";
+    EXPECT_GT(m["discarded_at_shutdown"].get<double>() + m["tokens_delivered"].get<double>(), 0);
+    expect_nothing_lost(m);
+  }
 }
 
 TEST(Cli, HungSurfaceIsReportedByTheWatchdog) {
