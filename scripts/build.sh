@@ -3,8 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-release}"
-jobs="$(nproc)"
 if [ ! -f "build/$preset/CMakeCache.txt" ]; then
   cmake --preset "$preset" >/dev/null
 fi
-cmake --build "build/$preset" -j "$jobs" | { grep -vE '^\[[0-9]+/[0-9]+\] ' || true; }
+cmake --build --preset "$preset" -j "$(nproc)" | { grep -vE '^\[[0-9]+/[0-9]+\] ' || true; }

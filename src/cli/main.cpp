@@ -7,13 +7,16 @@
 #include <csignal>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "aiway/scenario_file.hpp"
 #include "measure/clock.hpp"
 #include "measure/machine.hpp"
+#include "compare/verdict.hpp"
 #include "report/atomic_file.hpp"
+#include "report/comparison_report.hpp"
 #include "report/reporter.hpp"
 #include "report/results_json.hpp"
 #include "report/scenario_toml.hpp"
@@ -21,7 +24,7 @@
 
 namespace {
 
-enum Exit { kPass = 0, kFailed = 1, kInputError = 2, kRuntimeFailure = 3, kInterrupted = 130 };
+enum Exit { kPass = 0, kFailed = 1, kInputError = 2, kRuntimeFailure = 3, kInconclusive = 3, kInterrupted = 130 };
 
 // The one piece of process-wide state: a signal handler can reach nothing else.
 std::atomic<bool> g_interrupted{false};
@@ -54,6 +57,44 @@ aiway::Scenario load_with_overrides(const std::string& name, const std::filesyst
   return s;
 }
 
+struct CompareArgs {
+  std::string format = "console";
+  double alpha = 0.05;
+  std::vector<std::string> thresholds;  // METRIC=FRACTION
+  bool fail_on_inconclusive = false;
+};
+
+std::vector<aiway::MetricPolicy> policies_with(const std::vector<std::string>& overrides) {
+  auto policies = aiway::default_policies();
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos) throw aiway::ScenarioError(fmt::format("--threshold {}: expected METRIC=FRACTION", o));
+    const std::string metric = o.substr(0, eq);
+    double value = 0;
+    try {
+      std::size_t used = 0;
+      value = std::stod(o.substr(eq + 1), &used);
+      if (used != o.size() - eq - 1 || !(value >= 0 && value < 100)) throw std::invalid_argument("range");
+    } catch (const std::exception&) {
+      throw aiway::ScenarioError(fmt::format("--threshold {}: expected a fraction such as 0.05", o));
+    }
+    auto it = std::find_if(policies.begin(), policies.end(), [&](const auto& p) { return p.metric == metric; });
+    if (it == policies.end()) throw aiway::ScenarioError(fmt::format("--threshold {}: {} is not a compared metric", o, metric));
+    it->threshold = value;
+  }
+  return policies;
+}
+
+// Prints the comparison; returns the gate's exit code.
+int gate(const aiway::RunResults& base, const aiway::RunResults& current, const CompareArgs& args) {
+  const aiway::Comparison c = aiway::compare_results(base, current, policies_with(args.thresholds), args.alpha);
+  if (!c.same_machine) std::cerr << "aiway-stress: WARNING: " << c.machine_note << "\n";
+  aiway::print_comparison(c, args.format, use_color(), std::cout);
+  if (c.regressed()) return kFailed;
+  if (args.fail_on_inconclusive && c.inconclusive()) return kInconclusive;
+  return kPass;
+}
+
 struct RunArgs {
   std::vector<std::string> scenarios;
   bool all = false;
@@ -64,6 +105,8 @@ struct RunArgs {
   std::string format = "console";
   bool quiet = false;
   bool spectrum = false;
+  std::string baseline;
+  CompareArgs compare;
 };
 
 int run_command(const RunArgs& args, const std::filesystem::path& dir) {
@@ -79,6 +122,8 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
     scenarios.push_back(std::move(s));
   }
   if (!args.out.empty()) aiway::check_writable(args.out);
+  std::optional<aiway::RunResults> baseline;
+  if (!args.baseline.empty()) baseline = aiway::load_results_file(args.baseline);
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -124,6 +169,10 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
       if (!r.failure.empty()) std::cerr << fmt::format("aiway-stress: {}: {}\n", r.scenario.name, r.failure);
     return kRuntimeFailure;
   }
+  if (baseline) {
+    const int verdict = gate(*baseline, results, args.compare);
+    if (verdict != kPass) return verdict;
+  }
   return results.passed ? kPass : kFailed;
 }
 
@@ -161,6 +210,29 @@ int main(int argc, char** argv) {
   run->add_flag("-q,--quiet", run_args.quiet, "No progress, and one PASS/FAIL line per scenario instead of the report");
   run->add_flag("--spectrum", run_args.spectrum, "Print the latency percentile spectrum (HdrHistogram layout)");
 
+  run->add_option("--baseline", run_args.baseline, "Compare the results with this baseline (results file); exit 1 on a regression")
+      ->check(CLI::ExistingFile);
+  run->add_option("--alpha", run_args.compare.alpha, "Significance level of the regression test")->check(CLI::Range(0.0001, 0.5));
+  run->add_option("--threshold", run_args.compare.thresholds, "Practical threshold METRIC=FRACTION (repeatable), e.g. throughput_tps=0.05");
+  run->add_flag("--fail-on-inconclusive", run_args.compare.fail_on_inconclusive, "Exit 3 when a verdict is inconclusive");
+
+  std::string compare_base, compare_new;
+  CompareArgs compare_args;
+  auto* compare = app.add_subcommand("compare", "Compare two results files: verdict per scenario and metric");
+  compare->add_option("base", compare_base, "Base (e.g. a baseline) results file")->required();
+  compare->add_option("new", compare_new, "New results file")->required();
+  compare->add_option("--format", compare_args.format, "console, markdown or json")->check(CLI::IsMember({"console", "markdown", "json"}));
+  compare->add_option("--alpha", compare_args.alpha, "Significance level")->check(CLI::Range(0.0001, 0.5));
+  compare->add_option("--threshold", compare_args.thresholds, "Practical threshold METRIC=FRACTION (repeatable)");
+  compare->add_flag("--fail-on-inconclusive", compare_args.fail_on_inconclusive, "Exit 3 when a verdict is inconclusive");
+
+  std::string baseline_from, baseline_out;
+  auto* baseline = app.add_subcommand("baseline", "Manage baselines");
+  auto* baseline_update = baseline->add_subcommand("update", "Check a results file and store it as a baseline (atomically)");
+  baseline->require_subcommand(1);
+  baseline_update->add_option("--from", baseline_from, "Results file (from run --out)")->required();
+  baseline_update->add_option("--out", baseline_out, "Baseline file to write, e.g. baselines/ci-2cpu.json")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -188,6 +260,21 @@ int main(int argc, char** argv) {
       return kPass;
     }
     if (*run) return run_command(run_args, scenarios_dir);
+    if (*compare) return gate(aiway::load_results_file(compare_base), aiway::load_results_file(compare_new), compare_args);
+    if (*baseline_update) {
+      // Checked as compare will read it, then copied byte for byte (nothing is lost).
+      std::ifstream in(baseline_from, std::ios::binary);
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const aiway::RunResults r = aiway::results_from_json_text(text, baseline_from);
+      if (r.interrupted) throw aiway::ResultsError(fmt::format("{}: an interrupted run is no baseline", baseline_from));
+      aiway::write_file_atomically(baseline_out, text);
+      std::cerr << fmt::format("baseline written to {} ({} scenarios, machine {})\n", baseline_out, r.scenarios.size(),
+                               r.machine.fingerprint);
+      return kPass;
+    }
+  } catch (const aiway::ResultsError& e) {
+    std::cerr << "aiway-stress: " << e.what() << "\n";
+    return kInputError;
   } catch (const aiway::ScenarioError& e) {
     std::cerr << "aiway-stress: " << e.what() << "\n";
     return kInputError;

@@ -3,11 +3,24 @@
 
 #include <nlohmann/json.hpp>
 
+#include <stdexcept>
+#include <string>
+
 #include "aiway/results.hpp"
 
 namespace aiway {
 
 nlohmann::ordered_json results_to_json(const RunResults& results);
 nlohmann::ordered_json scenario_config_json(const Scenario& scenario);
+
+// Reads a results (or baseline) file back: what compare needs (tool, machine,
+// scenario names, every repetition's metrics). Throws ResultsError, which names
+// the file and the field, on anything else.
+class ResultsError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+RunResults load_results_file(const std::string& path);
+RunResults results_from_json_text(const std::string& text, const std::string& source);
 
 }  // namespace aiway

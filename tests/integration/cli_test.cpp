@@ -223,6 +223,40 @@ TEST(Cli, CanariesAreDetectedExactly) {
   EXPECT_EQ(cli("run --scenario canaries --set expect.detected_equals_planted=false -q").exit_code, 1);
 }
 
+TEST(Cli, CompareGatesOnlyRealRegressions) {
+  const fs::path dir = scratch();
+  // Sanitizers slow the pipeline several-fold: a smaller run and a bigger planted slowdown.
+  const std::string small = fmt::format("--set backend.messages={} -r 5 --warmup 1 -q", under_sanitizer() ? 10'000 : 50'000);
+  const std::string slowdown = fmt::format("--set surface.work_us={}", under_sanitizer() ? 100 : 20);
+  ASSERT_LE(cli(fmt::format("run -s 1m-short {} --out {}", small, (dir / "a.json").string())).exit_code, 1);
+  ASSERT_LE(cli(fmt::format("run -s 1m-short {} {} --out {}", small, slowdown, (dir / "slow.json").string())).exit_code, 1);
+  // A planted slowdown (20 us of work per token) is a regression, every time.
+  const Outcome slow = cli(fmt::format("compare {} {} --format markdown", (dir / "a.json").string(), (dir / "slow.json").string()));
+  EXPECT_EQ(slow.exit_code, 1) << slow.out;
+  EXPECT_NE(slow.out.find("| 1m-short | throughput_tps |"), std::string::npos) << slow.out;
+  EXPECT_NE(slow.out.find("**regressed**"), std::string::npos);
+  // A file compared with itself: nothing changed.
+  const Outcome same = cli(fmt::format("compare {} {} --format json", (dir / "a.json").string(), (dir / "a.json").string()));
+  EXPECT_EQ(same.exit_code, 0) << same.out;
+  EXPECT_FALSE(nlohmann::json::parse(same.out)["regressed"].get<bool>());
+  // run --baseline gates the same way.
+  EXPECT_EQ(cli(fmt::format("run -s 1m-short {} {} --baseline {}", small, slowdown, (dir / "a.json").string())).exit_code, 1);
+  // baseline update keeps the file byte for byte.
+  ASSERT_EQ(cli(fmt::format("baseline update --from {} --out {}", (dir / "a.json").string(), (dir / "base.json").string())).exit_code, 0);
+  EXPECT_EQ(slurp(dir / "base.json"), slurp(dir / "a.json"));
+}
+
+TEST(Cli, CompareRefusesBadFilesWithExitTwo) {
+  const fs::path dir = scratch();
+  std::ofstream(dir / "truncated.json") << "{\"schema\": \"aiway-stress/results/v1\", \"tool\": {";
+  std::ofstream(dir / "old.json") << "{\"schema\": \"aiway-stress/results/v0\"}";
+  for (const char* bad : {"truncated.json", "old.json", "missing.json"}) {
+    const Outcome o = cli(fmt::format("compare {} {}", (dir / bad).string(), (dir / bad).string()));
+    EXPECT_EQ(o.exit_code, 2) << bad << o.err;
+    EXPECT_NE(o.err.find(bad), std::string::npos) << o.err;
+  }
+}
+
 TEST(Cli, ListShowAndValidate) {
   const Outcome list = cli("list");
   EXPECT_EQ(list.exit_code, 0);

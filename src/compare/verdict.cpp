@@ -1,0 +1,141 @@
+#include "compare/verdict.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "compare/mann_whitney.hpp"
+#include "compare/statistics.hpp"
+
+namespace aiway {
+
+std::string_view to_string(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::improved: return "improved";
+    case Verdict::regressed: return "regressed";
+    case Verdict::unchanged: return "unchanged";
+    case Verdict::inconclusive: return "inconclusive";
+  }
+  return "?";
+}
+
+std::vector<MetricPolicy> default_policies() {
+  return {
+      {"throughput_tps", true, 0.05},       {"throughput_bytes_per_s", true, 0.05},
+      {"latency_p50_us", false, 0.10},      {"latency_p99_us", false, 0.10},
+      {"latency_p999_us", false, 0.20},     {"hop1_p99_us", false, 0.10},
+      {"hop2_p99_us", false, 0.10},         {"ttft_us", false, 0.10},
+      {"rss_growth_bytes", false, 0.10},    {"cpu_share", false, 0.10},
+      {"cpu_conductor_s", false, 0.10},     {"cpu_surface_s", false, 0.10},
+      {"quit_latency_us", false, 0.20},     {"allocs_per_token", false, 0.05},
+      {"alloc_bytes_per_token", false, 0.05},
+  };
+}
+
+ConfidenceInterval bootstrap_median_change(const std::vector<double>& base, const std::vector<double>& current,
+                                           int resamples, std::uint64_t seed) {
+  if (base.empty() || current.empty()) return {};
+  std::mt19937_64 rng(seed);
+  auto resample = [&](const std::vector<double>& v, std::vector<double>& out) {
+    std::uniform_int_distribution<std::size_t> pick(0, v.size() - 1);
+    for (auto& x : out) x = v[pick(rng)];
+    return median(out);
+  };
+  std::vector<double> a(base.size()), b(current.size()), changes;
+  changes.reserve(std::size_t(resamples));
+  for (int i = 0; i < resamples; ++i) {
+    const double m0 = resample(base, a), m1 = resample(current, b);
+    if (m0 != 0) changes.push_back(m1 / m0 - 1);
+  }
+  if (changes.empty()) return {};
+  std::sort(changes.begin(), changes.end());
+  auto at = [&](double q) { return changes[std::size_t(std::floor(q * double(changes.size() - 1)))]; };
+  return {at(0.025), at(0.975)};
+}
+
+MetricComparison verdict_for(const MetricPolicy& policy, const std::vector<double>& base,
+                             const std::vector<double>& current, double alpha) {
+  MetricComparison c;
+  c.metric = policy.metric;
+  c.base_median = median(base);
+  c.new_median = median(current);
+  if (c.base_median != 0) c.change = c.new_median / c.base_median - 1;
+  else c.change = c.new_median == 0 ? 0 : (c.new_median > 0 ? INFINITY : -INFINITY);
+  c.ci = bootstrap_median_change(base, current);
+  const MannWhitneyResult test = mann_whitney_u(base, current);
+  c.p_value = test.p_value;
+
+  const bool practical = std::fabs(c.change) > policy.threshold;
+  const bool worse = policy.higher_is_better ? c.change < 0 : c.change > 0;
+  if (smallest_possible_p(base.size(), current.size()) > alpha) {
+    c.verdict = Verdict::inconclusive;
+    c.reason = fmt::format("{} vs {} repetitions can never reach p < {}", base.size(), current.size(), alpha);
+  } else if (practical && c.p_value < alpha) {
+    c.verdict = worse ? Verdict::regressed : Verdict::improved;
+    c.reason = fmt::format("{:+.1f} % beyond ±{:.0f} %, p = {:.3g}", c.change * 100, policy.threshold * 100, c.p_value);
+  } else if (practical) {
+    c.verdict = Verdict::inconclusive;
+    c.reason = fmt::format("{:+.1f} % but not significant (p = {:.3g}): too noisy to tell", c.change * 100, c.p_value);
+  } else {
+    c.verdict = Verdict::unchanged;
+    c.reason = c.p_value < alpha ? fmt::format("significant but within ±{:.0f} %", policy.threshold * 100)
+                                 : fmt::format("p = {:.3g}", c.p_value);
+  }
+  return c;
+}
+
+bool Comparison::regressed() const {
+  for (const auto& s : scenarios)
+    for (const auto& m : s.metrics)
+      if (m.verdict == Verdict::regressed) return true;
+  return false;
+}
+
+bool Comparison::inconclusive() const {
+  for (const auto& s : scenarios)
+    for (const auto& m : s.metrics)
+      if (m.verdict == Verdict::inconclusive) return true;
+  return false;
+}
+
+Comparison compare_results(const RunResults& base, const RunResults& current, const std::vector<MetricPolicy>& policies,
+                           double alpha) {
+  Comparison out;
+  out.same_machine = base.machine.fingerprint == current.machine.fingerprint;
+  if (!out.same_machine)
+    out.machine_note = fmt::format("different machines or builds: base {} ({}, {} CPUs, {}, {}) vs new {} ({}, {} CPUs, {}, {})",
+                                   base.machine.fingerprint, base.machine.cpu_model, base.machine.logical_cpus,
+                                   base.tool.compiler, base.tool.allocator, current.machine.fingerprint,
+                                   current.machine.cpu_model, current.machine.logical_cpus, current.tool.compiler,
+                                   current.tool.allocator);
+  auto find = [](const RunResults& r, const std::string& name) -> const ScenarioResult* {
+    for (const auto& s : r.scenarios)
+      if (s.scenario.name == name) return &s;
+    return nullptr;
+  };
+  for (const auto& b : base.scenarios)
+    if (!find(current, b.scenario.name)) out.scenarios_only_in_base.push_back(b.scenario.name);
+  for (const auto& n : current.scenarios) {
+    const ScenarioResult* b = find(base, n.scenario.name);
+    if (!b) {
+      out.scenarios_only_in_new.push_back(n.scenario.name);
+      continue;
+    }
+    ScenarioComparison sc;
+    sc.scenario = n.scenario.name;
+    for (const auto& policy : policies) {
+      const auto before = metric_values(b->repetitions, policy.metric);
+      const auto after = metric_values(n.repetitions, policy.metric);
+      if (before.empty() && after.empty()) continue;
+      if (after.empty()) sc.only_in_base.push_back(policy.metric);
+      else if (before.empty()) sc.only_in_new.push_back(policy.metric);
+      else sc.metrics.push_back(verdict_for(policy, before, after, alpha));
+    }
+    out.scenarios.push_back(std::move(sc));
+  }
+  return out;
+}
+
+}  // namespace aiway

@@ -1,0 +1,67 @@
+// Verdicts on the change of a metric between two sets of repetitions: a
+// regression must be both statistically significant (Mann–Whitney U) and
+// larger than the metric's practical threshold.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aiway/results.hpp"
+
+namespace aiway {
+
+enum class Verdict { improved, regressed, unchanged, inconclusive };
+std::string_view to_string(Verdict verdict);
+
+struct MetricPolicy {
+  std::string metric;
+  bool higher_is_better;
+  double threshold;  // relative change that matters in practice, e.g. 0.05
+};
+// The metrics the gate judges, their directions and default thresholds.
+std::vector<MetricPolicy> default_policies();
+
+struct ConfidenceInterval {
+  double low = 0, high = 0;
+};
+// Bootstrap 95 % interval of median(new) / median(base) - 1, from `resamples`
+// resamples of each side (seeded, so a comparison is reproducible).
+ConfidenceInterval bootstrap_median_change(const std::vector<double>& base, const std::vector<double>& current,
+                                           int resamples = 2000, std::uint64_t seed = 1);
+
+struct MetricComparison {
+  std::string metric;
+  double base_median = 0, new_median = 0;
+  double change = 0;  // relative: new / base - 1
+  ConfidenceInterval ci;
+  double p_value = 1;
+  Verdict verdict = Verdict::unchanged;
+  std::string reason;  // why, in a few words
+};
+
+MetricComparison verdict_for(const MetricPolicy& policy, const std::vector<double>& base,
+                             const std::vector<double>& current, double alpha = 0.05);
+
+// A whole comparison of two results: every scenario and metric on either side
+// is reported; those on one side only are listed, never skipped.
+struct ScenarioComparison {
+  std::string scenario;
+  std::vector<MetricComparison> metrics;
+  std::vector<std::string> only_in_base, only_in_new;  // metric names
+};
+struct Comparison {
+  std::vector<ScenarioComparison> scenarios;
+  std::vector<std::string> scenarios_only_in_base, scenarios_only_in_new;
+  bool same_machine = true;
+  std::string machine_note;
+  bool regressed() const;
+  bool inconclusive() const;
+};
+
+Comparison compare_results(const RunResults& base, const RunResults& current, const std::vector<MetricPolicy>& policies,
+                           double alpha = 0.05);
+
+}  // namespace aiway

@@ -1,0 +1,91 @@
+#include "report/comparison_report.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace aiway {
+namespace {
+
+std::string percent(double change) {
+  if (!std::isfinite(change)) return change > 0 ? "+inf" : "-inf";
+  return fmt::format("{:+.1f} %", change * 100);
+}
+
+std::string number(double v) {
+  const double a = std::fabs(v);
+  if (a >= 1e6) return fmt::format("{:.3g}M", v / 1e6);
+  if (a >= 1e3) return fmt::format("{:.4g}k", v / 1e3);
+  return fmt::format("{:.4g}", v);
+}
+
+void print_markdown(const Comparison& c, std::ostream& out) {
+  out << "## aiway-stress comparison\n\n";
+  if (!c.same_machine) out << "> **Warning:** " << c.machine_note << "\n\n";
+  out << "| scenario | metric | base | new | change | 95 % CI | p | verdict |\n|---|---|---:|---:|---:|---|---:|---|\n";
+  for (const auto& s : c.scenarios)
+    for (const auto& m : s.metrics)
+      out << fmt::format("| {} | {} | {} | {} | {} | [{}, {}] | {:.3g} | {}{}{} |\n", s.scenario, m.metric,
+                         number(m.base_median), number(m.new_median), percent(m.change), percent(m.ci.low),
+                         percent(m.ci.high), m.p_value, m.verdict == Verdict::regressed ? "**" : "",
+                         to_string(m.verdict), m.verdict == Verdict::regressed ? "**" : "");
+  for (const auto& name : c.scenarios_only_in_base) out << fmt::format("\nScenario `{}` is only in the base.\n", name);
+  for (const auto& name : c.scenarios_only_in_new) out << fmt::format("\nScenario `{}` is only in the new results.\n", name);
+  for (const auto& s : c.scenarios) {
+    for (const auto& m : s.only_in_base) out << fmt::format("\n`{}`: metric `{}` is only in the base.\n", s.scenario, m);
+    for (const auto& m : s.only_in_new) out << fmt::format("\n`{}`: metric `{}` is only in the new results.\n", s.scenario, m);
+  }
+  out << fmt::format("\n**{}**\n", c.regressed() ? "Regression" : "No regression");
+}
+
+void print_json(const Comparison& c, std::ostream& out) {
+  nlohmann::ordered_json j;
+  j["same_machine"] = c.same_machine;
+  j["machine_note"] = c.machine_note;
+  j["regressed"] = c.regressed();
+  j["scenarios"] = nlohmann::ordered_json::array();
+  for (const auto& s : c.scenarios) {
+    nlohmann::ordered_json sj{{"name", s.scenario}, {"only_in_base", s.only_in_base}, {"only_in_new", s.only_in_new}};
+    sj["metrics"] = nlohmann::ordered_json::array();
+    for (const auto& m : s.metrics)
+      sj["metrics"].push_back({{"metric", m.metric}, {"base_median", m.base_median}, {"new_median", m.new_median},
+                               {"change", std::isfinite(m.change) ? nlohmann::ordered_json(m.change) : nlohmann::ordered_json(nullptr)},
+                               {"ci_low", m.ci.low}, {"ci_high", m.ci.high}, {"p_value", m.p_value},
+                               {"verdict", to_string(m.verdict)}, {"reason", m.reason}});
+    j["scenarios"].push_back(std::move(sj));
+  }
+  j["scenarios_only_in_base"] = c.scenarios_only_in_base;
+  j["scenarios_only_in_new"] = c.scenarios_only_in_new;
+  out << j.dump(2) << "\n";
+}
+
+void print_console(const Comparison& c, bool color, std::ostream& out) {
+  auto paint = [&](std::string_view text, Verdict v) {
+    const char* code = v == Verdict::regressed ? "1;31" : v == Verdict::improved ? "32" : v == Verdict::inconclusive ? "33" : "";
+    return color && *code ? fmt::format("\x1b[{}m{}\x1b[0m", code, text) : std::string(text);
+  };
+  if (!c.same_machine) out << "WARNING: " << c.machine_note << "\n";
+  for (const auto& s : c.scenarios) {
+    out << fmt::format("\n{}\n", s.scenario);
+    for (const auto& m : s.metrics)
+      out << fmt::format("  {:<24} {:>10} -> {:>10}  {:>9}  CI [{}, {}]  {:<12}  {}\n", m.metric, number(m.base_median),
+                         number(m.new_median), percent(m.change), percent(m.ci.low), percent(m.ci.high),
+                         paint(to_string(m.verdict), m.verdict), m.reason);
+    for (const auto& m : s.only_in_base) out << fmt::format("  {:<24} only in the base\n", m);
+    for (const auto& m : s.only_in_new) out << fmt::format("  {:<24} only in the new results\n", m);
+  }
+  for (const auto& name : c.scenarios_only_in_base) out << fmt::format("\nscenario {}: only in the base\n", name);
+  for (const auto& name : c.scenarios_only_in_new) out << fmt::format("\nscenario {}: only in the new results\n", name);
+  out << "\n" << (c.regressed() ? "Regression." : "No regression.") << "\n";
+}
+
+}  // namespace
+
+void print_comparison(const Comparison& comparison, const std::string& format, bool color, std::ostream& out) {
+  if (format == "markdown") print_markdown(comparison, out);
+  else if (format == "json") print_json(comparison, out);
+  else print_console(comparison, color, out);
+}
+
+}  // namespace aiway

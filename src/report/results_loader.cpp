@@ -1,0 +1,109 @@
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "report/results_json.hpp"
+
+namespace aiway {
+namespace {
+
+using json = nlohmann::json;
+
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  const json& field(const json& object, const std::string& path, const char* key, json::value_t type) const {
+    const std::string where = path.empty() ? key : fmt::format("{}.{}", path, key);
+    if (!object.is_object() || !object.contains(key)) fail(where, "missing");
+    const json& value = object.at(key);
+    const bool ok = type == json::value_t::number_float ? value.is_number() : value.type() == type;
+    if (!ok) fail(where, fmt::format("expected {}, found {}", name(type), value.type_name()));
+    return value;
+  }
+  std::string text(const json& object, const std::string& path, const char* key) const {
+    return field(object, path, key, json::value_t::string).get<std::string>();
+  }
+  [[noreturn]] void fail(const std::string& where, const std::string& what) const {
+    throw ResultsError(fmt::format("{}: {}: {}", source_, where, what));
+  }
+
+ private:
+  static const char* name(json::value_t type) {
+    switch (type) {
+      case json::value_t::object: return "an object";
+      case json::value_t::array: return "an array";
+      case json::value_t::string: return "a string";
+      case json::value_t::boolean: return "true or false";
+      default: return "a number";
+    }
+  }
+  std::string source_;
+};
+
+}  // namespace
+
+RunResults results_from_json_text(const std::string& text, const std::string& source) {
+  json root;
+  try {
+    root = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw ResultsError(fmt::format("{}: not valid JSON (byte {}): truncated or not a results file", source, e.byte));
+  }
+  const Reader r(source);
+  RunResults out;
+  out.schema = r.text(root, "", "schema");
+  if (out.schema != "aiway-stress/results/v1")
+    r.fail("schema", fmt::format("\"{}\" is not a schema this version reads (aiway-stress/results/v1)", out.schema));
+  const json& tool = r.field(root, "", "tool", json::value_t::object);
+  out.tool.version = r.text(tool, "tool", "version");
+  out.tool.git = r.text(tool, "tool", "git");
+  out.tool.compiler = r.text(tool, "tool", "compiler");
+  out.tool.build_type = r.text(tool, "tool", "build_type");
+  out.tool.allocator = r.text(tool, "tool", "allocator");
+  const json& machine = r.field(root, "", "machine", json::value_t::object);
+  out.machine.fingerprint = r.text(machine, "machine", "fingerprint");
+  out.machine.cpu_model = r.text(machine, "machine", "cpu_model");
+  out.machine.logical_cpus = r.field(machine, "machine", "logical_cpus", json::value_t::number_float).get<int>();
+  out.machine.hostname = machine.value("hostname", "");
+  out.machine.kernel = machine.value("kernel", "");
+  if (machine.contains("calibration_score") && machine["calibration_score"].is_number())
+    out.machine.calibration_score = machine["calibration_score"].get<double>();
+  out.started_at = r.text(root, "", "started_at");
+  out.interrupted = r.field(root, "", "interrupted", json::value_t::boolean).get<bool>();
+  out.passed = r.field(root, "", "passed", json::value_t::boolean).get<bool>();
+  const json& scenarios = r.field(root, "", "scenarios", json::value_t::array);
+  for (std::size_t i = 0; i < scenarios.size(); ++i) {
+    const std::string at = fmt::format("scenarios[{}]", i);
+    ScenarioResult s;
+    s.scenario.name = r.text(scenarios[i], at, "name");
+    s.passed = r.field(scenarios[i], at, "passed", json::value_t::boolean).get<bool>();
+    const json& reps = r.field(scenarios[i], at, "repetitions", json::value_t::array);
+    for (std::size_t k = 0; k < reps.size(); ++k) {
+      const std::string rep_at = fmt::format("{}.repetitions[{}]", at, k);
+      const json& metrics = r.field(reps[k], rep_at, "metrics", json::value_t::object);
+      Repetition rep;
+      for (const auto& [name, value] : metrics.items()) {
+        if (!value.is_number()) r.fail(fmt::format("{}.metrics.{}", rep_at, name), "expected a number");
+        rep.metrics.set(name, value.get<double>());
+      }
+      s.repetitions.push_back(std::move(rep));
+    }
+    out.scenarios.push_back(std::move(s));
+  }
+  return out;
+}
+
+RunResults load_results_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw ResultsError(fmt::format("{}: is a directory, not a results file", path));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ResultsError(fmt::format("{}: cannot open the results file", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return results_from_json_text(buffer.str(), path);
+}
+
+}  // namespace aiway

@@ -1,0 +1,136 @@
+#include <gtest/gtest.h>
+
+#include "compare/mann_whitney.hpp"
+#include "compare/verdict.hpp"
+#include "report/results_json.hpp"
+
+namespace aiway {
+namespace {
+
+// Reference p-values: scipy.stats.mannwhitneyu(x, y, alternative="two-sided",
+// method="exact") from scipy 1.10.1; the first and fourth are also the exact
+// table values 2/C(10,5) = 2/252 and 2/C(6,3) = 2/20.
+TEST(MannWhitney, ExactSmallSamplesMatchReferenceValues) {
+  struct Case {
+    std::vector<double> x, y;
+    double u, p;
+  };
+  const std::vector<Case> cases = {
+      {{1, 2, 3, 4, 5}, {6, 7, 8, 9, 10}, 0, 0.007936507936507936},
+      {{1, 3, 5, 7, 9}, {2, 4, 6, 8, 10}, 10, 0.6904761904761905},
+      {{1.1, 2.2, 3.3, 4.4}, {5.5, 6.6, 7.7, 8.8, 9.9, 10.1}, 0, 0.009523809523809525},
+      {{1, 2, 3}, {4, 5, 6}, 0, 0.1},
+      {{19, 22, 16, 29, 24}, {20, 11, 17, 12}, 17, 0.1111111111111111},
+      {{10, 20, 30, 40, 50, 60, 70, 80, 90}, {15, 25, 35, 45, 55, 65, 75, 85, 95}, 36, 0.7304401480872068},
+  };
+  for (const auto& c : cases) {
+    const auto r = mann_whitney_u(c.x, c.y);
+    EXPECT_TRUE(r.exact);
+    EXPECT_DOUBLE_EQ(r.u, c.u);
+    EXPECT_NEAR(r.p_value, c.p, 1e-12);
+  }
+}
+
+TEST(MannWhitney, TiesUseTheCorrectedNormalApproximation) {
+  // scipy ... method="asymptotic", use_continuity=True: U = 139.5, p = 3.4687167145274976e-06.
+  std::vector<double> x, y;
+  for (int k = 0; k < 3; ++k) {
+    for (double v : {1, 2, 2, 3, 3, 3, 4, 4, 5, 6}) x.push_back(v);
+    for (double v : {3, 4, 4, 5, 5, 6, 6, 7, 7, 8}) y.push_back(v);
+  }
+  const auto r = mann_whitney_u(x, y);
+  EXPECT_FALSE(r.exact);
+  EXPECT_DOUBLE_EQ(r.u, 139.5);
+  EXPECT_NEAR(r.p_value, 3.4687167145274976e-06, 1e-12);
+}
+
+TEST(MannWhitney, IdenticalSamplesGiveNoEvidence) {
+  EXPECT_DOUBLE_EQ(mann_whitney_u({5, 5, 5}, {5, 5, 5}).p_value, 1.0);
+}
+
+TEST(MannWhitney, SmallestPossibleP) {
+  EXPECT_NEAR(smallest_possible_p(5, 5), 2.0 / 252, 1e-15);
+  EXPECT_NEAR(smallest_possible_p(3, 3), 0.1, 1e-15);  // three repetitions a side can never reach 0.05
+}
+
+TEST(Bootstrap, DegenerateSamplesGiveExactIntervals) {
+  const auto same = bootstrap_median_change({10, 10, 10}, {10, 10, 10});
+  EXPECT_DOUBLE_EQ(same.low, 0);
+  EXPECT_DOUBLE_EQ(same.high, 0);
+  const auto doubled = bootstrap_median_change({10, 10, 10, 10}, {20, 20, 20});
+  EXPECT_DOUBLE_EQ(doubled.low, 1.0);
+  EXPECT_DOUBLE_EQ(doubled.high, 1.0);
+}
+
+TEST(Bootstrap, IntervalBracketsTheChangeAndIsReproducible) {
+  const std::vector<double> base = {100, 102, 98, 101, 99, 103, 97};
+  const std::vector<double> slower = {90, 92, 88, 91, 89, 93, 87};
+  const auto ci = bootstrap_median_change(base, slower);
+  EXPECT_LT(ci.low, -0.09);  // the change of medians is 90 / 100 - 1 = -10 %
+  EXPECT_GT(ci.high, -0.11);
+  EXPECT_LT(ci.high, 0);  // and it excludes no change
+  const auto again = bootstrap_median_change(base, slower);
+  EXPECT_EQ(ci.low, again.low);
+  EXPECT_EQ(ci.high, again.high);
+}
+
+TEST(Verdict, RegressionNeedsSignificanceAndSize) {
+  const MetricPolicy throughput{"throughput_tps", true, 0.05};
+  const std::vector<double> base = {100, 101, 99, 100.5, 99.5};
+  EXPECT_EQ(verdict_for(throughput, base, {80, 81, 79, 80.5, 79.5}).verdict, Verdict::regressed);
+  EXPECT_EQ(verdict_for(throughput, base, {120, 121, 119, 120.5, 119.5}).verdict, Verdict::improved);
+  // Significant but small: unchanged.
+  EXPECT_EQ(verdict_for(throughput, base, {98, 98.1, 97.9, 98.2, 97.8}).verdict, Verdict::unchanged);
+  // Large but noisy: inconclusive, not regressed.
+  EXPECT_EQ(verdict_for(throughput, base, {50, 150, 60, 140, 90}).verdict, Verdict::inconclusive);
+  // Too few repetitions to ever be significant.
+  EXPECT_EQ(verdict_for(throughput, {100, 101, 99}, {50, 51, 49}).verdict, Verdict::inconclusive);
+  // Direction: latency going up is the regression.
+  EXPECT_EQ(verdict_for({"latency_p99_us", false, 0.10}, base, {150, 151, 149, 150.5, 149.5}).verdict, Verdict::regressed);
+}
+
+TEST(CompareResults, OneSidedScenariosAndMetricsAreReported) {
+  auto results = [](std::vector<std::pair<std::string, std::vector<double>>> scenarios, const char* extra) {
+    RunResults r;
+    r.machine.fingerprint = "m";
+    for (const auto& [name, tps] : scenarios) {
+      ScenarioResult s;
+      s.scenario.name = name;
+      for (double v : tps) {
+        Repetition rep;
+        rep.metrics.set("throughput_tps", v);
+        if (extra) rep.metrics.set(extra, 1);
+        s.repetitions.push_back(rep);
+      }
+      r.scenarios.push_back(s);
+    }
+    return r;
+  };
+  const auto base = results({{"a", {1, 2, 3, 4, 5}}, {"gone", {1, 1, 1, 1, 1}}}, "cpu_share");
+  const auto now = results({{"a", {1, 2, 3, 4, 5}}, {"added", {1, 1, 1, 1, 1}}}, nullptr);
+  const Comparison c = compare_results(base, now, default_policies());
+  EXPECT_EQ(c.scenarios_only_in_base, std::vector<std::string>{"gone"});
+  EXPECT_EQ(c.scenarios_only_in_new, std::vector<std::string>{"added"});
+  ASSERT_EQ(c.scenarios.size(), 1u);
+  EXPECT_EQ(c.scenarios[0].only_in_base, std::vector<std::string>{"cpu_share"});
+  EXPECT_FALSE(c.regressed());
+}
+
+TEST(ResultsLoader, ClearErrorsForBadFiles) {
+  auto error = [](const std::string& text) {
+    try {
+      results_from_json_text(text, "r.json");
+    } catch (const ResultsError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error("{\"schema\": \"aiway-stress/results/v1\", \"tool\": {"), "r.json: not valid JSON (byte 48): truncated or not a results file");
+  EXPECT_EQ(error("{\"schema\": \"aiway-stress/results/v9\"}"),
+            "r.json: schema: \"aiway-stress/results/v9\" is not a schema this version reads (aiway-stress/results/v1)");
+  EXPECT_EQ(error("{\"schema\": \"aiway-stress/results/v1\"}"), "r.json: tool: missing");
+  EXPECT_EQ(error("[]"), "r.json: schema: missing");
+}
+
+}  // namespace
+}  // namespace aiway
