@@ -7,7 +7,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-"$root/scripts/setup.sh" clang libclang-rt-14-dev
+"$root/scripts/setup.sh" clang libclang-rt-14-dev libbenchmark-tools python3-scipy
 
 presets=(release)
 [ "${AIWAY_SKIP_SANITIZERS:-0}" = "1" ] || presets+=(tsan asan)

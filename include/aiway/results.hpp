@@ -84,6 +84,13 @@ struct ToolInfo {
   std::string allocator;
 };
 
+struct CacheInfo {
+  std::string type;  // Data, Instruction, Unified
+  int level = 0;
+  std::int64_t size_bytes = 0;
+  int num_sharing = 0;  // logical CPUs sharing it
+};
+
 struct MachineInfo {
   std::string fingerprint;
   std::string hostname;
@@ -94,6 +101,8 @@ struct MachineInfo {
   std::string governor;
   std::string clock_source;
   std::optional<double> calibration_score;
+  std::vector<CacheInfo> caches;
+  std::vector<double> load_avg;  // 1, 5, 15 minutes, when the run started
 };
 
 struct RunResults {

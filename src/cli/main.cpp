@@ -101,7 +101,8 @@ struct RunArgs {
   std::vector<std::string> sets;
   std::optional<std::uint32_t> repetitions;
   std::optional<std::uint32_t> warmup;
-  std::string out;
+  std::string out;  // results JSON
+  std::string out_markdown, out_junit, out_gbench;
   std::string format = "console";
   bool quiet = false;
   bool spectrum = false;
@@ -121,7 +122,11 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
     if (args.warmup) s.warmup = *args.warmup;
     scenarios.push_back(std::move(s));
   }
-  if (!args.out.empty()) aiway::check_writable(args.out);
+  // Every output path is checked before minutes of work, not after.
+  const std::vector<std::pair<std::string, std::string>> outputs = {
+      {"json", args.out}, {"markdown", args.out_markdown}, {"junit", args.out_junit}, {"gbench", args.out_gbench}};
+  for (const auto& [format, path] : outputs)
+    if (!path.empty()) aiway::check_writable(path);
   std::optional<aiway::RunResults> baseline;
   if (!args.baseline.empty()) baseline = aiway::load_results_file(args.baseline);
 
@@ -158,10 +163,13 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   }
   results.passed = !results.interrupted && !failed_run &&
                    std::all_of(results.scenarios.begin(), results.scenarios.end(), [](const auto& r) { return r.passed; });
-  if (args.format == "json") aiway::make_json_reporter()->report(results, std::cout);
-  if (!args.out.empty()) {
-    aiway::write_file_atomically(args.out, aiway::results_to_json(results).dump(2) + "\n");
-    if (!args.quiet) std::cerr << fmt::format("results written to {}\n", args.out);
+  if (args.format != "console") aiway::make_file_reporter(args.format)->report(results, std::cout);
+  for (const auto& [format, path] : outputs) {
+    if (path.empty()) continue;
+    std::ostringstream text;
+    aiway::make_file_reporter(format)->report(results, text);
+    aiway::write_file_atomically(path, text.str());
+    if (!args.quiet) std::cerr << fmt::format("{} written to {}\n", format == "json" ? "results" : format, path);
   }
   if (results.interrupted) return kInterrupted;
   if (failed_run) {
@@ -205,8 +213,12 @@ int main(int argc, char** argv) {
   run->add_option("--set", run_args.sets, "Override a field for this run: SECTION.KEY=VALUE (repeatable)");
   run->add_option("-r,--repetitions", run_args.repetitions, "Measured repetitions per scenario")->check(CLI::Range(1, 1000));
   run->add_option("--warmup", run_args.warmup, "Warm-up repetitions (not counted)")->check(CLI::Range(0, 100));
-  run->add_option("-o,--out", run_args.out, "Write the results JSON here (atomically)");
-  run->add_option("--format", run_args.format, "Standard output format")->check(CLI::IsMember({"console", "json"}));
+  run->add_option("-o,--out,--out-json", run_args.out, "Write the results JSON here (atomically)");
+  run->add_option("--out-markdown", run_args.out_markdown, "Write a Markdown summary here");
+  run->add_option("--out-junit", run_args.out_junit, "Write JUnit XML here");
+  run->add_option("--out-gbench", run_args.out_gbench, "Write Google Benchmark JSON here");
+  run->add_option("--format", run_args.format, "Standard output format")
+      ->check(CLI::IsMember({"console", "json", "markdown", "junit", "gbench"}));
   run->add_flag("-q,--quiet", run_args.quiet, "No progress, and one PASS/FAIL line per scenario instead of the report");
   run->add_flag("--spectrum", run_args.spectrum, "Print the latency percentile spectrum (HdrHistogram layout)");
 

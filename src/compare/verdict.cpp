@@ -27,7 +27,7 @@ std::vector<MetricPolicy> default_policies() {
       {"latency_p50_us", false, 0.10},      {"latency_p99_us", false, 0.10},
       {"latency_p999_us", false, 0.20},     {"hop1_p99_us", false, 0.10},
       {"hop2_p99_us", false, 0.10},         {"ttft_us", false, 0.10},
-      {"rss_growth_bytes", false, 0.10},    {"cpu_share", false, 0.10},
+      {"rss_growth_bytes", false, 0.10, 16.0 * 1024 * 1024},    {"cpu_share", false, 0.10},
       {"cpu_conductor_s", false, 0.10},     {"cpu_surface_s", false, 0.10},
       {"quit_latency_us", false, 0.20},     {"allocs_per_token", false, 0.05},
       {"alloc_bytes_per_token", false, 0.05},
@@ -67,7 +67,8 @@ MetricComparison verdict_for(const MetricPolicy& policy, const std::vector<doubl
   const MannWhitneyResult test = mann_whitney_u(base, current);
   c.p_value = test.p_value;
 
-  const bool practical = std::fabs(c.change) > policy.threshold;
+  const bool practical = std::fabs(c.change) > policy.threshold &&
+                         std::fabs(c.new_median - c.base_median) >= policy.floor;
   const bool worse = policy.higher_is_better ? c.change < 0 : c.change > 0;
   if (smallest_possible_p(base.size(), current.size()) > alpha) {
     c.verdict = Verdict::inconclusive;

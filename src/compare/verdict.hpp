@@ -20,6 +20,7 @@ struct MetricPolicy {
   std::string metric;
   bool higher_is_better;
   double threshold;  // relative change that matters in practice, e.g. 0.05
+  double floor = 0;  // and an absolute change below this never matters (allocator noise in RSS)
 };
 // The metrics the gate judges, their directions and default thresholds.
 std::vector<MetricPolicy> default_policies();

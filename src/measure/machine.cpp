@@ -79,6 +79,22 @@ MachineInfo describe_machine(const Clock& clock) {
   m.governor = read_first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
   if (m.governor.empty()) m.governor = "unknown";
   m.clock_source = std::string(clock.source_name());
+  for (int index = 0;; ++index) {
+    const std::string dir = fmt::format("/sys/devices/system/cpu/cpu0/cache/index{}/", index);
+    const std::string level = read_first_line((dir + "level").c_str());
+    if (level.empty()) break;
+    CacheInfo cache;
+    cache.level = std::atoi(level.c_str());
+    cache.type = read_first_line((dir + "type").c_str());
+    const std::string size = read_first_line((dir + "size").c_str());  // e.g. "512K"
+    cache.size_bytes = std::atoll(size.c_str()) * (size.ends_with("M") ? 1 << 20 : size.ends_with("K") ? 1024 : 1);
+    const std::string shared = read_first_line((dir + "shared_cpu_list").c_str());  // e.g. "0-1" or "0"
+    const auto dash = shared.find('-');
+    cache.num_sharing = dash == std::string::npos ? 1 : std::atoi(shared.c_str() + dash + 1) - std::atoi(shared.c_str()) + 1;
+    m.caches.push_back(cache);
+  }
+  double load[3];
+  if (getloadavg(load, 3) == 3) m.load_avg.assign(load, load + 3);
   const ToolInfo tool = describe_tool();
   // What makes two results comparable: the hardware, kernel and build; not the hostname.
   const std::string identity = fmt::format("{}|{}|{}|{}|{}|{}|{}", m.cpu_model, m.logical_cpus,

@@ -28,7 +28,12 @@ nlohmann::ordered_json results_to_json(const RunResults& results) {
   out["machine"] = {{"fingerprint", m.fingerprint}, {"hostname", m.hostname},     {"cpu_model", m.cpu_model},
                     {"logical_cpus", m.logical_cpus}, {"memory_bytes", m.memory_bytes}, {"kernel", m.kernel},
                     {"governor", m.governor},       {"clock_source", m.clock_source},
-                    {"calibration_score", m.calibration_score ? json(*m.calibration_score) : json(nullptr)}};
+                    {"calibration_score", m.calibration_score ? json(*m.calibration_score) : json(nullptr)},
+                    {"load_avg", m.load_avg}};
+  json caches = json::array();
+  for (const auto& c : m.caches)
+    caches.push_back({{"type", c.type}, {"level", c.level}, {"size", c.size_bytes}, {"num_sharing", c.num_sharing}});
+  out["machine"]["caches"] = caches;
   out["started_at"] = results.started_at;
   out["interrupted"] = results.interrupted;
   out["passed"] = results.passed;
@@ -75,5 +80,12 @@ class JsonReporter final : public Reporter {
 }  // namespace
 
 std::unique_ptr<Reporter> make_json_reporter() { return std::make_unique<JsonReporter>(); }
+
+std::unique_ptr<Reporter> make_file_reporter(const std::string& format) {
+  if (format == "markdown") return make_markdown_reporter();
+  if (format == "junit") return make_junit_reporter();
+  if (format == "gbench") return make_gbench_reporter();
+  return make_json_reporter();
+}
 
 }  // namespace aiway

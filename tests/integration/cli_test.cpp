@@ -246,6 +246,45 @@ TEST(Cli, CompareGatesOnlyRealRegressions) {
   EXPECT_EQ(slurp(dir / "base.json"), slurp(dir / "a.json"));
 }
 
+TEST(Cli, CiFormatsAreWellFormed) {
+  const fs::path dir = scratch();
+  const Outcome o = cli(fmt::format("run -s 1m-short -s canaries --set backend.messages=20000 -r 3 --warmup 0 -q "
+                                    "--set expect.min_throughput_tps=1e12 --out-junit {} --out-markdown {} --out-gbench {}",
+                                    (dir / "j.xml").string(), (dir / "m.md").string(), (dir / "g.json").string()));
+  EXPECT_EQ(o.exit_code, 1) << o.err;  // the impossible throughput limit fails
+  // JUnit: checked with python's XML parser when there is one.
+  const std::string junit = slurp(dir / "j.xml");
+  EXPECT_NE(junit.find("<testsuite name=\"1m-short\""), std::string::npos);
+  EXPECT_NE(junit.find("<failure message=\"median throughput_tps was"), std::string::npos) << junit;
+  if (std::system("command -v python3 >/dev/null") == 0) {
+    const std::string check = fmt::format(
+        "python3 -c \"import xml.dom.minidom as m, sys; d = m.parse('{}'); "
+        "sys.exit(0 if len(d.getElementsByTagName('testcase')) == {} else 1)\"", (dir / "j.xml").string(),
+        2 /* runs */ + 8 /* 1m-short thresholds */ + 5 /* canaries thresholds */);
+    EXPECT_EQ(std::system(check.c_str()), 0) << junit;
+  }
+  const std::string markdown = slurp(dir / "m.md");
+  EXPECT_NE(markdown.find("| scenario | result |"), std::string::npos);
+  EXPECT_NE(markdown.find("| 1m-short | **FAIL** | 3 |"), std::string::npos) << markdown;
+  const auto gbench = nlohmann::json::parse(slurp(dir / "g.json"));
+  EXPECT_EQ(gbench["context"]["json_schema_version"], 1);
+  int iterations = 0, aggregates = 0;
+  for (const auto& b : gbench["benchmarks"]) {
+    iterations += b["run_type"] == "iteration";
+    aggregates += b["run_type"] == "aggregate";
+  }
+  EXPECT_EQ(iterations, 3 + 3);
+  EXPECT_EQ(aggregates, 4 + 4);  // mean, median, stddev, cv per scenario
+  // Google Benchmark's own compare.py must read it unchanged.
+  const char* compare_py = "/usr/share/benchmark/compare.py";
+  if (!fs::exists(compare_py) || std::system("/usr/bin/python3 -c 'import scipy' 2>/dev/null") != 0) {
+    GTEST_SKIP() << "compare.py or scipy not installed (Debian: libbenchmark-tools python3-scipy)";
+  }
+  const std::string cmd = fmt::format("/usr/bin/python3 {} benchmarks {} {} >/dev/null 2>&1", compare_py,
+                                      (dir / "g.json").string(), (dir / "g.json").string());
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+}
+
 TEST(Cli, CompareRefusesBadFilesWithExitTwo) {
   const fs::path dir = scratch();
   std::ofstream(dir / "truncated.json") << "{\"schema\": \"aiway-stress/results/v1\", \"tool\": {";

@@ -89,6 +89,17 @@ TEST(Verdict, RegressionNeedsSignificanceAndSize) {
   EXPECT_EQ(verdict_for({"latency_p99_us", false, 0.10}, base, {150, 151, 149, 150.5, 149.5}).verdict, Verdict::regressed);
 }
 
+TEST(Verdict, RssChangesBelowTheFloorNeverMatter) {
+  const auto policies = default_policies();
+  const auto rss = *std::find_if(policies.begin(), policies.end(), [](const auto& p) { return p.metric == "rss_growth_bytes"; });
+  const double mib = 1024.0 * 1024.0;
+  // +80 % but only 4 MiB: allocator noise, not a regression.
+  EXPECT_EQ(verdict_for(rss, {5 * mib, 5 * mib, 5 * mib, 5 * mib, 5 * mib}, {9 * mib, 9 * mib, 9 * mib, 9 * mib, 9 * mib}).verdict,
+            Verdict::unchanged);
+  EXPECT_EQ(verdict_for(rss, {50 * mib, 51 * mib, 50 * mib, 52 * mib, 50 * mib}, {90 * mib, 91 * mib, 90 * mib, 92 * mib, 90 * mib}).verdict,
+            Verdict::regressed);
+}
+
 TEST(CompareResults, OneSidedScenariosAndMetricsAreReported) {
   auto results = [](std::vector<std::pair<std::string, std::vector<double>>> scenarios, const char* extra) {
     RunResults r;

@@ -1,0 +1,68 @@
+#include <fmt/format.h>
+
+#include "report/reporter.hpp"
+
+namespace aiway {
+namespace {
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') out += ' ';
+        else out += c;
+    }
+  }
+  return out;
+}
+
+// One testsuite per scenario; one testcase for the run itself and one per threshold.
+class JunitReporter final : public Reporter {
+ public:
+  void report(const RunResults& results, std::ostream& out) const override {
+    std::size_t tests = 0, failures = 0;
+    for (const auto& r : results.scenarios) {
+      tests += 1 + r.thresholds.size();
+      failures += !r.failure.empty() || r.repetitions.empty();
+      for (const auto& t : r.thresholds) failures += !t.passed;
+    }
+    out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    out << fmt::format("<testsuites name=\"aiway-stress\" tests=\"{}\" failures=\"{}\">\n", tests, failures);
+    for (const auto& r : results.scenarios) {
+      std::size_t suite_failures = !r.failure.empty() || r.repetitions.empty();
+      for (const auto& t : r.thresholds) suite_failures += !t.passed;
+      const std::string name = xml_escape(r.scenario.name);
+      out << fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\">\n", name, 1 + r.thresholds.size(), suite_failures);
+      out << fmt::format("    <testcase classname=\"aiway-stress.{}\" name=\"run\">\n", name);
+      if (!r.failure.empty())
+        out << fmt::format("      <failure message=\"{}\"/>\n", xml_escape(r.failure));
+      else if (r.repetitions.empty())
+        out << "      <failure message=\"no repetition completed (interrupted)\"/>\n";
+      out << "    </testcase>\n";
+      for (const auto& t : r.thresholds) {
+        const std::string test = xml_escape(fmt::format("{} {} {}", t.metric, t.op, t.limit));
+        out << fmt::format("    <testcase classname=\"aiway-stress.{}\" name=\"{}\">\n", name, test);
+        if (!t.passed)
+          out << fmt::format("      <failure message=\"{}\"/>\n",
+                             xml_escape(fmt::format("{} {} was {}, limit {} {}", t.aggregate, t.metric,
+                                                    t.value ? fmt::format("{}", *t.value) : std::string("not measured"),
+                                                    t.op, t.limit)));
+        out << "    </testcase>\n";
+      }
+      out << "  </testsuite>\n";
+    }
+    out << "</testsuites>\n";
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Reporter> make_junit_reporter() { return std::make_unique<JunitReporter>(); }
+
+}  // namespace aiway

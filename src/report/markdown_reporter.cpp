@@ -1,0 +1,54 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "report/reporter.hpp"
+
+namespace aiway {
+namespace {
+
+double median_of(const ScenarioResult& r, const std::string& name) {
+  for (const auto& [n, s] : r.summary)
+    if (n == name) return s.median;
+  return 0;
+}
+
+// A table fit for a CI job summary or a pull-request comment.
+class MarkdownReporter final : public Reporter {
+ public:
+  void report(const RunResults& results, std::ostream& out) const override {
+    out << fmt::format("## aiway-stress: {}\n\n", results.passed ? "passed" : results.interrupted ? "interrupted" : "FAILED");
+    out << fmt::format("`{}` on {} ({} CPUs), {} {}, {}, git {}\n\n", results.tool.version, results.machine.cpu_model,
+                       results.machine.logical_cpus, results.tool.compiler, results.tool.build_type,
+                       results.tool.allocator, results.tool.git);
+    out << "| scenario | result | reps | tokens/s (median) | CV | p99 | CPU share | RSS growth | lost |\n";
+    out << "|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (const auto& r : results.scenarios) {
+      double cv = 0;
+      for (const auto& [n, s] : r.summary)
+        if (n == "throughput_tps") cv = s.cv;
+      out << fmt::format("| {} | {} | {} | {:.0f} | {:.1f} %{} | {:.2f} ms | {:.1f} % | {:.1f} MiB | {:.0f} |\n", r.scenario.name,
+                         r.passed ? "pass" : "**FAIL**", r.repetitions.size(), median_of(r, "throughput_tps"), cv * 100,
+                         cv >= 0.10 ? " (unstable)" : "", median_of(r, "latency_p99_us") / 1e3,
+                         median_of(r, "cpu_share") * 100, median_of(r, "rss_growth_bytes") / (1024.0 * 1024.0),
+                         median_of(r, "lost_unaccounted"));
+    }
+    for (const auto& r : results.scenarios) {
+      const bool failed = !r.failure.empty() ||
+                          std::any_of(r.thresholds.begin(), r.thresholds.end(), [](const auto& t) { return !t.passed; });
+      if (!failed) continue;
+      out << fmt::format("\n### {}\n\n", r.scenario.name);
+      if (!r.failure.empty()) out << fmt::format("Run failed: {}\n\n", r.failure);
+      for (const auto& t : r.thresholds)
+        if (!t.passed)
+          out << fmt::format("- `{} {} {}`: {} was {}\n", t.metric, t.op, t.limit, t.aggregate,
+                             t.value ? fmt::format("{}", *t.value) : std::string("not measured"));
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Reporter> make_markdown_reporter() { return std::make_unique<MarkdownReporter>(); }
+
+}  // namespace aiway
