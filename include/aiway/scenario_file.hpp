@@ -2,7 +2,7 @@
 #pragma once
 
 #include <filesystem>
-#include <stdexcept>
+#include "aiway/input_error.hpp"
 #include <string>
 #include <string_view>
 #include <variant>
@@ -13,9 +13,9 @@
 namespace aiway {
 
 // Bad input: the message names what is wrong and where ("file:line:col: …").
-class ScenarioError : public std::runtime_error {
+class ScenarioError : public InputError {
  public:
-  using std::runtime_error::runtime_error;
+  using InputError::InputError;
 };
 
 // Loads and validates a scenario file. Throws ScenarioError.

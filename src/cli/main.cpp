@@ -284,13 +284,7 @@ int main(int argc, char** argv) {
                                r.machine.fingerprint);
       return kPass;
     }
-  } catch (const aiway::ResultsError& e) {
-    std::cerr << "aiway-stress: " << e.what() << "\n";
-    return kInputError;
-  } catch (const aiway::ScenarioError& e) {
-    std::cerr << "aiway-stress: " << e.what() << "\n";
-    return kInputError;
-  } catch (const aiway::OutputError& e) {
+  } catch (const aiway::InputError& e) {  // scenario, override, results file, output path
     std::cerr << "aiway-stress: " << e.what() << "\n";
     return kInputError;
   } catch (const std::exception& e) {

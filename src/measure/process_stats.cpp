@@ -21,29 +21,32 @@ ProcessUsage process_usage() {
   return u;
 }
 
-std::int64_t rss_bytes() {
-  // Plain read(2) into a stack buffer: the sampler calls this every few ms and
-  // must not allocate (it would disturb the allocation counts it sits beside).
-  const int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  char buffer[128];
-  const ssize_t n = read(fd, buffer, sizeof buffer - 1);
+namespace {
+// Plain read(2) into the caller's buffer: the sampler reads /proc every few ms
+// and must not allocate (it would disturb the allocation counts it sits beside).
+template <std::size_t N>
+bool read_proc_file(const char* path, char (&buffer)[N]) {
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const ssize_t n = read(fd, buffer, N - 1);
   close(fd);
-  if (n <= 0) return 0;
+  if (n <= 0) return false;
   buffer[n] = '\0';
+  return true;
+}
+}  // namespace
+
+std::int64_t rss_bytes() {
+  char buffer[128];
+  if (!read_proc_file("/proc/self/statm", buffer)) return 0;
   unsigned long long size = 0, resident = 0;
   if (std::sscanf(buffer, "%llu %llu", &size, &resident) != 2) return 0;
   return std::int64_t(resident) * sysconf(_SC_PAGESIZE);
 }
 
 std::int64_t peak_rss_bytes() {
-  const int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
   char buffer[4096];
-  const ssize_t n = read(fd, buffer, sizeof buffer - 1);
-  close(fd);
-  if (n <= 0) return 0;
-  buffer[n] = '\0';
+  if (!read_proc_file("/proc/self/status", buffer)) return 0;
   const char* line = std::strstr(buffer, "VmHWM:");
   if (!line) return 0;
   return std::strtoll(line + 6, nullptr, 10) * 1024;

@@ -68,13 +68,7 @@ void Conductor::shut_down() {
   out_.wake_consumer();
   control_.backend_stop.store(true, std::memory_order_release);
   in_.wake_producer();
-  // Drain what the backend had queued, so every token is accounted for.
-  const std::atomic<bool> never{false};
-  while (!control_.aborted.load(std::memory_order_acquire)) {
-    const auto r = in_.pop(inbox_.data(), inbox_.size(), monotonic_ns() + 50'000'000, never);
-    for (std::size_t k = 0; k < r.count; ++k) stats_.discarded_at_shutdown += inbox_[k].kind == TokenKind::data;
-    if (r.closed) break;
-  }
+  stats_.discarded_at_shutdown += in_.drain(inbox_.data(), inbox_.size(), control_.aborted);
 }
 
 // The backend closed its channel with streams still open: unlike ai-way's

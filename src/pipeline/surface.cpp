@@ -82,15 +82,6 @@ void Surface::render() {
   ++stats_.frames_rendered;
 }
 
-void Surface::drain() {
-  const std::atomic<bool> never{false};
-  while (!control_.aborted.load(std::memory_order_acquire)) {
-    const auto r = in_.pop(inbox_.data(), inbox_.size(), monotonic_ns() + 50'000'000, never);
-    for (std::size_t k = 0; k < r.count; ++k) stats_.discarded_at_shutdown += inbox_[k].kind == TokenKind::data;
-    if (r.closed) break;
-  }
-}
-
 void Surface::run(std::int64_t request_ns) {
   request_ns_ = request_ns;
   const StageMeter meter;
@@ -103,7 +94,7 @@ void Surface::run(std::int64_t request_ns) {
     if (control_.surface_attention.load(std::memory_order_acquire)) {
       if (!control_.aborted.load(std::memory_order_acquire)) {
         stats_.shutting_down_seen_ns = clock_.now_ns();
-        drain();
+        stats_.discarded_at_shutdown += in_.drain(inbox_.data(), inbox_.size(), control_.aborted);
       }
       break;
     }

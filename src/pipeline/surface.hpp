@@ -59,7 +59,6 @@ class Surface {
  private:
   void deliver(Token& token, std::int64_t& now);
   void render();
-  void drain();
 
   const Scenario& scenario_;
   const Clock& clock_;

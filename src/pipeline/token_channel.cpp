@@ -131,6 +131,16 @@ std::size_t TokenChannel::push_through_policy(Token* items, std::size_t n, const
   return done;
 }
 
+std::uint64_t TokenChannel::drain(Token* scratch, std::size_t size, const std::atomic<bool>& aborted) {
+  std::uint64_t discarded = 0;
+  while (!aborted.load(std::memory_order_acquire)) {
+    const auto r = pop(scratch, size, monotonic_ns() + kRecheckNs, aborted);
+    for (std::size_t k = 0; k < r.count; ++k) discarded += scratch[k].kind == TokenKind::data;
+    if (r.closed) break;
+  }
+  return discarded;
+}
+
 void TokenChannel::close() {
   if (held_) {
     // A reordered token with no successor left: it still has to arrive. One

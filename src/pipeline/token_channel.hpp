@@ -64,6 +64,11 @@ class TokenChannel {
   // when `interrupt` is true (the caller then checks its control lane).
   PopResult pop(Token* out, std::size_t max, std::int64_t deadline_ns, const std::atomic<bool>& interrupt);
 
+  // Consumer side, at shutdown: pops and discards everything until the producer
+  // closes the channel (or `aborted`); returns the data tokens discarded, so
+  // every token stays accounted for.
+  std::uint64_t drain(Token* scratch, std::size_t size, const std::atomic<bool>& aborted);
+
   // Wakes a sleeping consumer / producer so it re-checks its control flags.
   void wake_consumer() { data_ready_.notify_all(); }
   void wake_producer() { space_ready_.notify_all(); }

@@ -4,14 +4,14 @@
 #pragma once
 
 #include <filesystem>
-#include <stdexcept>
+#include "aiway/input_error.hpp"
 #include <string_view>
 
 namespace aiway {
 
-class OutputError : public std::runtime_error {
+class OutputError : public InputError {
  public:
-  using std::runtime_error::runtime_error;
+  using InputError::InputError;
 };
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view content);

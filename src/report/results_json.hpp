@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <stdexcept>
+#include "aiway/input_error.hpp"
 #include <string>
 
 #include "aiway/results.hpp"
@@ -16,9 +16,9 @@ nlohmann::ordered_json scenario_config_json(const Scenario& scenario);
 // Reads a results (or baseline) file back: what compare needs (tool, machine,
 // scenario names, every repetition's metrics). Throws ResultsError, which names
 // the file and the field, on anything else.
-class ResultsError : public std::runtime_error {
+class ResultsError : public InputError {
  public:
-  using std::runtime_error::runtime_error;
+  using InputError::InputError;
 };
 RunResults load_results_file(const std::string& path);
 RunResults results_from_json_text(const std::string& text, const std::string& source);
