@@ -50,6 +50,7 @@ struct SurfaceConfig {
 // sent after its successor) and a corruption (one byte flipped) are counted.
 struct FaultConfig {
   std::uint64_t error_at = 0;          // each stream ends with Error after this many tokens
+  std::uint64_t second_request_at = 0; // a new request arrives after this many tokens: every open response is cancelled
   std::uint64_t disconnect_at = 0;     // the backend drops the connection after this many tokens (all streams, no terminal)
   std::uint64_t backend_stall_at = 0;  // after this many tokens the backend stalls once…
   double backend_stall_ms = 0;         // …for this long

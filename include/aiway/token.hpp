@@ -11,6 +11,7 @@ enum class TokenKind : std::uint8_t {
   complete,  // the stream ended normally (Complete / StreamEnd)
   error,     // the stream ended with an error (Error / StreamError)
   command,   // an avatar command the conductor extracted (conductor -> surface only)
+  cancelled, // the response was cancelled by a new request; the stream goes on with the next response
 };
 
 struct Token {

@@ -93,10 +93,12 @@ void Backend::run(std::int64_t start_ns) {
   // Batches end exactly where a quit, stall or disconnect is due.
   const std::uint64_t stall_after = faults.backend_stall_at ? faults.backend_stall_at : UINT64_MAX;
   const std::uint64_t disconnect_after = faults.disconnect_at ? faults.disconnect_at : UINT64_MAX;
+  const std::uint64_t second_request_after = faults.second_request_at ? faults.second_request_at : UINT64_MAX;
   while (j < total && j < disconnect_after && !control_.backend_stop.load(std::memory_order_acquire)) {
     std::uint64_t limit = std::min<std::uint64_t>({total, j + batch_size, disconnect_after});
     if (quit_after > j) limit = std::min(limit, quit_after);
     if (stall_after > j) limit = std::min(limit, stall_after);
+    if (second_request_after > j) limit = std::min(limit, second_request_after);
     if (paced) {
       const std::int64_t now = clock_.now_ns();
       const auto due = std::uint64_t(double(now - stats_.start_ns) / period_ns) + 1;
@@ -142,6 +144,22 @@ void Backend::run(std::int64_t start_ns) {
     progress_.store(stats_.tokens_sent, std::memory_order_relaxed);
     if (pushed < n) break;  // stopped while blocked
     if (j == quit_after) request_quit();
+    if (j == second_request_after) {
+      // Fault: the user sends a new message mid-answer. Every open response is
+      // cancelled (and says so); each stream carries on with the next response.
+      std::size_t m = 0;
+      for (std::uint32_t stream = 0; stream < b.streams; ++stream) {
+        const std::uint64_t next_index = j / b.streams + (stream < j % b.streams ? 1 : 0);
+        if (next_index == 0 || next_index >= per_stream) continue;  // not started, or already finished
+        Token& cancel = batch[m++];
+        cancel.kind = TokenKind::cancelled;
+        cancel.stream = stream;
+        cancel.seq = next_index;
+        cancel.text.clear();
+      }
+      if (out_.push(batch.data(), m, control_.backend_stop) < m) break;
+      stats_.terminals_sent += m;
+    }
     if (j == stall_after) {
       // Fault: the model stops producing for a while, then carries on on schedule.
       const std::int64_t until = clock_.now_ns() + std::int64_t(faults.backend_stall_ms * 1e6);

@@ -20,7 +20,7 @@ Conductor::Conductor(const Scenario& scenario, const Clock& clock, TokenChannel&
 void Conductor::process(Token& token) {
   token.dequeued_ns = t1_;
   const std::uint32_t stream = token.stream;
-  stream_open_[stream] = token.kind == TokenKind::data;
+  if (token.kind != TokenKind::cancelled) stream_open_[stream] = token.kind == TokenKind::data;
   if (token.kind == TokenKind::data) {
     ++stats_.tokens_in;
     clean_.clear();
@@ -41,7 +41,8 @@ void Conductor::process(Token& token) {
     if (!unchanged) token.text.swap(clean_);  // the old buffer is reused for the next token
     transcripts_[stream].append(token.text);
   } else {
-    // What a stream leaves pending at its end was never a command: text.
+    // What a response leaves pending at its end was never a command: text.
+    if (token.kind == TokenKind::cancelled) ++stats_.responses_cancelled;
     clean_.clear();
     parsers_[stream].flush(clean_);
     transcripts_[stream].append(clean_);

@@ -26,6 +26,7 @@ struct ConductorStats {
   std::uint64_t discarded_at_shutdown = 0;  // data tokens dropped after quit, by design
   std::uint64_t transcript_bytes = 0;    // retained at the end
   std::uint64_t streams_disconnected = 0;  // the backend went away before the stream's terminal item
+  std::uint64_t responses_cancelled = 0;   // cancelled by a new request mid-stream
   StageUsage usage;  // CPU time and allocations of the stage's thread
 };
 

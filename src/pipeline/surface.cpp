@@ -26,6 +26,10 @@ void Surface::deliver(Token& token, std::int64_t& now) {
     ++stats_.commands_displayed;
     return;
   }
+  if (token.kind == TokenKind::cancelled) {
+    ++stats_.responses_cancelled;
+    return;
+  }
   if (token.kind != TokenKind::data) {
     integrity_[stream].end(token.seq);
     if (token.kind == TokenKind::complete) ++stats_.streams_completed;

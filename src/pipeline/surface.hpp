@@ -37,6 +37,7 @@ struct SurfaceStats {
   std::uint64_t duplicated = 0, reordered = 0, corrupted = 0;
   std::uint64_t missing = 0;            // sequence numbers never seen
   std::uint64_t streams_completed = 0, stream_errors = 0;
+  std::uint64_t responses_cancelled = 0;
   std::uint64_t commands_displayed = 0;
   std::uint64_t discarded_at_shutdown = 0;
   std::uint64_t frames_rendered = 0;

@@ -51,6 +51,8 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
     root = json::parse(text);
   } catch (const json::parse_error& e) {
     throw ResultsError(fmt::format("{}: not valid JSON (byte {}): truncated or not a results file", source, e.byte));
+  } catch (const json::exception& e) {  // e.g. a number too large for a double (found by fuzzing)
+    throw ResultsError(fmt::format("{}: not a results file: {}", source, e.what()));
   }
   const Reader r(source);
   RunResults out;
@@ -66,7 +68,9 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
   const json& machine = r.field(root, "", "machine", json::value_t::object);
   out.machine.fingerprint = r.text(machine, "machine", "fingerprint");
   out.machine.cpu_model = r.text(machine, "machine", "cpu_model");
-  out.machine.logical_cpus = r.field(machine, "machine", "logical_cpus", json::value_t::number_float).get<int>();
+  const double cpus = r.field(machine, "machine", "logical_cpus", json::value_t::number_float).get<double>();
+  if (!(cpus >= 1 && cpus <= 1e6)) r.fail("machine.logical_cpus", fmt::format("{} is not a CPU count", cpus));
+  out.machine.logical_cpus = int(cpus);
   out.machine.hostname = machine.value("hostname", "");
   out.machine.kernel = machine.value("kernel", "");
   if (machine.contains("calibration_score") && machine["calibration_score"].is_number())

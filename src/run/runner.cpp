@@ -68,6 +68,10 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   }
   m.set("stream_errors", double(f.stream_errors));
   m.set("streams_disconnected", double(c.streams_disconnected));
+  if (s.faults.second_request_at) {
+    m.set("responses_cancelled", double(c.responses_cancelled));
+    m.set("responses_cancelled_seen", double(f.responses_cancelled));
+  }
   m.set("streams_completed", double(f.streams_completed));
   m.set("commands_planted", double(b.commands_planted));
   m.set("commands_executed", double(c.commands_executed));

@@ -61,6 +61,7 @@ void visit_fields(S& s, Visitor&& v) {
   v("pipeline", "batch_window_us", s.pipeline.batch_window_us, Range{0, 1e6});
 
   v("faults", "error_at", s.faults.error_at, Range{0, kMaxTokens});
+  v("faults", "second_request_at", s.faults.second_request_at, Range{0, kMaxTokens});
   v("faults", "disconnect_at", s.faults.disconnect_at, Range{0, kMaxTokens});
   v("faults", "backend_stall_at", s.faults.backend_stall_at, Range{0, kMaxTokens});
   v("faults", "backend_stall_ms", s.faults.backend_stall_ms, Range{0, 60000});
@@ -280,7 +281,8 @@ void validate(const Scenario& s) {
         "must be positive when faults.surface_stall_at is set");
   check(s.faults.backend_stall_at == 0 || s.faults.backend_stall_ms > 0, "faults.backend_stall_ms",
         "must be positive when faults.backend_stall_at is set");
-  for (const auto& [field, at] : {std::pair{"faults.disconnect_at", s.faults.disconnect_at},
+  for (const auto& [field, at] : {std::pair{"faults.second_request_at", s.faults.second_request_at},
+                                  std::pair{"faults.disconnect_at", s.faults.disconnect_at},
                                   std::pair{"faults.backend_stall_at", s.faults.backend_stall_at},
                                   std::pair{"faults.surface_stop_at", s.faults.surface_stop_at}})
     check(at <= s.total_tokens(), field, fmt::format("must be at most the scenario's {} tokens", s.total_tokens()));

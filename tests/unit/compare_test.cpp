@@ -141,6 +141,9 @@ TEST(ResultsLoader, ClearErrorsForBadFiles) {
             "r.json: schema: \"aiway-stress/results/v9\" is not a schema this version reads (aiway-stress/results/v1)");
   EXPECT_EQ(error("{\"schema\": \"aiway-stress/results/v1\"}"), "r.json: tool: missing");
   EXPECT_EQ(error("[]"), "r.json: schema: missing");
+  // Found by the results fuzzer: a number too large for a double threw an
+  // exception nobody caught.
+  EXPECT_EQ(error("{\"schema\": 9" + std::string(400, '9') + "}").rfind("r.json: not a results file:", 0), 0u);
 }
 
 }  // namespace

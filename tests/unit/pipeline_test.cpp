@@ -112,6 +112,19 @@ TEST(Pipeline, DisconnectIsNoticedAndReportedNotWaitedFor) {
   EXPECT_EQ(p.surface().streams_completed, 0u);
 }
 
+TEST(Pipeline, SecondRequestCancelsAndReportsTheOpenResponses) {
+  const Clock clock = Clock::detect();
+  // 3 streams x 20,000 tokens; after 3,001 tokens every response is open.
+  const Scenario s = small({"faults.second_request_at=3001", "backend.streams=3", "backend.commands=4"});
+  Pipeline p(s, clock);
+  run(p);
+  Ran{p}.expect_all_accounted();
+  EXPECT_EQ(p.conductor().responses_cancelled, 3u);
+  EXPECT_EQ(p.surface().responses_cancelled, 3u);
+  EXPECT_EQ(p.surface().delivered, 60'000u);  // the streams carried on with the next response
+  EXPECT_EQ(p.surface().streams_completed, 3u);
+}
+
 TEST(Pipeline, BackendStallDelaysTheStreamAndLosesNothing) {
   const Clock clock = Clock::detect();
   const Scenario s = small({"faults.backend_stall_at=10000", "faults.backend_stall_ms=30"});
