@@ -55,6 +55,8 @@ struct Repetition {
 struct MetricSummary {
   double median = 0, min = 0, max = 0, mean = 0, cv = 0;
   std::size_t n = 0;
+  // As pyperf warns: CV >= 10 %, or min or max 50 % or more away from the median.
+  bool unstable = false;
 };
 
 struct ThresholdResult {

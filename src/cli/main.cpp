@@ -86,10 +86,11 @@ std::vector<aiway::MetricPolicy> policies_with(const std::vector<std::string>& o
 }
 
 // Prints the comparison; returns the gate's exit code.
-int gate(const aiway::RunResults& base, const aiway::RunResults& current, const CompareArgs& args) {
+int gate(const aiway::RunResults& base, const aiway::RunResults& current, const CompareArgs& args,
+         std::ostream& out = std::cout) {
   const aiway::Comparison c = aiway::compare_results(base, current, policies_with(args.thresholds), args.alpha);
   if (!c.same_machine) std::cerr << "aiway-stress: WARNING: " << c.machine_note << "\n";
-  aiway::print_comparison(c, args.format, use_color(), std::cout);
+  aiway::print_comparison(c, args.format, use_color() && &out == &std::cout, out);
   if (c.regressed()) return kFailed;
   if (args.fail_on_inconclusive && c.inconclusive()) return kInconclusive;
   return kPass;
@@ -178,7 +179,8 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
     return kRuntimeFailure;
   }
   if (baseline) {
-    const int verdict = gate(*baseline, results, args.compare);
+    // Standard output may carry JSON/XML already: then the comparison goes to stderr.
+    const int verdict = gate(*baseline, results, args.compare, args.format == "console" ? std::cout : std::cerr);
     if (verdict != kPass) return verdict;
   }
   return results.passed ? kPass : kFailed;

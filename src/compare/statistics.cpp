@@ -27,6 +27,8 @@ MetricSummary summarize(const std::vector<double>& values) {
     for (double v : values) squares += (v - s.mean) * (v - s.mean);
     s.cv = std::sqrt(squares / double(values.size() - 1)) / std::fabs(s.mean);  // sample stddev / mean
   }
+  const double m = std::fabs(s.median);
+  s.unstable = s.n > 1 && (s.cv >= 0.10 || (m > 0 && (std::fabs(s.min - s.median) >= 0.5 * m || std::fabs(s.max - s.median) >= 0.5 * m)));
   return s;
 }
 
@@ -35,6 +37,15 @@ std::vector<double> metric_values(const std::vector<Repetition>& repetitions, co
   for (const auto& r : repetitions)
     if (const auto v = r.metrics.get(metric)) values.push_back(*v);
   return values;
+}
+
+std::vector<std::string> unstable_headline_metrics(const ScenarioResult& result) {
+  static const char* const kHeadline[] = {"throughput_tps", "latency_p99_us", "cpu_share", "rss_growth_bytes"};
+  std::vector<std::string> out;
+  for (const char* name : kHeadline)
+    for (const auto& [n, s] : result.summary)
+      if (n == name && s.unstable) out.push_back(n);
+  return out;
 }
 
 std::vector<std::pair<std::string, MetricSummary>> summarize(const std::vector<Repetition>& repetitions) {

@@ -15,5 +15,7 @@ MetricSummary summarize(const std::vector<double>& values);
 // metric missing from some repetitions is summarised over those that have it.
 std::vector<std::pair<std::string, MetricSummary>> summarize(const std::vector<Repetition>& repetitions);
 std::vector<double> metric_values(const std::vector<Repetition>& repetitions, const std::string& metric);
+// The headline metrics whose instability every output format warns about.
+std::vector<std::string> unstable_headline_metrics(const ScenarioResult& result);
 
 }  // namespace aiway

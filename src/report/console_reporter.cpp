@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "compare/statistics.hpp"
 #include "report/reporter.hpp"
 #include "aiway/scenario_file.hpp"
 
@@ -150,6 +151,11 @@ void print_scenario(const ScenarioResult& r, const ConsoleStyle& style, std::ost
         }
       }
     }
+  }
+  for (const auto& name : unstable_headline_metrics(r)) {
+    const MetricSummary* s = find(r, name);
+    out << paint(fmt::format("  WARNING: {} is unstable (CV {:.1f} %, min {:.4g}, median {:.4g}, max {:.4g}): "
+                             "more repetitions or a quieter machine\n", name, s->cv * 100, s->min, s->median, s->max), "33");
   }
   if (!r.failure.empty()) out << paint(fmt::format("  RUN FAILED: {}\n", r.failure), "1;31");
   if (!r.thresholds.empty()) out << "Thresholds:\n";

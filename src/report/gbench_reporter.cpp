@@ -54,6 +54,7 @@ class GbenchReporter final : public Reporter {
           if (const auto v = mt.get(metric)) e[counter] = *v * scale;
         entries.push_back(e);
       }
+      for (const auto& name : unstable_headline_metrics(r)) root["context"]["aiway_unstable"].push_back(r.scenario.name + ":" + name);
       for (auto& e : entries) benchmarks.push_back(e);
       if (entries.size() > 1) add_aggregates(name, family, entries, benchmarks);
       ++family;

@@ -1,4 +1,5 @@
 #include "aiway/scenario_file.hpp"
+#include "compare/statistics.hpp"
 #include "report/reporter.hpp"
 #include "report/results_json.hpp"
 
@@ -57,13 +58,15 @@ nlohmann::ordered_json results_to_json(const RunResults& results) {
     s["repetitions"] = reps;
     json summary = json::object();
     for (const auto& [name, sm] : r.summary)
-      summary[name] = {{"median", sm.median}, {"min", sm.min}, {"max", sm.max}, {"mean", sm.mean}, {"cv", sm.cv}, {"n", sm.n}};
+      summary[name] = {{"median", sm.median}, {"min", sm.min}, {"max", sm.max}, {"mean", sm.mean},
+                       {"cv", sm.cv},         {"n", sm.n},     {"unstable", sm.unstable}};
     s["summary"] = summary;
     json thresholds = json::array();
     for (const auto& t : r.thresholds)
       thresholds.push_back({{"metric", t.metric}, {"op", t.op}, {"limit", t.limit}, {"aggregate", t.aggregate},
                             {"value", t.value ? json(*t.value) : json(nullptr)}, {"passed", t.passed}});
     s["thresholds"] = thresholds;
+    s["unstable"] = unstable_headline_metrics(r);
     s["failure"] = r.failure.empty() ? json(nullptr) : json(r.failure);
     s["passed"] = r.passed;
     scenarios.push_back(std::move(s));

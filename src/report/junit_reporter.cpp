@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include "compare/statistics.hpp"
 #include "report/reporter.hpp"
 
 namespace aiway {
@@ -44,6 +45,8 @@ class JunitReporter final : public Reporter {
         out << fmt::format("      <failure message=\"{}\"/>\n", xml_escape(r.failure));
       else if (r.repetitions.empty())
         out << "      <failure message=\"no repetition completed (interrupted)\"/>\n";
+      for (const auto& name : unstable_headline_metrics(r))
+        out << fmt::format("      <system-out>WARNING: {} is unstable (CV 10 % or more, or a repetition 50 % off the median)</system-out>\n", name);
       out << "    </testcase>\n";
       for (const auto& t : r.thresholds) {
         const std::string test = xml_escape(fmt::format("{} {} {}", t.metric, t.op, t.limit));

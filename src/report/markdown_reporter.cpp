@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "compare/statistics.hpp"
 #include "report/reporter.hpp"
+#include <fmt/ranges.h>
 
 namespace aiway {
 namespace {
@@ -27,9 +29,10 @@ class MarkdownReporter final : public Reporter {
       double cv = 0;
       for (const auto& [n, s] : r.summary)
         if (n == "throughput_tps") cv = s.cv;
+      const auto unstable = unstable_headline_metrics(r);
       out << fmt::format("| {} | {} | {} | {:.0f} | {:.1f} %{} | {:.2f} ms | {:.1f} % | {:.1f} MiB | {:.0f} |\n", r.scenario.name,
                          r.passed ? "pass" : "**FAIL**", r.repetitions.size(), median_of(r, "throughput_tps"), cv * 100,
-                         cv >= 0.10 ? " (unstable)" : "", median_of(r, "latency_p99_us") / 1e3,
+                         unstable.empty() ? "" : fmt::format(" (unstable: {})", fmt::join(unstable, ", ")), median_of(r, "latency_p99_us") / 1e3,
                          median_of(r, "cpu_share") * 100, median_of(r, "rss_growth_bytes") / (1024.0 * 1024.0),
                          median_of(r, "lost_unaccounted"));
     }

@@ -22,6 +22,13 @@ TEST(Statistics, MedianMinMaxCv) {
   EXPECT_DOUBLE_EQ(median({5, 1, 9}), 5);
 }
 
+TEST(Statistics, UnstableAsPyperfWarns) {
+  EXPECT_FALSE(summarize(std::vector<double>{100, 101, 99, 100, 102}).unstable);
+  EXPECT_TRUE(summarize(std::vector<double>{100, 100, 100, 100, 150}).unstable);  // max 50 % above the median
+  EXPECT_TRUE(summarize(std::vector<double>{80, 100, 120, 90, 110}).unstable);    // CV 15.8 %
+  EXPECT_FALSE(summarize(std::vector<double>{42}).unstable);                      // one value: nothing to judge
+}
+
 TEST(Thresholds, MedianForPerformanceWorstForIntegrity) {
   Expectations e;
   e.min_throughput_tps = 100;
