@@ -84,6 +84,7 @@ struct ToolInfo {
   std::string compiler;
   std::string build_type;
   std::string allocator;
+  std::string allocator_options;  // what aiway-stress set (or the environment chose)
 };
 
 struct CacheInfo {

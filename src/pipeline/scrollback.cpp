@@ -22,20 +22,22 @@ void Scrollback::new_line() {
 }
 
 void Scrollback::append(std::string_view text) {
+  // One newline search per line of input (searching per wrapped row would
+  // rescan the rest of a long token every `width` bytes: quadratic).
   while (!text.empty()) {
-    if (text.front() == '\n') {
-      new_line();
-      text.remove_prefix(1);
-      continue;
-    }
-    if (column_ == width_) new_line();
-    const std::size_t room = width_ - column_;
     const std::size_t newline = text.find('\n');
-    const std::size_t run = std::min({room, text.size(), newline});
-    std::memcpy(&cells_[std::size_t(current_) * width_ + column_], text.data(), run);
-    column_ += std::uint32_t(run);
-    lengths_[current_] = column_;
-    text.remove_prefix(run);
+    std::string_view line = text.substr(0, newline);
+    while (!line.empty()) {
+      if (column_ == width_) new_line();
+      const std::size_t run = std::min<std::size_t>(width_ - column_, line.size());
+      std::memcpy(&cells_[std::size_t(current_) * width_ + column_], line.data(), run);
+      column_ += std::uint32_t(run);
+      lengths_[current_] = column_;
+      line.remove_prefix(run);
+    }
+    if (newline == std::string_view::npos) break;
+    new_line();
+    text.remove_prefix(newline + 1);
   }
 }
 
