@@ -84,7 +84,6 @@ struct ToolInfo {
   std::string compiler;
   std::string build_type;
   std::string allocator;
-  std::string allocator_options;  // what aiway-stress set (or the environment chose)
 };
 
 struct CacheInfo {

@@ -189,7 +189,6 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  aiway::configure_allocator();
   CLI::App app{"aiway-stress: stress benchmarks for token-streaming pipelines"};
   app.set_version_flag("--version", std::string(AIWAY_VERSION));
   app.require_subcommand(1);

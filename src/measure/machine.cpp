@@ -49,16 +49,6 @@ std::string active_allocator() {
 #endif
 }
 
-std::string configure_allocator() {
-#ifdef AIWAY_WITH_MIMALLOC
-  if (std::getenv("MIMALLOC_DECOMMIT_DELAY") == nullptr && std::getenv("MIMALLOC_RESET_DELAY") == nullptr)
-    mi_option_set(mi_option_decommit_delay, 3'600'000);  // ms
-  return fmt::format("decommit_delay={} ms", mi_option_get(mi_option_decommit_delay));
-#else
-  return "";
-#endif
-}
-
 ToolInfo describe_tool() {
   ToolInfo tool;
   tool.version = AIWAY_VERSION;
@@ -72,9 +62,6 @@ ToolInfo describe_tool() {
 #endif
   tool.build_type = AIWAY_BUILD_TYPE;
   tool.allocator = active_allocator();
-#ifdef AIWAY_WITH_MIMALLOC
-  tool.allocator_options = fmt::format("decommit_delay={} ms", mi_option_get(mi_option_decommit_delay));
-#endif
   return tool;
 }
 

@@ -4,7 +4,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <malloc.h>
+
 #include <cstdio>
+#ifdef AIWAY_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
 #include <cstdlib>
 #include <cstring>
 
@@ -50,6 +55,13 @@ std::int64_t peak_rss_bytes() {
   const char* line = std::strstr(buffer, "VmHWM:");
   if (!line) return 0;
   return std::strtoll(line + 6, nullptr, 10) * 1024;
+}
+
+void release_free_memory() {
+#ifdef AIWAY_WITH_MIMALLOC
+  mi_collect(true);
+#endif
+  malloc_trim(0);
 }
 
 bool reset_peak_rss() {

@@ -18,5 +18,9 @@ std::int64_t rss_bytes();
 std::int64_t peak_rss_bytes();
 // Resets VmHWM (writes "5" to /proc/self/clear_refs); false where not permitted.
 bool reset_peak_rss();
+// Asks the allocator to return free memory to the OS, so a repetition starts
+// from a trimmed heap and its RSS growth is its own (not hidden by pages the
+// previous repetition freed but the allocator kept).
+void release_free_memory();
 
 }  // namespace aiway

@@ -158,6 +158,7 @@ struct RepetitionOutcome {
 
 RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const RunOptions& options) {
   RepetitionOutcome out;
+  release_free_memory();
   Pipeline pipeline(s, clock);
   const std::int64_t rss_before = rss_bytes();
   const ProcessUsage u0 = process_usage();
