@@ -31,8 +31,8 @@ std::string diagnose(const PipelineProgress& p) {
       p.channel_depth, p.surface_channel_depth);
 }
 
-Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerReport& sampled, std::int64_t rss_before,
-                        std::int64_t rss_end, const ProcessUsage& u0, const ProcessUsage& u1, double usage_wall_s) {
+Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerReport& sampled, std::int64_t rss_baseline,
+                        std::int64_t rss_before, std::int64_t rss_end, const ProcessUsage& u0, const ProcessUsage& u1, double usage_wall_s) {
   const auto& b = p.backend();
   const auto& c = p.conductor();
   const auto& f = p.surface();
@@ -100,10 +100,12 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   }
   if (s.backend.rate_tps > 0) m.set("producer_lag_max_us", us(b.producer_lag_max_ns));
 
+  const std::int64_t peak = std::max({sampled.rss_peak_bytes, rss_before, rss_baseline});
+  m.set("rss_baseline_bytes", double(rss_baseline));
   m.set("rss_before_bytes", double(rss_before));
-  m.set("rss_peak_bytes", double(std::max(sampled.rss_peak_bytes, rss_before)));
+  m.set("rss_peak_bytes", double(peak));
   m.set("rss_end_bytes", double(rss_end));
-  m.set("rss_growth_bytes", double(std::max(sampled.rss_peak_bytes, rss_before) - rss_before));
+  m.set("rss_growth_bytes", double(peak - rss_baseline));
   m.set("rss_samples", double(sampled.samples));
   m.set("transcript_bytes", double(c.transcript_bytes));
   m.set("retained_bytes", double(c.transcript_bytes + f.retained_bytes));
@@ -156,9 +158,13 @@ struct RepetitionOutcome {
   bool interrupted = false;
 };
 
-RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const RunOptions& options) {
+// rss_baseline: the process's RSS before the scenario's first (warm-up)
+// repetition, taken from a trimmed heap. Growth is measured from it, so the
+// heap stays warm across repetitions (no page faults mid-run that the warm-up
+// had already paid) and memory a repetition keeps still counts.
+RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const RunOptions& options,
+                                 std::int64_t rss_baseline) {
   RepetitionOutcome out;
-  release_free_memory();
   Pipeline pipeline(s, clock);
   const std::int64_t rss_before = rss_bytes();
   const ProcessUsage u0 = process_usage();
@@ -199,7 +205,7 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
   const ProcessUsage u1 = process_usage();
   const double usage_wall_s = double(monotonic_ns() - t0) / 1e9;
   const std::int64_t rss_end = rss_bytes();
-  out.repetition.metrics = collect_metrics(s, pipeline, sampled, rss_before, rss_end, u0, u1, usage_wall_s);
+  out.repetition.metrics = collect_metrics(s, pipeline, sampled, rss_baseline, rss_before, rss_end, u0, u1, usage_wall_s);
   if (s.measure.latency) out.repetition.latency_spectrum = spectrum_of(pipeline.latencies().end_to_end);
   for (const auto& point : sampled.rss_timeline) out.repetition.rss_timeline.push_back({point.t_s, point.rss_bytes});
   return out;
@@ -210,13 +216,15 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
 ScenarioResult run_scenario(const Scenario& s, const Clock& clock, const RunOptions& options, bool& interrupted) {
   ScenarioResult result;
   result.scenario = s;
+  release_free_memory();  // what earlier scenarios freed is not this one's baseline
+  const std::int64_t rss_baseline = rss_bytes();
   const std::uint32_t total = s.warmup + s.repetitions;
   for (std::uint32_t i = 0; i < total; ++i) {
     const bool warmup = i < s.warmup;
     const std::uint32_t index = warmup ? i + 1 : i - s.warmup + 1;
     const std::uint32_t count = warmup ? s.warmup : s.repetitions;
     if (options.on_event) options.on_event({RunEvent::Kind::repetition_started, s, index, count, warmup, nullptr});
-    RepetitionOutcome outcome = run_repetition(s, clock, options);
+    RepetitionOutcome outcome = run_repetition(s, clock, options, rss_baseline);
     if (outcome.interrupted) {
       interrupted = true;
       break;
