@@ -19,7 +19,6 @@ class Clock {
   std::int64_t now_ns() const;
   Source source() const { return source_; }
   std::string_view source_name() const { return source_ == Source::tsc ? "tsc" : "steady_clock"; }
-  double tsc_ghz() const { return 1.0 / ns_per_tick_; }
 
  private:
   Source source_ = Source::steady;

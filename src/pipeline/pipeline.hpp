@@ -56,7 +56,6 @@ class Pipeline {
   const ChannelStats& channel() const { return channel_.stats(); }
   const ChannelStats& surface_channel() const { return surface_channel_.stats(); }
   const ControlLane& control() const { return control_; }
-  std::int64_t start_ns() const { return start_ns_; }
   std::uint32_t scenario_streams() const { return scenario_.backend.streams; }
 
  private:

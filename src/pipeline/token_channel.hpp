@@ -30,6 +30,12 @@ struct ChannelCanaries {
   bool any() const { return drop_every || duplicate_every || reorder_every || corrupt_every; }
 };
 
+// The token channel's canaries as a scenario's [faults] plants them.
+inline ChannelCanaries canaries_for(const FaultConfig& faults) {
+  return {faults.channel_drop_every, faults.channel_duplicate_every, faults.channel_reorder_every,
+          faults.channel_corrupt_every};
+}
+
 struct ChannelStats {
   std::uint64_t pushed_data = 0;     // data tokens accepted into the channel
   std::uint64_t dropped_data = 0;    // data tokens dropped by the overflow policy

@@ -16,8 +16,6 @@ class Transcript {
   void append(std::string_view text);
   void end_message();
   std::uint64_t bytes() const { return bytes_; }
-  std::uint64_t messages() const { return finished_.size() + (current_.empty() ? 0 : 1); }
-  const std::string& current() const { return current_; }
 
  private:
   void trim();

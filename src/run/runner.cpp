@@ -59,8 +59,7 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   m.set("duplicated", double(f.duplicated));
   m.set("reordered", double(f.reordered));
   m.set("corrupted", double(f.corrupted));
-  if (s.faults.channel_drop_every || s.faults.channel_duplicate_every || s.faults.channel_reorder_every ||
-      s.faults.channel_corrupt_every) {
+  if (canaries_for(s.faults).any()) {
     m.set("planted_drops", double(ch1.planted_drops));
     m.set("planted_duplicates", double(ch1.planted_duplicates));
     m.set("planted_reorders", double(ch1.planted_reorders));
