@@ -107,10 +107,18 @@ struct MachineInfo {
   std::vector<double> load_avg;  // 1, 5, 15 minutes, when the run started
 };
 
+// How the repetitions were taken: a comparison can only trust a spread that
+// includes the variation between processes and over time.
+struct RunMethod {
+  std::uint32_t processes = 1;  // repetitions spread over this many fresh processes
+  bool interleave = false;      // scenarios took turns, one repetition at a time
+};
+
 struct RunResults {
   std::string schema = "aiway-stress/results/v1";
   ToolInfo tool;
   MachineInfo machine;
+  RunMethod method;
   std::string started_at;  // UTC, ISO 8601
   bool interrupted = false;
   bool passed = false;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <deque>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <sstream>
 
 #include "aiway/scenario_file.hpp"
+#include "cli/worker_processes.hpp"
 #include "measure/clock.hpp"
 #include "measure/machine.hpp"
 #include "compare/verdict.hpp"
@@ -28,9 +30,19 @@ enum Exit { kPass = 0, kFailed = 1, kInputError = 2, kRuntimeFailure = 3, kIncon
 
 // The one piece of process-wide state: a signal handler can reach nothing else.
 std::atomic<bool> g_interrupted{false};
+std::atomic<std::int64_t> g_first_signal_ns{0};
 
 extern "C" void on_signal(int) {
-  if (g_interrupted.exchange(true)) _exit(kInterrupted);  // the second ^C: leave at once
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
+  const std::int64_t now_ns = std::int64_t(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+  if (!g_interrupted.exchange(true)) {
+    g_first_signal_ns = now_ns;
+    return;
+  }
+  // A second ^C leaves at once, without results. One within a second of the
+  // first is the same request delivered twice (to the process and its group).
+  if (now_ns - g_first_signal_ns.load() > 1'000'000'000) _exit(kInterrupted);
 }
 
 std::filesystem::path default_scenarios_dir() {
@@ -107,6 +119,8 @@ struct RunArgs {
   std::string format = "console";
   bool quiet = false;
   bool spectrum = false;
+  bool interleave = false;
+  std::uint32_t processes = 1;
   std::string baseline;
   CompareArgs compare;
 };
@@ -150,9 +164,7 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   };
   const aiway::ConsoleStyle style{use_color(), args.spectrum};
   bool failed_run = false;
-  for (const auto& s : scenarios) {
-    if (results.interrupted) break;
-    aiway::ScenarioResult r = aiway::run_scenario(s, clock, options, results.interrupted);
+  auto finished = [&](aiway::ScenarioResult r) {
     if (progress) std::cerr << "\r\x1b[2K" << std::flush;
     failed_run |= !r.failure.empty();
     if (args.format == "console") {
@@ -161,6 +173,36 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
       std::cout << std::flush;
     }
     results.scenarios.push_back(std::move(r));
+  };
+  results.method = {args.processes, args.interleave && scenarios.size() > 1};
+  if (args.processes > 1) {
+    aiway::WorkerPlan plan{scenarios, args.processes, results.method.interleave, &g_interrupted, nullptr};
+    plan.on_process_started = [&](std::uint32_t worker, std::uint32_t count) {
+      if (progress) std::cerr << fmt::format("\r\x1b[2K[worker process {}/{}] ...", worker, count) << std::flush;
+    };
+    for (auto& r : aiway::run_in_worker_processes(plan, results.interrupted)) {
+      aiway::finalize_result(r, results.interrupted);
+      finished(std::move(r));
+    }
+  } else if (results.method.interleave) {
+    std::deque<aiway::ScenarioRun> runs;
+    for (const auto& s : scenarios) runs.emplace_back(s, clock, options);
+    for (bool more = true; more && !results.interrupted;) {
+      more = false;
+      for (auto& run : runs) {
+        more |= run.step(/*fresh_heap=*/true);
+        if (run.interrupted()) {
+          results.interrupted = true;
+          break;
+        }
+      }
+    }
+    for (auto& run : runs) finished(std::move(run).finish());
+  } else {
+    for (const auto& s : scenarios) {
+      if (results.interrupted) break;
+      finished(aiway::run_scenario(s, clock, options, results.interrupted));
+    }
   }
   results.passed = !results.interrupted && !failed_run &&
                    std::all_of(results.scenarios.begin(), results.scenarios.end(), [](const auto& r) { return r.passed; });
@@ -222,6 +264,11 @@ int main(int argc, char** argv) {
   run->add_option("--format", run_args.format, "Standard output format")
       ->check(CLI::IsMember({"console", "json", "markdown", "junit", "gbench"}));
   run->add_flag("-q,--quiet", run_args.quiet, "No progress, and one PASS/FAIL line per scenario instead of the report");
+  run->add_flag("--interleave", run_args.interleave,
+                "With several scenarios, take turns one repetition at a time (A B C A B C ...), so drift spreads evenly");
+  run->add_option("--processes", run_args.processes,
+                  "Spread each scenario's repetitions over N fresh worker processes (each with its own warm-up)")
+      ->check(CLI::Range(1, 1000));
   run->add_flag("--spectrum", run_args.spectrum, "Print the latency percentile spectrum (HdrHistogram layout)");
 
   run->add_option("--baseline", run_args.baseline, "Compare the results with this baseline (results file); exit 1 on a regression")

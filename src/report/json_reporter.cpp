@@ -35,6 +35,7 @@ nlohmann::ordered_json results_to_json(const RunResults& results) {
   for (const auto& c : m.caches)
     caches.push_back({{"type", c.type}, {"level", c.level}, {"size", c.size_bytes}, {"num_sharing", c.num_sharing}});
   out["machine"]["caches"] = caches;
+  out["method"] = {{"processes", results.method.processes}, {"interleave", results.method.interleave}};
   out["started_at"] = results.started_at;
   out["interrupted"] = results.interrupted;
   out["passed"] = results.passed;

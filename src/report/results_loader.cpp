@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -25,6 +26,25 @@ class Reader {
   }
   std::string text(const json& object, const std::string& path, const char* key) const {
     return field(object, path, key, json::value_t::string).get<std::string>();
+  }
+  // A table stored as {"columns": [...], "rows": [[...], ...]}; optional (an empty table when absent).
+  template <typename Row, typename F>
+  std::vector<Row> rows(const json& object, const std::string& path, const char* key, F&& make) const {
+    std::vector<Row> out;
+    if (!object.contains(key)) return out;
+    const std::string where = fmt::format("{}.{}", path, key);
+    const json& table = field(object, path, key, json::value_t::object);
+    const json& list = field(table, where, "rows", json::value_t::array);
+    for (std::size_t i = 0; i < list.size(); ++i) out.push_back(make(list[i], fmt::format("{}.rows[{}]", where, i)));
+    return out;
+  }
+  // Element `index` of an array of numbers, in range for an int64.
+  double number(const json& row, const std::string& where, std::size_t index) const {
+    if (!row.is_array() || row.size() <= index || !row[index].is_number())
+      fail(where, fmt::format("expected a number at position {}", index));
+    const double v = row[index].get<double>();
+    if (!(std::fabs(v) < 9e18)) fail(where, fmt::format("{} is out of range", v));
+    return v;
   }
   [[noreturn]] void fail(const std::string& where, const std::string& what) const {
     throw ResultsError(fmt::format("{}: {}: {}", source_, where, what));
@@ -75,6 +95,13 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
   out.machine.kernel = machine.value("kernel", "");
   if (machine.contains("calibration_score") && machine["calibration_score"].is_number())
     out.machine.calibration_score = machine["calibration_score"].get<double>();
+  if (root.contains("method") && root["method"].is_object()) {  // absent in files before 0.2
+    const json& method = root["method"];
+    const double processes = r.field(method, "method", "processes", json::value_t::number_float).get<double>();
+    if (!(processes >= 1 && processes <= 1e6)) r.fail("method.processes", fmt::format("{} is not a process count", processes));
+    out.method.processes = std::uint32_t(processes);
+    out.method.interleave = r.field(method, "method", "interleave", json::value_t::boolean).get<bool>();
+  }
   out.started_at = r.text(root, "", "started_at");
   out.interrupted = r.field(root, "", "interrupted", json::value_t::boolean).get<bool>();
   out.passed = r.field(root, "", "passed", json::value_t::boolean).get<bool>();
@@ -93,8 +120,16 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
         if (!value.is_number()) r.fail(fmt::format("{}.metrics.{}", rep_at, name), "expected a number");
         rep.metrics.set(name, value.get<double>());
       }
+      rep.latency_spectrum = r.rows<SpectrumLine>(reps[k], rep_at, "latency_spectrum", [&](const json& row, const std::string& where) {
+        return SpectrumLine{r.number(row, where, 0), r.number(row, where, 1), std::int64_t(r.number(row, where, 2))};
+      });
+      rep.rss_timeline = r.rows<RssPoint>(reps[k], rep_at, "rss_timeline", [&](const json& row, const std::string& where) {
+        return RssPoint{r.number(row, where, 0), std::int64_t(r.number(row, where, 1))};
+      });
       s.repetitions.push_back(std::move(rep));
     }
+    if (scenarios[i].contains("failure") && scenarios[i]["failure"].is_string())
+      s.failure = scenarios[i]["failure"].get<std::string>();
     out.scenarios.push_back(std::move(s));
   }
   return out;

@@ -212,35 +212,73 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
 
 }  // namespace
 
-ScenarioResult run_scenario(const Scenario& s, const Clock& clock, const RunOptions& options, bool& interrupted) {
-  ScenarioResult result;
-  result.scenario = s;
-  release_free_memory();  // what earlier scenarios freed is not this one's baseline
-  const std::int64_t rss_baseline = rss_bytes();
-  const std::uint32_t total = s.warmup + s.repetitions;
-  for (std::uint32_t i = 0; i < total; ++i) {
-    const bool warmup = i < s.warmup;
-    const std::uint32_t index = warmup ? i + 1 : i - s.warmup + 1;
-    const std::uint32_t count = warmup ? s.warmup : s.repetitions;
-    if (options.on_event) options.on_event({RunEvent::Kind::repetition_started, s, index, count, warmup, nullptr});
-    RepetitionOutcome outcome = run_repetition(s, clock, options, rss_baseline);
-    if (outcome.interrupted) {
-      interrupted = true;
-      break;
-    }
-    if (!outcome.failure.empty()) {
-      result.failure = fmt::format("{} {}: {}", warmup ? "warm-up" : "repetition", index, outcome.failure);
-      break;
-    }
-    if (options.on_event)
-      options.on_event({RunEvent::Kind::repetition_finished, s, index, count, warmup, &outcome.repetition});
-    if (!warmup) result.repetitions.push_back(std::move(outcome.repetition));
+ScenarioRun::ScenarioRun(const Scenario& scenario, const Clock& clock, const RunOptions& options)
+    : clock_(clock), options_(options) {
+  result_.scenario = scenario;
+}
+
+bool ScenarioRun::done() const {
+  return !result_.failure.empty() || interrupted_ || result_.repetitions.size() >= result_.scenario.repetitions;
+}
+
+// Sequential runs take one RSS baseline per scenario and keep the heap warm
+// across its repetitions. Interleaved runs cannot: other scenarios ran in
+// between and left their freed memory, so each repetition trims and takes its
+// own baseline (and pays its page faults again, as a cold start would).
+void ScenarioRun::take_rss_baseline() {
+  release_free_memory();
+  rss_baseline_ = rss_bytes();
+}
+
+bool ScenarioRun::step(bool fresh_heap) {
+  const Scenario& s = result_.scenario;
+  const bool first = !started_;
+  if (first || fresh_heap) take_rss_baseline();
+  started_ = true;
+  if (first) {
+    for (std::uint32_t i = 0; i < s.warmup && !done(); ++i) repetition(true, i + 1);
+    if (fresh_heap && s.warmup > 0) take_rss_baseline();
   }
+  if (!done()) repetition(false, std::uint32_t(result_.repetitions.size()) + 1);
+  return !done();
+}
+
+void ScenarioRun::repetition(bool warmup, std::uint32_t index) {
+  const Scenario& s = result_.scenario;
+  const std::uint32_t count = warmup ? s.warmup : s.repetitions;
+  if (options_.on_event) options_.on_event({RunEvent::Kind::repetition_started, s, index, count, warmup, nullptr});
+  RepetitionOutcome outcome = run_repetition(s, clock_, options_, rss_baseline_);
+  if (outcome.interrupted) {
+    interrupted_ = true;
+    return;
+  }
+  if (!outcome.failure.empty()) {
+    result_.failure = fmt::format("{} {}: {}", warmup ? "warm-up" : "repetition", index, outcome.failure);
+    return;
+  }
+  if (options_.on_event)
+    options_.on_event({RunEvent::Kind::repetition_finished, s, index, count, warmup, &outcome.repetition});
+  if (!warmup) result_.repetitions.push_back(std::move(outcome.repetition));
+}
+
+ScenarioResult ScenarioRun::finish() && {
+  finalize_result(result_, interrupted_);
+  return std::move(result_);
+}
+
+void finalize_result(ScenarioResult& result, bool interrupted) {
   result.summary = summarize(result.repetitions);
-  result.thresholds = evaluate_thresholds(s.expect, result.repetitions);
+  result.thresholds = evaluate_thresholds(result.scenario.expect, result.repetitions);
   result.passed = result.failure.empty() && !interrupted && !result.repetitions.empty() &&
                   std::all_of(result.thresholds.begin(), result.thresholds.end(), [](const auto& t) { return t.passed; });
-  return result;
+}
+
+ScenarioResult run_scenario(const Scenario& s, const Clock& clock, const RunOptions& options, bool& interrupted) {
+  ScenarioRun run(s, clock, options);
+  while (run.step(false)) {
+  }
+  interrupted |= run.interrupted();
+  return std::move(run).finish();
 }
 
 }  // namespace aiway

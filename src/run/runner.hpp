@@ -31,4 +31,34 @@ struct RunOptions {
 ScenarioResult run_scenario(const Scenario& scenario, const Clock& clock, const RunOptions& options,
                             bool& interrupted);
 
+// One scenario's run taken a repetition at a time, so several scenarios can
+// take turns (--interleave: A B C A B C ..., slow drift of the machine spreads
+// over all of them). The first step runs the warm-up repetitions first.
+class ScenarioRun {
+ public:
+  ScenarioRun(const Scenario& scenario, const Clock& clock, const RunOptions& options);
+  // Runs the next measured repetition; false once there is nothing left to run
+  // (all done, failed or interrupted). fresh_heap: trim the heap and take a new
+  // RSS baseline first, because other work ran since the last step.
+  bool step(bool fresh_heap);
+  bool interrupted() const { return interrupted_; }
+  ScenarioResult finish() &&;
+
+ private:
+  bool done() const;
+  void take_rss_baseline();
+  void repetition(bool warmup, std::uint32_t index);
+
+  const Clock& clock_;
+  const RunOptions& options_;
+  ScenarioResult result_;
+  std::int64_t rss_baseline_ = 0;
+  bool started_ = false;
+  bool interrupted_ = false;
+};
+
+// Summary and threshold verdicts from the repetitions (also after merging
+// repetitions from worker processes).
+void finalize_result(ScenarioResult& result, bool interrupted);
+
 }  // namespace aiway

@@ -35,9 +35,10 @@ std::string slurp(const fs::path& p) {
   return s.str();
 }
 
-Outcome cli(const std::string& args) {
+// prefix: a command that wraps aiway-stress, e.g. "timeout -s INT 1".
+Outcome cli(const std::string& args, const std::string& prefix = "") {
   const fs::path dir = scratch();
-  const std::string command = fmt::format("{} --scenarios-dir {} {} >{} 2>{}", AIWAY_CLI, AIWAY_SCENARIOS_DIR, args,
+  const std::string command = fmt::format("{} {} --scenarios-dir {} {} >{} 2>{}", prefix, AIWAY_CLI, AIWAY_SCENARIOS_DIR, args,
                                           (dir / "out").string(), (dir / "err").string());
   const int status = std::system(command.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(dir / "out"), slurp(dir / "err")};
@@ -359,6 +360,41 @@ TEST(Cli, TimeoutExitsThreeNamingTheStage) {
   const Outcome o = cli("run --scenario backpressure -r 1 --warmup 0 --set timeout_s=0.3 --set surface.work_us=100000");
   EXPECT_EQ(o.exit_code, 3) << o.err;
   EXPECT_NE(o.err.find("timeout after 0.3 s: surface stopped making progress"), std::string::npos) << o.err;
+}
+
+TEST(Cli, RepetitionsSpreadOverProcessesOrInterleaved) {
+  const fs::path dir = scratch();
+  const std::string common = "run -s 1m-short -s canaries --set backend.messages=20000 -r 3 --warmup 0 -q";
+  for (const std::string method : {"--processes 2", "--interleave"}) {
+    const fs::path out = dir / "method.json";
+    const Outcome o = cli(fmt::format("{} {} --out {}", common, method, out.string()));
+    ASSERT_TRUE(o.exit_code == 0 || o.exit_code == 1) << method << o.err;
+    const auto results = nlohmann::json::parse(slurp(out));
+    EXPECT_EQ(results["method"]["processes"], method == "--processes 2" ? 2 : 1) << method;
+    EXPECT_EQ(results["method"]["interleave"], method == "--interleave") << method;
+    ASSERT_EQ(results["scenarios"].size(), 2u);
+    for (const auto& s : results["scenarios"]) {
+      ASSERT_EQ(s["repetitions"].size(), 3u) << method << " " << s["name"];
+      EXPECT_EQ(s["summary"]["tokens_delivered"]["n"], 3);
+      for (const auto& rep : s["repetitions"]) EXPECT_FALSE(rep["latency_spectrum"]["rows"].empty());
+    }
+    expect_nothing_lost(results["scenarios"][0]["repetitions"][2]["metrics"]);
+    EXPECT_EQ(results["scenarios"][1]["repetitions"][2]["metrics"]["duplicated"], 20000 / 1009) << "canaries still planted";
+  }
+}
+
+TEST(Cli, InterruptWritesPartialResultsAndExits130) {
+  for (const std::string method : {"", "--processes 2"}) {
+    const fs::path out = scratch() / "interrupted.json";
+    fs::remove(out);
+    // rapid-tokens takes about 10 s a repetition: SIGINT arrives in the middle of the first.
+    const Outcome o = cli(fmt::format("run -s rapid-tokens -r 2 --warmup 0 {} --out {}", method, out.string()),
+                          "timeout --foreground --preserve-status -s INT 1.5");
+    EXPECT_EQ(o.exit_code, 130) << method << o.err;
+    const auto results = nlohmann::json::parse(slurp(out));  // complete, valid JSON
+    EXPECT_TRUE(results["interrupted"].get<bool>()) << method;
+    EXPECT_FALSE(results["passed"].get<bool>()) << method;
+  }
 }
 
 }  // namespace
