@@ -93,6 +93,15 @@ struct CacheInfo {
   int num_sharing = 0;  // logical CPUs sharing it
 };
 
+// The machine's score on the calibration workload (aiway-stress calibrate).
+struct Calibration {
+  double score = 0;  // 1.0 = the reference machine; 2.0 = twice as fast
+  double channel_tokens_per_s = 0;
+  double memcpy_bytes_per_s = 0;
+  double loop_ops_per_s = 0;
+  double spread = 0;  // the widest part's (max - min) / median over its tries
+};
+
 struct MachineInfo {
   std::string fingerprint;
   std::string hostname;
@@ -102,7 +111,7 @@ struct MachineInfo {
   std::string kernel;
   std::string governor;
   std::string clock_source;
-  std::optional<double> calibration_score;
+  std::optional<Calibration> calibration;
   std::vector<CacheInfo> caches;
   std::vector<double> load_avg;  // 1, 5, 15 minutes, when the run started
 };

@@ -13,11 +13,13 @@
 #include <sstream>
 
 #include "aiway/scenario_file.hpp"
+#include "calibrate/calibration.hpp"
 #include "cli/worker_processes.hpp"
 #include "measure/clock.hpp"
 #include "measure/machine.hpp"
 #include "compare/verdict.hpp"
 #include "report/atomic_file.hpp"
+#include "report/calibration_report.hpp"
 #include "report/comparison_report.hpp"
 #include "report/reporter.hpp"
 #include "report/results_json.hpp"
@@ -123,6 +125,7 @@ struct RunArgs {
   std::uint32_t processes = 1;
   std::string baseline;
   CompareArgs compare;
+  std::optional<bool> calibrate;  // default: on with --all
 };
 
 int run_command(const RunArgs& args, const std::filesystem::path& dir) {
@@ -155,6 +158,11 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   results.started_at = utc_now();
 
   const bool progress = !args.quiet && isatty(STDERR_FILENO);
+  if (args.calibrate.value_or(args.all)) {
+    if (progress) std::cerr << "calibrating ..." << std::flush;
+    results.machine.calibration = aiway::calibrate(clock);
+    if (progress) std::cerr << "\r\x1b[2K" << std::flush;
+  }
   aiway::RunOptions options;
   options.interrupt = &g_interrupted;
   options.on_event = [&](const aiway::RunEvent& e) {
@@ -269,6 +277,8 @@ int main(int argc, char** argv) {
   run->add_option("--processes", run_args.processes,
                   "Spread each scenario's repetitions over N fresh worker processes (each with its own warm-up)")
       ->check(CLI::Range(1, 1000));
+  run->add_flag("--calibrate,!--no-calibrate", run_args.calibrate,
+                "Score the machine first (a few seconds) and store it in the results; default: on with --all");
   run->add_flag("--spectrum", run_args.spectrum, "Print the latency percentile spectrum (HdrHistogram layout)");
 
   run->add_option("--baseline", run_args.baseline, "Compare the results with this baseline (results file); exit 1 on a regression")
@@ -286,6 +296,10 @@ int main(int argc, char** argv) {
   compare->add_option("--alpha", compare_args.alpha, "Significance level")->check(CLI::Range(0.0001, 0.5));
   compare->add_option("--threshold", compare_args.thresholds, "Practical threshold METRIC=FRACTION (repeatable)");
   compare->add_flag("--fail-on-inconclusive", compare_args.fail_on_inconclusive, "Exit 3 when a verdict is inconclusive");
+
+  std::string calibrate_format = "console";
+  auto* calibrate = app.add_subcommand("calibrate", "Score this machine on a short fixed workload (a few seconds)");
+  calibrate->add_option("--format", calibrate_format, "console or json")->check(CLI::IsMember({"console", "json"}));
 
   std::string baseline_from, baseline_out;
   auto* baseline = app.add_subcommand("baseline", "Manage baselines");
@@ -321,6 +335,11 @@ int main(int argc, char** argv) {
       return kPass;
     }
     if (*run) return run_command(run_args, scenarios_dir);
+    if (*calibrate) {
+      const aiway::Clock clock = aiway::Clock::detect();
+      aiway::print_calibration(aiway::calibrate(clock), calibrate_format, std::cout);
+      return kPass;
+    }
     if (*compare) return gate(aiway::load_results_file(compare_base), aiway::load_results_file(compare_new), compare_args);
     if (*baseline_update) {
       // Checked as compare will read it, then copied byte for byte (nothing is lost).

@@ -22,14 +22,16 @@ std::string_view to_string(Verdict verdict) {
 }
 
 std::vector<MetricPolicy> default_policies() {
+  constexpr bool speed = true;
   return {
-      {"throughput_tps", true, 0.05},       {"throughput_bytes_per_s", true, 0.05},
-      {"latency_p50_us", false, 0.10},      {"latency_p99_us", false, 0.10},
-      {"latency_p999_us", false, 0.20},     {"hop1_p99_us", false, 0.10},
-      {"hop2_p99_us", false, 0.10},         {"ttft_us", false, 0.10},
-      {"rss_growth_bytes", false, 0.10, 16.0 * 1024 * 1024},    {"cpu_share", false, 0.10},
-      {"cpu_conductor_s", false, 0.10},     {"cpu_surface_s", false, 0.10},
-      {"quit_latency_us", false, 0.20},     {"allocs_per_token", false, 0.05},
+      {"throughput_tps", true, 0.05, 0, speed},    {"throughput_bytes_per_s", true, 0.05, 0, speed},
+      {"latency_p50_us", false, 0.10, 0, speed},   {"latency_p99_us", false, 0.10, 0, speed},
+      {"latency_p999_us", false, 0.20, 0, speed},  {"hop1_p99_us", false, 0.10, 0, speed},
+      {"hop2_p99_us", false, 0.10, 0, speed},      {"ttft_us", false, 0.10, 0, speed},
+      {"rss_growth_bytes", false, 0.10, 16.0 * 1024 * 1024},
+      {"cpu_share", false, 0.10},
+      {"cpu_conductor_s", false, 0.10, 0, speed},  {"cpu_surface_s", false, 0.10, 0, speed},
+      {"quit_latency_us", false, 0.20, 0, speed},  {"allocs_per_token", false, 0.05},
       {"alloc_bytes_per_token", false, 0.05},
   };
 }
@@ -63,6 +65,7 @@ MetricComparison verdict_for(const MetricPolicy& policy, const std::vector<doubl
   c.new_median = median(current);
   if (c.base_median != 0) c.change = c.new_median / c.base_median - 1;
   else c.change = c.new_median == 0 ? 0 : (c.new_median > 0 ? INFINITY : -INFINITY);
+  c.raw_change = c.change;
   c.ci = bootstrap_median_change(base, current);
   const MannWhitneyResult test = mann_whitney_u(base, current);
   c.p_value = test.p_value;
@@ -116,6 +119,13 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
       if (s.scenario.name == name) return &s;
     return nullptr;
   };
+  if (!out.same_machine && base.machine.calibration && current.machine.calibration)
+    out.speed_ratio = current.machine.calibration->score / base.machine.calibration->score;
+  for (const auto* side : {&base, &current})
+    if (side->method.processes == 1)
+      out.method_notes.push_back(fmt::format(
+          "the {} results took every repetition in one process: the spread between processes is not sampled, so "
+          "a change may look more certain than it is (use run --processes N)", side == &base ? "base" : "new"));
   for (const auto& b : base.scenarios)
     if (!find(current, b.scenario.name)) out.scenarios_only_in_base.push_back(b.scenario.name);
   for (const auto& n : current.scenarios) {
@@ -128,11 +138,20 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
     sc.scenario = n.scenario.name;
     for (const auto& policy : policies) {
       const auto before = metric_values(b->repetitions, policy.metric);
-      const auto after = metric_values(n.repetitions, policy.metric);
+      auto after = metric_values(n.repetitions, policy.metric);
       if (before.empty() && after.empty()) continue;
       if (after.empty()) sc.only_in_base.push_back(policy.metric);
       else if (before.empty()) sc.only_in_new.push_back(policy.metric);
-      else sc.metrics.push_back(verdict_for(policy, before, after, alpha));
+      else if (!out.speed_ratio || !policy.scales_with_machine) sc.metrics.push_back(verdict_for(policy, before, after, alpha));
+      else {
+        // Judged on the new machine's figures as the base machine would have shown them.
+        const double raw_change = verdict_for(policy, before, after, alpha).change;
+        for (double& v : after) v = policy.higher_is_better ? v / *out.speed_ratio : v * *out.speed_ratio;
+        MetricComparison m = verdict_for(policy, before, after, alpha);
+        m.raw_change = raw_change;
+        m.normalised = true;
+        sc.metrics.push_back(std::move(m));
+      }
     }
     out.scenarios.push_back(std::move(sc));
   }

@@ -21,6 +21,9 @@ struct MetricPolicy {
   bool higher_is_better;
   double threshold;  // relative change that matters in practice, e.g. 0.05
   double floor = 0;  // and an absolute change below this never matters (allocator noise in RSS)
+  // A figure of speed (throughput, a time): on a faster machine it is better by
+  // the ratio of the calibration scores, so across machines it is normalised.
+  bool scales_with_machine = false;
 };
 // The metrics the gate judges, their directions and default thresholds.
 std::vector<MetricPolicy> default_policies();
@@ -36,7 +39,9 @@ ConfidenceInterval bootstrap_median_change(const std::vector<double>& base, cons
 struct MetricComparison {
   std::string metric;
   double base_median = 0, new_median = 0;
-  double change = 0;  // relative: new / base - 1
+  double change = 0;  // relative: new / base - 1 (normalised when `normalised`)
+  double raw_change = 0;    // before normalisation
+  bool normalised = false;  // new figures divided by the machines' speed ratio
   ConfidenceInterval ci;
   double p_value = 1;
   Verdict verdict = Verdict::unchanged;
@@ -58,6 +63,9 @@ struct Comparison {
   std::vector<std::string> scenarios_only_in_base, scenarios_only_in_new;
   bool same_machine = true;
   std::string machine_note;
+  // new score / base score, when both sides were calibrated on different machines.
+  std::optional<double> speed_ratio;
+  std::vector<std::string> method_notes;  // e.g. repetitions that all came from one process
   bool regressed() const;
   bool inconclusive() const;
 };

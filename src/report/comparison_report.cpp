@@ -13,6 +13,12 @@ std::string percent(double change) {
   return fmt::format("{:+.1f} %", change * 100);
 }
 
+std::string speed_note(double ratio) {
+  return fmt::format("Calibration: the new machine scores {:.2f}x the base machine. Figures of speed (throughput, "
+                     "latency, stage CPU time) are judged normalised by that ratio; the raw change is shown beside.",
+                     ratio);
+}
+
 std::string number(double v) {
   const double a = std::fabs(v);
   if (a >= 1e6) return fmt::format("{:.3g}M", v / 1e6);
@@ -23,11 +29,15 @@ std::string number(double v) {
 void print_markdown(const Comparison& c, std::ostream& out) {
   out << "## aiway-stress comparison\n\n";
   if (!c.same_machine) out << "> **Warning:** " << c.machine_note << "\n\n";
-  out << "| scenario | metric | base | new | change | 95 % CI | p | verdict |\n|---|---|---:|---:|---:|---|---:|---|\n";
+  if (c.speed_ratio) out << "> " << speed_note(*c.speed_ratio) << "\n\n";
+  for (const auto& note : c.method_notes) out << "> Note: " << note << "\n\n";
+  out << "| scenario | metric | base | new | raw change | change | 95 % CI | p | verdict |\n"
+         "|---|---|---:|---:|---:|---:|---|---:|---|\n";
   for (const auto& s : c.scenarios)
     for (const auto& m : s.metrics)
-      out << fmt::format("| {} | {} | {} | {} | {} | [{}, {}] | {:.3g} | {}{}{} |\n", s.scenario, m.metric,
-                         number(m.base_median), number(m.new_median), percent(m.change), percent(m.ci.low),
+      out << fmt::format("| {} | {} | {} | {} | {} | {} | [{}, {}] | {:.3g} | {}{}{} |\n", s.scenario, m.metric,
+                         number(m.base_median), number(m.new_median), percent(m.raw_change),
+                         m.normalised ? percent(m.change) + " (normalised)" : percent(m.change), percent(m.ci.low),
                          percent(m.ci.high), m.p_value, m.verdict == Verdict::regressed ? "**" : "",
                          to_string(m.verdict), m.verdict == Verdict::regressed ? "**" : "");
   for (const auto& name : c.scenarios_only_in_base) out << fmt::format("\nScenario `{}` is only in the base.\n", name);
@@ -39,10 +49,16 @@ void print_markdown(const Comparison& c, std::ostream& out) {
   out << fmt::format("\n**{}**\n", c.regressed() ? "Regression" : "No regression");
 }
 
+nlohmann::ordered_json finite_or_null(double v) {
+  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+}
+
 void print_json(const Comparison& c, std::ostream& out) {
   nlohmann::ordered_json j;
   j["same_machine"] = c.same_machine;
   j["machine_note"] = c.machine_note;
+  j["speed_ratio"] = c.speed_ratio ? nlohmann::ordered_json(*c.speed_ratio) : nlohmann::ordered_json(nullptr);
+  j["method_notes"] = c.method_notes;
   j["regressed"] = c.regressed();
   j["scenarios"] = nlohmann::ordered_json::array();
   for (const auto& s : c.scenarios) {
@@ -50,7 +66,8 @@ void print_json(const Comparison& c, std::ostream& out) {
     sj["metrics"] = nlohmann::ordered_json::array();
     for (const auto& m : s.metrics)
       sj["metrics"].push_back({{"metric", m.metric}, {"base_median", m.base_median}, {"new_median", m.new_median},
-                               {"change", std::isfinite(m.change) ? nlohmann::ordered_json(m.change) : nlohmann::ordered_json(nullptr)},
+                               {"change", finite_or_null(m.change)}, {"raw_change", finite_or_null(m.raw_change)},
+                               {"normalised", m.normalised},
                                {"ci_low", m.ci.low}, {"ci_high", m.ci.high}, {"p_value", m.p_value},
                                {"verdict", to_string(m.verdict)}, {"reason", m.reason}});
     j["scenarios"].push_back(std::move(sj));
@@ -66,11 +83,14 @@ void print_console(const Comparison& c, bool color, std::ostream& out) {
     return color && *code ? fmt::format("\x1b[{}m{}\x1b[0m", code, text) : std::string(text);
   };
   if (!c.same_machine) out << "WARNING: " << c.machine_note << "\n";
+  if (c.speed_ratio) out << speed_note(*c.speed_ratio) << "\n";
+  for (const auto& note : c.method_notes) out << "Note: " << note << "\n";
   for (const auto& s : c.scenarios) {
     out << fmt::format("\n{}\n", s.scenario);
     for (const auto& m : s.metrics)
-      out << fmt::format("  {:<24} {:>10} -> {:>10}  {:>9}  CI [{}, {}]  {:<12}  {}\n", m.metric, number(m.base_median),
-                         number(m.new_median), percent(m.change), percent(m.ci.low), percent(m.ci.high),
+      out << fmt::format("  {:<24} {:>10} -> {:>10}  {:>9}{}  CI [{}, {}]  {:<12}  {}\n", m.metric, number(m.base_median),
+                         number(m.new_median), percent(m.change),
+                         m.normalised ? fmt::format(" (raw {})", percent(m.raw_change)) : "", percent(m.ci.low), percent(m.ci.high),
                          paint(to_string(m.verdict), m.verdict), m.reason);
     for (const auto& m : s.only_in_base) out << fmt::format("  {:<24} only in the base\n", m);
     for (const auto& m : s.only_in_new) out << fmt::format("  {:<24} only in the new results\n", m);

@@ -18,6 +18,14 @@ nlohmann::ordered_json scenario_config_json(const Scenario& scenario) {
   return config;
 }
 
+nlohmann::ordered_json calibration_json(const Calibration& c) {
+  return {{"score", c.score},
+          {"channel_tokens_per_s", c.channel_tokens_per_s},
+          {"memcpy_bytes_per_s", c.memcpy_bytes_per_s},
+          {"loop_ops_per_s", c.loop_ops_per_s},
+          {"spread", c.spread}};
+}
+
 nlohmann::ordered_json results_to_json(const RunResults& results) {
   using json = nlohmann::ordered_json;
   json out;
@@ -29,12 +37,13 @@ nlohmann::ordered_json results_to_json(const RunResults& results) {
   out["machine"] = {{"fingerprint", m.fingerprint}, {"hostname", m.hostname},     {"cpu_model", m.cpu_model},
                     {"logical_cpus", m.logical_cpus}, {"memory_bytes", m.memory_bytes}, {"kernel", m.kernel},
                     {"governor", m.governor},       {"clock_source", m.clock_source},
-                    {"calibration_score", m.calibration_score ? json(*m.calibration_score) : json(nullptr)},
+                    {"calibration_score", m.calibration ? json(m.calibration->score) : json(nullptr)},
                     {"load_avg", m.load_avg}};
   json caches = json::array();
   for (const auto& c : m.caches)
     caches.push_back({{"type", c.type}, {"level", c.level}, {"size", c.size_bytes}, {"num_sharing", c.num_sharing}});
   out["machine"]["caches"] = caches;
+  if (m.calibration) out["machine"]["calibration"] = calibration_json(*m.calibration);
   out["method"] = {{"processes", results.method.processes}, {"interleave", results.method.interleave}};
   out["started_at"] = results.started_at;
   out["interrupted"] = results.interrupted;

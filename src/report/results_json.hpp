@@ -12,9 +12,10 @@ namespace aiway {
 
 nlohmann::ordered_json results_to_json(const RunResults& results);
 nlohmann::ordered_json scenario_config_json(const Scenario& scenario);
+nlohmann::ordered_json calibration_json(const Calibration& calibration);
 
-// Reads a results (or baseline) file back: what compare needs (tool, machine,
-// scenario names, every repetition's metrics). Throws ResultsError, which names
+// Reads a results (or baseline) file back: tool, machine, method, scenario
+// names, every repetition's metrics, spectrum and RSS timeline, failures. Throws ResultsError, which names
 // the file and the field, on anything else.
 class ResultsError : public InputError {
  public:

@@ -93,8 +93,22 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
   out.machine.logical_cpus = int(cpus);
   out.machine.hostname = machine.value("hostname", "");
   out.machine.kernel = machine.value("kernel", "");
-  if (machine.contains("calibration_score") && machine["calibration_score"].is_number())
-    out.machine.calibration_score = machine["calibration_score"].get<double>();
+  if (machine.contains("calibration_score") && !machine["calibration_score"].is_null()) {
+    Calibration c;
+    c.score = r.field(machine, "machine", "calibration_score", json::value_t::number_float).get<double>();
+    if (!(c.score > 0 && c.score < 1e6)) r.fail("machine.calibration_score", fmt::format("{} is not a score", c.score));
+    if (machine.contains("calibration")) {
+      const json& parts = r.field(machine, "machine", "calibration", json::value_t::object);
+      const auto part = [&](const char* key) {
+        return r.field(parts, "machine.calibration", key, json::value_t::number_float).get<double>();
+      };
+      c.channel_tokens_per_s = part("channel_tokens_per_s");
+      c.memcpy_bytes_per_s = part("memcpy_bytes_per_s");
+      c.loop_ops_per_s = part("loop_ops_per_s");
+      c.spread = part("spread");
+    }
+    out.machine.calibration = c;
+  }
   if (root.contains("method") && root["method"].is_object()) {  // absent in files before 0.2
     const json& method = root["method"];
     const double processes = r.field(method, "method", "processes", json::value_t::number_float).get<double>();

@@ -127,6 +127,87 @@ TEST(CompareResults, OneSidedScenariosAndMetricsAreReported) {
   EXPECT_FALSE(c.regressed());
 }
 
+RunResults machine_results(const char* fingerprint, std::optional<double> score, std::vector<double> tps,
+                           std::vector<double> rss) {
+  RunResults r;
+  r.machine.fingerprint = fingerprint;
+  r.machine.logical_cpus = 2;
+  if (score) r.machine.calibration = Calibration{*score, 1, 1, 1, 0};
+  r.method.processes = 5;
+  ScenarioResult s;
+  s.scenario.name = "a";
+  for (std::size_t i = 0; i < tps.size(); ++i) {
+    Repetition rep;
+    rep.metrics.set("throughput_tps", tps[i]);
+    rep.metrics.set("rss_growth_bytes", rss[i]);
+    s.repetitions.push_back(rep);
+  }
+  r.scenarios.push_back(s);
+  return r;
+}
+
+TEST(CompareResults, CalibrationNormalisesFiguresOfSpeedAcrossMachines) {
+  const std::vector<double> rss(6, 1e6);
+  // The new machine scores 2x and delivers 1.92x: as the base machine would show it, 4 % slower.
+  const std::vector<double> tps_base = {100, 101, 99, 100, 102, 98};
+  std::vector<double> tps_fast;
+  for (double v : tps_base) tps_fast.push_back(v * 1.92);
+  const auto base = machine_results("slow", 1.0, tps_base, rss);
+  const auto fast = machine_results("fast", 2.0, tps_fast, rss);
+  const Comparison c = compare_results(base, fast, default_policies());
+  ASSERT_TRUE(c.speed_ratio.has_value());
+  EXPECT_DOUBLE_EQ(*c.speed_ratio, 2.0);
+  EXPECT_FALSE(c.same_machine);
+  const MetricComparison& tps = c.scenarios[0].metrics[0];
+  ASSERT_EQ(tps.metric, "throughput_tps");
+  EXPECT_TRUE(tps.normalised);
+  EXPECT_NEAR(tps.raw_change, 0.92, 1e-9);
+  EXPECT_NEAR(tps.change, -0.04, 1e-9);
+  EXPECT_EQ(tps.verdict, Verdict::unchanged) << tps.reason;  // significant, but within the 5 % threshold
+  const MetricComparison& rss_change = c.scenarios[0].metrics[1];
+  EXPECT_FALSE(rss_change.normalised) << "memory is not a figure of speed";
+  // Without a score on one side nothing is normalised: the raw figures are judged.
+  const Comparison raw = compare_results(base, machine_results("fast", std::nullopt, tps_fast, rss),
+                                         default_policies());
+  EXPECT_FALSE(raw.speed_ratio.has_value());
+  EXPECT_EQ(raw.scenarios[0].metrics[0].verdict, Verdict::improved);
+  // Same machine: never normalised, even with scores.
+  EXPECT_FALSE(compare_results(base, machine_results("slow", 1.1, {100, 100, 100, 100, 100, 100}, rss),
+                               default_policies()).speed_ratio.has_value());
+}
+
+TEST(CompareResults, OneProcessRepetitionsAreNoted) {
+  const std::vector<double> v(5, 1.0);
+  auto base = machine_results("m", std::nullopt, v, v);
+  auto now = base;
+  EXPECT_TRUE(compare_results(base, now, default_policies()).method_notes.empty());
+  now.method.processes = 1;
+  const auto notes = compare_results(base, now, default_policies()).method_notes;
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("the new results took every repetition in one process"), std::string::npos);
+}
+
+TEST(ResultsLoader, RoundTripsMethodCalibrationSpectraAndTimelines) {
+  RunResults r = machine_results("m", 1.25, {1, 2}, {3, 4});
+  r.machine.calibration->spread = 0.03;
+  r.method = {4, true};
+  r.scenarios[0].repetitions[0].latency_spectrum = {{12.5, 0.5, 10}, {99, 1.0, 20}};
+  r.scenarios[0].repetitions[1].rss_timeline = {{0.1, 1000}, {0.2, 2000}};
+  r.scenarios[0].failure = "repetition 2: timeout";
+  const RunResults back = results_from_json_text(results_to_json(r).dump(), "mem");
+  EXPECT_EQ(back.method.processes, 4u);
+  EXPECT_TRUE(back.method.interleave);
+  ASSERT_TRUE(back.machine.calibration.has_value());
+  EXPECT_DOUBLE_EQ(back.machine.calibration->score, 1.25);
+  EXPECT_DOUBLE_EQ(back.machine.calibration->spread, 0.03);
+  ASSERT_EQ(back.scenarios[0].repetitions[0].latency_spectrum.size(), 2u);
+  EXPECT_DOUBLE_EQ(back.scenarios[0].repetitions[0].latency_spectrum[1].value_us, 99);
+  EXPECT_EQ(back.scenarios[0].repetitions[0].latency_spectrum[1].total_count, 20);
+  ASSERT_EQ(back.scenarios[0].repetitions[1].rss_timeline.size(), 2u);
+  EXPECT_EQ(back.scenarios[0].repetitions[1].rss_timeline[1].rss_bytes, 2000);
+  EXPECT_EQ(back.scenarios[0].failure, "repetition 2: timeout");
+}
+
 TEST(ResultsLoader, ClearErrorsForBadFiles) {
   auto error = [](const std::string& text) {
     try {

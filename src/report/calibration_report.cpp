@@ -1,0 +1,23 @@
+#include "report/calibration_report.hpp"
+
+#include <fmt/format.h>
+
+#include "report/results_json.hpp"
+
+namespace aiway {
+
+void print_calibration(const Calibration& c, const std::string& format, std::ostream& out) {
+  if (format == "json") {
+    out << calibration_json(c).dump(2) << "\n";
+    return;
+  }
+  out << fmt::format("Calibration score {:.3f}  (1.000 = the reference machine; higher is faster)\n", c.score)
+      << fmt::format("  token channel, 2 threads  {:>8.2f} M tokens/s\n", c.channel_tokens_per_s / 1e6)
+      << fmt::format("  memcpy, 64 MiB            {:>8.2f} GB/s\n", c.memcpy_bytes_per_s / 1e9)
+      << fmt::format("  dependent integer loop    {:>8.2f} G steps/s\n", c.loop_ops_per_s / 1e9);
+  if (c.spread >= 0.10)
+    out << fmt::format("  WARNING: the tries spread by {:.0f} %: the machine is busy or its speed changes; "
+                       "the score is uncertain\n", c.spread * 100);
+}
+
+}  // namespace aiway
