@@ -96,6 +96,15 @@ struct Expectations {
   bool detected_equals_planted = false;
 };
 
+// [compare]: practical thresholds for this scenario's comparisons, as relative
+// changes (0.10 = 10 %), overriding the defaults of `compare`; named by metric.
+struct CompareThresholds {
+  std::optional<double> throughput_tps, throughput_bytes_per_s;
+  std::optional<double> latency_p50_us, latency_p99_us, latency_p999_us, hop1_p99_us, hop2_p99_us, ttft_us;
+  std::optional<double> rss_growth_bytes, cpu_share, cpu_conductor_s, cpu_surface_s, quit_latency_us;
+  std::optional<double> allocs_per_token, alloc_bytes_per_token;
+};
+
 struct Scenario {
   std::string name;
   std::string description;
@@ -113,6 +122,7 @@ struct Scenario {
   FaultConfig faults;
   MeasureConfig measure;
   Expectations expect;
+  CompareThresholds compare;
 
   std::string source;                          // file it came from ("" for built in)
   std::map<std::string, std::string> origin;   // "backend.messages" -> "file:3:1" or "--set"

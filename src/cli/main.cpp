@@ -95,6 +95,7 @@ std::vector<aiway::MetricPolicy> policies_with(const std::vector<std::string>& o
     auto it = std::find_if(policies.begin(), policies.end(), [&](const auto& p) { return p.metric == metric; });
     if (it == policies.end()) throw aiway::ScenarioError(fmt::format("--threshold {}: {} is not a compared metric", o, metric));
     it->threshold = value;
+    it->from_command_line = true;
   }
   return policies;
 }

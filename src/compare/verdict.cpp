@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "aiway/scenario_file.hpp"
 #include "compare/mann_whitney.hpp"
 #include "compare/statistics.hpp"
 
@@ -34,6 +35,16 @@ std::vector<MetricPolicy> default_policies() {
       {"quit_latency_us", false, 0.20, 0, speed},  {"allocs_per_token", false, 0.05},
       {"alloc_bytes_per_token", false, 0.05},
   };
+}
+
+std::vector<MetricPolicy> policies_for(const std::vector<MetricPolicy>& policies, const Scenario& scenario) {
+  std::vector<MetricPolicy> out = policies;
+  for (const Field& field : scenario_fields(scenario)) {
+    if (field.section != "compare" || !std::holds_alternative<double>(field.value)) continue;
+    for (auto& p : out)
+      if (p.metric == field.key && !p.from_command_line) p.threshold = std::get<double>(field.value);
+  }
+  return out;
 }
 
 ConfidenceInterval bootstrap_median_change(const std::vector<double>& base, const std::vector<double>& current,
@@ -136,7 +147,8 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
     }
     ScenarioComparison sc;
     sc.scenario = n.scenario.name;
-    for (const auto& policy : policies) {
+    // The new side's [compare] wins over the base's: it is the scenario as it is now.
+    for (const auto& policy : policies_for(policies_for(policies, b->scenario), n.scenario)) {
       const auto before = metric_values(b->repetitions, policy.metric);
       auto after = metric_values(n.repetitions, policy.metric);
       if (before.empty() && after.empty()) continue;

@@ -24,9 +24,12 @@ struct MetricPolicy {
   // A figure of speed (throughput, a time): on a faster machine it is better by
   // the ratio of the calibration scores, so across machines it is normalised.
   bool scales_with_machine = false;
+  bool from_command_line = false;  // then a scenario's [compare] does not override it
 };
 // The metrics the gate judges, their directions and default thresholds.
 std::vector<MetricPolicy> default_policies();
+// The policies with a scenario's [compare] thresholds applied (the command line's stay).
+std::vector<MetricPolicy> policies_for(const std::vector<MetricPolicy>& policies, const Scenario& scenario);
 
 struct ConfidenceInterval {
   double low = 0, high = 0;

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "aiway/scenario_file.hpp"
 #include "report/results_json.hpp"
 
 namespace aiway {
@@ -62,6 +63,22 @@ class Reader {
   }
   std::string source_;
 };
+
+// The scenario's [compare] thresholds, checked as a scenario file's would be.
+void read_compare_thresholds(const Reader& r, const json& scenario, const std::string& at, Scenario& into) {
+  if (!scenario.contains("config") || !scenario["config"].is_object() || !scenario["config"].contains("compare")) return;
+  const std::string where = at + ".config";
+  const json& table = r.field(scenario["config"], where, "compare", json::value_t::object);
+  for (const auto& [metric, value] : table.items()) {
+    if (value.is_null()) continue;
+    if (!value.is_number()) r.fail(fmt::format("{}.compare.{}", where, metric), "expected a number or null");
+    try {
+      apply_overrides(into, {fmt::format("compare.{}={}", metric, value.get<double>())});
+    } catch (const ScenarioError& e) {
+      r.fail(fmt::format("{}.compare.{}", where, metric), e.what());
+    }
+  }
+}
 
 }  // namespace
 
@@ -125,6 +142,7 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
     ScenarioResult s;
     s.scenario.name = r.text(scenarios[i], at, "name");
     s.passed = r.field(scenarios[i], at, "passed", json::value_t::boolean).get<bool>();
+    read_compare_thresholds(r, scenarios[i], at, s.scenario);
     const json& reps = r.field(scenarios[i], at, "repetitions", json::value_t::array);
     for (std::size_t k = 0; k < reps.size(); ++k) {
       const std::string rep_at = fmt::format("{}.repetitions[{}]", at, k);

@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
 #include "compare/mann_whitney.hpp"
+#include "aiway/scenario_file.hpp"
 #include "compare/verdict.hpp"
+
+#include <algorithm>
 #include "report/results_json.hpp"
 
 namespace aiway {
@@ -225,6 +228,49 @@ TEST(ResultsLoader, ClearErrorsForBadFiles) {
   // Found by the results fuzzer: a number too large for a double threw an
   // exception nobody caught.
   EXPECT_EQ(error("{\"schema\": 9" + std::string(400, '9') + "}").rfind("r.json: not a results file:", 0), 0u);
+}
+
+}  // namespace
+}  // namespace aiway
+
+namespace aiway {
+namespace {
+
+TEST(ComparePolicies, EveryGatedMetricHasAScenarioCompareField) {
+  std::vector<std::string> keys;
+  for (const Field& f : scenario_fields(Scenario{}))
+    if (f.section == "compare") keys.push_back(f.key);
+  for (const auto& p : default_policies())
+    EXPECT_NE(std::find(keys.begin(), keys.end(), p.metric), keys.end()) << p.metric << " has no [compare] field";
+  EXPECT_EQ(keys.size(), default_policies().size());
+}
+
+TEST(ComparePolicies, ScenarioThresholdsApplyButTheCommandLineWins) {
+  Scenario s = parse_scenario("name = \"x\"\n[compare]\nlatency_p99_us = 0.25\nthroughput_tps = 0.5\n", "x.toml");
+  auto policies = default_policies();
+  for (auto& p : policies)
+    if (p.metric == "throughput_tps") {
+      p.threshold = 0.01;
+      p.from_command_line = true;
+    }
+  const auto applied = policies_for(policies, s);
+  auto threshold = [&](const char* metric) {
+    for (const auto& p : applied)
+      if (p.metric == metric) return p.threshold;
+    return -1.0;
+  };
+  EXPECT_DOUBLE_EQ(threshold("latency_p99_us"), 0.25);
+  EXPECT_DOUBLE_EQ(threshold("throughput_tps"), 0.01);
+  EXPECT_DOUBLE_EQ(threshold("cpu_share"), 0.10);
+  // And a results file carries them back.
+  RunResults r;
+  r.machine.fingerprint = "m";
+  r.machine.logical_cpus = 2;
+  ScenarioResult sr;
+  sr.scenario = s;
+  r.scenarios.push_back(sr);
+  const RunResults back = results_from_json_text(results_to_json(r).dump(), "mem");
+  EXPECT_EQ(back.scenarios[0].scenario.compare.latency_p99_us, 0.25);
 }
 
 }  // namespace

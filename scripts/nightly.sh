@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The nightly performance-regression job. Runs every scenario with the nightly
+# settings (9 repetitions, each in a fresh process that runs every scenario in
+# turn, so drift spreads evenly; the machine calibrated first),
+# compares with this machine class's baseline, writes every format into a
+# dated folder, prints the Markdown summary and exits with the gate's code:
+#   0 no regression, 1 a regression or a failed threshold, 2 bad input,
+#   3 a runtime failure (or inconclusive with --fail-on-inconclusive), 130 interrupted.
+#
+#   ./scripts/nightly.sh                      # baseline: baselines/<machine class>.json
+#   AIWAY_BASELINE=baselines/x.json ./scripts/nightly.sh
+#   ./scripts/nightly.sh --fail-on-inconclusive
+# Environment: AIWAY_BASELINE (file), AIWAY_MACHINE_CLASS (default
+# <arch>-<cpus>cpu, e.g. x86_64-2cpu), AIWAY_NIGHTLY_REPETITIONS (default 9),
+# AIWAY_NIGHTLY_DIR (default results/nightly). Extra arguments go to compare.
+set -uo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+"$root/scripts/setup.sh" || exit 2
+"$root/scripts/build.sh" release || exit 3
+bin="$root/build/release/aiway-stress"
+class="${AIWAY_MACHINE_CLASS:-$(uname -m)-$(nproc)cpu}"
+baseline="${AIWAY_BASELINE:-$root/baselines/$class.json}"
+reps="${AIWAY_NIGHTLY_REPETITIONS:-9}"
+dir="${AIWAY_NIGHTLY_DIR:-$root/results/nightly}/$(date -u +%Y-%m-%dT%H%M%SZ)"
+mkdir -p "$dir" || exit 2
+
+"$bin" --scenarios-dir "$root/scenarios" run --all --calibrate -r "$reps" --processes "$reps" -q \
+  --out "$dir/results.json" --out-markdown "$dir/summary.md" --out-junit "$dir/junit.xml" \
+  --out-gbench "$dir/gbench.json" > "$dir/run.txt"
+run_code=$?
+case $run_code in 0|1) ;; *) cat "$dir/run.txt"; echo "nightly: run exited $run_code; results in $dir" >&2; exit $run_code ;; esac
+
+gate_code=0
+if [ -f "$baseline" ]; then
+  "$bin" compare "$baseline" "$dir/results.json" --format markdown "$@" > "$dir/comparison.md"
+  gate_code=$?
+  "$bin" compare "$baseline" "$dir/results.json" --format json "$@" > "$dir/comparison.json" 2>/dev/null
+else
+  printf '## aiway-stress comparison\n\nNo baseline for machine class `%s` (%s): nothing compared. Make one with\n`aiway-stress baseline update --from %s --out %s` after a quiet nightly run.\n' \
+    "$class" "$baseline" "$dir/results.json" "$baseline" > "$dir/comparison.md"
+fi
+
+cat "$dir/summary.md" "$dir/comparison.md"
+[ -n "${GITHUB_STEP_SUMMARY:-}" ] && cat "$dir/summary.md" "$dir/comparison.md" >> "$GITHUB_STEP_SUMMARY"
+echo "nightly: results in $dir" >&2
+[ "$gate_code" -ne 0 ] && exit "$gate_code"
+exit "$run_code"
