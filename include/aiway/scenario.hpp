@@ -17,6 +17,20 @@ enum class Overflow {
   drop_oldest,  // the oldest queued item is dropped to make room
 };
 
+// When the paced backend's tokens are due (per stream rate_tps on average):
+// evenly spaced, or with random gaps from a seeded generator. Gamma gaps follow
+// LLM-serving benchmarks: shape = burstiness (1 is Poisson, below 1 burstier).
+enum class Arrival { constant, poisson, gamma };
+
+// How the surface wraps text: incrementally (only the current line), or
+// ai-way's way, re-wrapping the whole message on every token (quadratic).
+enum class Rewrap { incremental, full };
+
+// Where ShuttingDown travels from the conductor to the surface: on the control
+// lane, overtaking queued data, or in the data channel behind it (ai-way),
+// where a lossy channel can drop it.
+enum class ControlPath { separate, in_band };
+
 struct BackendConfig {
   std::uint32_t streams = 1;        // concurrent streams, interleaved round-robin
   std::uint64_t messages = 1000;    // tokens per stream (the seed calls each token a message)
@@ -24,6 +38,17 @@ struct BackendConfig {
   double rate_tps = 0;              // tokens/s per stream; 0 = flat out (unpaced)
   std::uint32_t commands = 0;       // [yolla:…] commands planted per stream
   bool split_commands = true;       // every second planted command straddles two tokens
+  Arrival arrival = Arrival::constant;
+  double burstiness = 1;            // gamma shape (arrival = "gamma")
+  std::uint64_t seed = 1;           // random arrivals and network jitter are reproducible
+};
+
+// A network-like delay on the backend -> conductor hop: each token arrives
+// delay_us +- jitter_us (uniform) after it was sent, never before the one ahead.
+struct HopConfig {
+  double delay_us = 0;
+  double jitter_us = 0;
+  bool active() const { return delay_us > 0 || jitter_us > 0; }
 };
 
 struct ChannelConfig {
@@ -42,6 +67,7 @@ struct SurfaceConfig {
   std::uint32_t width = 80;         // wrap width in columns
   std::uint32_t height = 24;        // visible rows rendered per frame
   std::uint32_t scrollback_lines = 1000;  // wrapped lines kept per stream
+  Rewrap rewrap = Rewrap::incremental;
 };
 
 // Faults injected on purpose; 0 means off. The channel canaries make the token
@@ -65,6 +91,7 @@ struct FaultConfig {
 
 struct ControlConfig {
   std::optional<double> quit_at;  // fraction of the stream after which quit is requested
+  ControlPath shutdown_path = ControlPath::separate;
 };
 
 struct PipelineConfig {
@@ -113,6 +140,7 @@ struct Scenario {
   double timeout_s = 120;           // per repetition
   double stall_timeout_s = 5;       // watchdog: no stage progressed for this long means stuck
   BackendConfig backend;
+  HopConfig hop1;                   // backend -> conductor network
   ChannelConfig channel;            // backend -> conductor
   ChannelConfig surface_channel;    // conductor -> surface
   ConductorConfig conductor;

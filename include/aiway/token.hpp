@@ -12,6 +12,7 @@ enum class TokenKind : std::uint8_t {
   error,     // the stream ended with an error (Error / StreamError)
   command,   // an avatar command the conductor extracted (conductor -> surface only)
   cancelled, // the response was cancelled by a new request; the stream goes on with the next response
+  shutting_down,  // ShuttingDown sent in band (control.shutdown_path = "in-band"): behind the data
 };
 
 struct Token {
@@ -22,6 +23,7 @@ struct Token {
   std::uint64_t hash = 0;          // XXH3 of the clean text the backend generated
   std::int64_t intended_ns = 0;    // t0: the schedule's send time (actual send when unpaced)
   std::int64_t sent_ns = 0;        // handed to the token channel
+  std::int64_t arrives_ns = 0;     // when the hop1 network delivers it (0: no network modelled)
   std::int64_t dequeued_ns = 0;    // t1: taken off the token channel by the conductor
   std::string text;
 };

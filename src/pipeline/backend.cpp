@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "pipeline/arrival.hpp"
 #include "pipeline/generator.hpp"
 
 namespace aiway {
@@ -77,8 +78,10 @@ void Backend::run(std::int64_t start_ns) {
   const std::uint64_t per_stream = scenario_.faults.error_at ? scenario_.faults.error_at : b.messages;
   const std::uint64_t total = per_stream * b.streams;
   const bool paced = b.rate_tps > 0;
-  const double period_ns = paced ? 1e9 / (b.rate_tps * b.streams) : 0;
-  const bool stamp = scenario_.measure.latency;
+  ArrivalSchedule schedule(b.arrival, paced ? b.rate_tps * b.streams : 1, b.burstiness, b.seed, start_ns);
+  const bool network = scenario_.hop1.active();
+  NetworkHop hop1(scenario_.hop1, b.seed);
+  const bool stamp = scenario_.measure.latency || network;
   const std::uint64_t quit_after = scenario_.control.quit_at
                                        ? std::uint64_t(std::floor(*scenario_.control.quit_at * double(total)))
                                        : UINT64_MAX;
@@ -99,26 +102,20 @@ void Backend::run(std::int64_t start_ns) {
     if (quit_after > j) limit = std::min(limit, quit_after);
     if (stall_after > j) limit = std::min(limit, stall_after);
     if (second_request_after > j) limit = std::min(limit, second_request_after);
-    if (paced) {
-      const std::int64_t now = clock_.now_ns();
-      const auto due = std::uint64_t(double(now - stats_.start_ns) / period_ns) + 1;
-      if (due <= j) {
-        // Sleep to the next due time, but never less than the batch window:
-        // waking per token would cost more CPU than the tokens themselves.
-        const std::int64_t next_due = stats_.start_ns + std::int64_t(double(j) * period_ns);
-        if (!sleep_until(std::max(next_due, now + window_ns))) break;
-        continue;
-      }
-      limit = std::min(limit, due);
+    const std::int64_t now = (stamp || paced) ? clock_.now_ns() : 0;
+    if (paced && schedule.peek() > now) {
+      // Sleep to the next due time, but never less than the batch window:
+      // waking per token would cost more CPU than the tokens themselves.
+      if (!sleep_until(std::max(schedule.peek(), now + window_ns))) break;
+      continue;
     }
     // Unpaced tokens are due the moment their batch is generated: one clock
     // read per batch (generating 256 short tokens takes a few microseconds).
-    const std::int64_t generated = (stamp && !paced) ? clock_.now_ns() : 0;
     std::size_t n = 0;
-    for (; j < limit; ++j) {
+    for (; j < limit && (!paced || schedule.peek() <= now); ++j) {
       Token& token = batch[n++];
       fill(token, j);
-      token.intended_ns = paced ? stats_.start_ns + std::int64_t(double(j) * period_ns) : generated;
+      token.intended_ns = paced ? schedule.next() : now;
       if (token.seq + 1 == per_stream) {  // the stream's last token: its terminal follows
         Token& end = batch[n++];
         end.stream = token.stream;
@@ -130,6 +127,7 @@ void Backend::run(std::int64_t start_ns) {
     const std::int64_t sent = (stamp || paced) ? clock_.now_ns() : 0;
     for (std::size_t k = 0; k < n; ++k) {
       batch[k].sent_ns = sent;
+      batch[k].arrives_ns = network ? hop1.arrival(sent) : 0;
       if (paced && batch[k].kind == TokenKind::data) stats_.producer_lag_max_ns = std::max(stats_.producer_lag_max_ns, sent - batch[k].intended_ns);
     }
     const std::size_t pushed = out_.push(batch.data(), n, control_.backend_stop);

@@ -1,5 +1,11 @@
 #include "pipeline/conductor.hpp"
 
+#include <sys/prctl.h>
+#include <immintrin.h>
+
+#include <algorithm>
+#include <ctime>
+
 namespace aiway {
 
 Conductor::Conductor(const Scenario& scenario, const Clock& clock, TokenChannel& in, TokenChannel& out,
@@ -63,10 +69,21 @@ bool Conductor::forward() {
 }
 
 void Conductor::shut_down() {
-  // ShuttingDown overtakes every queued token: it travels the control lane.
   control_.shutting_down_ns.store(clock_.now_ns(), std::memory_order_release);
-  control_.surface_attention.store(true, std::memory_order_release);
-  out_.wake_consumer();
+  if (scenario_.control.shutdown_path == ControlPath::separate) {
+    // ShuttingDown overtakes every queued token: it travels the control lane.
+    control_.surface_attention.store(true, std::memory_order_release);
+    out_.wake_consumer();
+  } else {
+    // ai-way's way: ShuttingDown queues behind the data, and a lossy channel
+    // that is full drops it like any other item.
+    Token quit;
+    quit.kind = TokenKind::shutting_down;
+    quit.sent_ns = clock_.now_ns();
+    const std::uint64_t dropped_before = out_.stats().dropped_other;  // this thread is out_'s producer
+    const bool pushed = out_.push(&quit, 1, control_.aborted) == 1;
+    stats_.shutdown_dropped = !pushed || out_.stats().dropped_other > dropped_before;
+  }
   control_.backend_stop.store(true, std::memory_order_release);
   in_.wake_producer();
   stats_.discarded_at_shutdown += in_.drain(inbox_.data(), inbox_.size(), control_.aborted);
@@ -89,7 +106,25 @@ void Conductor::report_disconnected() {
   if (outbox_size_ > 0) forward();
 }
 
+// The hop1 network has not delivered the token yet: wait for it (sleeping
+// when it is far off), unless a quit comes first.
+bool Conductor::await_arrival(std::int64_t arrives_ns) {
+  for (;;) {
+    if (control_.conductor_attention.load(std::memory_order_acquire)) return false;
+    t1_ = clock_.now_ns();
+    if (t1_ >= arrives_ns) return true;
+    if (arrives_ns - t1_ > 50'000) {
+      const std::int64_t wake = std::min(arrives_ns - 20'000, t1_ + 10'000'000);
+      const timespec ts{time_t(wake / 1'000'000'000), long(wake % 1'000'000'000)};
+      clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+    } else {
+      _mm_pause();
+    }
+  }
+}
+
 void Conductor::run() {
+  if (scenario_.hop1.active()) prctl(PR_SET_TIMERSLACK, 1);  // network arrivals to the microsecond
   const StageMeter meter;
   const bool stamp = scenario_.measure.latency;
   while (true) {
@@ -107,6 +142,7 @@ void Conductor::run() {
     std::size_t k = 0;
     bool flowing = true;
     while (k < r.count && flowing) {
+      if (inbox_[k].arrives_ns > t1_ && !await_arrival(inbox_[k].arrives_ns)) break;  // quit while waiting
       process(inbox_[k++]);
       if (outbox_size_ + 8 > outbox_.size()) flowing = forward();
     }

@@ -24,6 +24,7 @@ struct ConductorStats {
   std::uint64_t commands_executed = 0;
   std::uint64_t commands_rejected = 0;   // invalid, or over max_commands per response
   std::uint64_t discarded_at_shutdown = 0;  // data tokens dropped after quit, by design
+  bool shutdown_dropped = false;            // an in-band ShuttingDown the full surface channel dropped
   std::uint64_t transcript_bytes = 0;    // retained at the end
   std::uint64_t streams_disconnected = 0;  // the backend went away before the stream's terminal item
   std::uint64_t responses_cancelled = 0;   // cancelled by a new request mid-stream
@@ -40,6 +41,7 @@ class Conductor {
 
  private:
   void process(Token& token);
+  bool await_arrival(std::int64_t arrives_ns);
   void shut_down();
   void report_disconnected();
   bool forward();

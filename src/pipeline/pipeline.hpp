@@ -53,6 +53,7 @@ class Pipeline {
   const ConductorStats& conductor() const { return conductor_.stats(); }
   const SurfaceStats& surface() const { return surface_.stats(); }
   const DeliveryLatencies& latencies() const { return surface_.latencies(); }
+  const std::vector<StreamDelivery>& streams() const { return surface_.streams(); }
   const ChannelStats& channel() const { return channel_.stats(); }
   const ChannelStats& surface_channel() const { return surface_channel_.stats(); }
   const ControlLane& control() const { return control_; }

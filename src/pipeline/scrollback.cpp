@@ -41,6 +41,16 @@ void Scrollback::append(std::string_view text) {
   }
 }
 
+void Scrollback::begin_message() { message_start_ = {current_, column_, lines_written_}; }
+
+void Scrollback::rewrap_message(std::string_view message) {
+  current_ = message_start_.line;
+  column_ = message_start_.column;
+  lines_written_ = message_start_.lines_written;
+  lengths_[current_] = column_;
+  append(message);
+}
+
 std::uint64_t Scrollback::render(char* frame, std::uint32_t rows) const {
   std::uint64_t checksum = 0;
   const std::uint64_t available = std::min<std::uint64_t>(lines_written_ + 1, lines_);

@@ -14,6 +14,11 @@ class Scrollback {
   Scrollback(std::uint32_t width, std::uint32_t lines);
 
   void append(std::string_view text);
+  // A new message starts here (after the last one's text).
+  void begin_message();
+  // Wraps the whole current message again from its first line, as a UI that
+  // re-lays out a message on every token does: cost grows with the message.
+  void rewrap_message(std::string_view message);
   // Copies the last `rows` lines into `frame` (rows x width bytes, space padded);
   // returns a checksum of what was drawn.
   std::uint64_t render(char* frame, std::uint32_t rows) const;
@@ -33,6 +38,10 @@ class Scrollback {
   std::uint32_t current_ = 0;  // ring index of the line being written
   std::uint32_t column_ = 0;
   std::uint64_t lines_written_ = 0;
+  struct Position {
+    std::uint32_t line = 0, column = 0;
+    std::uint64_t lines_written = 0;
+  } message_start_;
 };
 
 }  // namespace aiway

@@ -15,9 +15,15 @@ Surface::Surface(const Scenario& scenario, const Clock& clock, TokenChannel& in,
       last_delivery_ns_(scenario.backend.streams, -1),
       frame_(std::size_t(scenario.surface.width) * scenario.surface.height),
       inbox_(scenario.pipeline.batch) {
-  scrollback_.reserve(scenario.backend.streams);
-  for (std::uint32_t s = 0; s < scenario.backend.streams; ++s)
-    scrollback_.emplace_back(scenario.surface.width, scenario.surface.scrollback_lines);
+  const std::uint32_t streams = scenario.backend.streams;
+  scrollback_.reserve(streams);
+  for (std::uint32_t s = 0; s < streams; ++s) scrollback_.emplace_back(scenario.surface.width, scenario.surface.scrollback_lines);
+  if (scenario.surface.rewrap == Rewrap::full) messages_.resize(streams);
+  if (streams > 1 && scenario.measure.latency) {
+    // 2 significant digits up to 60 s: about 30 KB a stream, enough to rank streams.
+    stream_latency_.assign(streams, LatencyHistogram(60'000'000'000, 2));
+    streams_.resize(streams);
+  }
 }
 
 void Surface::deliver(Token& token, std::int64_t& now) {
@@ -32,6 +38,10 @@ void Surface::deliver(Token& token, std::int64_t& now) {
   }
   if (token.kind != TokenKind::data) {
     integrity_[stream].end(token.seq);
+    if (!messages_.empty()) {
+      messages_[stream].clear();
+      scrollback_[stream].begin_message();
+    }
     if (token.kind == TokenKind::complete) ++stats_.streams_completed;
     else ++stats_.stream_errors;
     return;
@@ -41,7 +51,12 @@ void Surface::deliver(Token& token, std::int64_t& now) {
   stats_.bytes_delivered += token.text.size();
   if (token.text.size() != token.clean_size || XXH3_64bits(token.text.data(), token.text.size()) != token.hash)
     ++stats_.corrupted;
-  scrollback_[stream].append(token.text);
+  if (messages_.empty()) {
+    scrollback_[stream].append(token.text);
+  } else {
+    messages_[stream] += token.text;
+    scrollback_[stream].rewrap_message(messages_[stream]);
+  }
   focused_stream_ = stream;
 
   if (scenario_.surface.work_us > 0) {
@@ -54,6 +69,11 @@ void Surface::deliver(Token& token, std::int64_t& now) {
     uncorrected_.record(now - token.sent_ns);
     hop1_.record(token.dequeued_ns - token.sent_ns);
     hop2_.record(now - token.dequeued_ns);
+    if (!streams_.empty()) {
+      stream_latency_[stream].record(now - token.intended_ns);
+      ++streams_[stream].delivered;
+      streams_[stream].last_ns = now;
+    }
     std::int64_t& last = last_delivery_ns_[stream];
     if (last >= 0) inter_token_.record(now - last);
     else latencies_.first_token.record(now - request_ns_);
@@ -112,12 +132,26 @@ void Surface::run(std::int64_t request_ns) {
     }
     std::int64_t now = timed ? clock_.now_ns() : 0;
     std::size_t k = 0;
+    bool in_band_quit = false;
     for (; k < r.count; ++k) {
       if (control_.surface_attention.load(std::memory_order_relaxed)) break;  // quit overtakes the batch
+      if (inbox_[k].kind == TokenKind::shutting_down) {
+        in_band_quit = true;
+        stats_.shutting_down_seen_ns = clock_.now_ns();
+        stats_.shutdown_seen_in_band = true;
+        ++k;
+        break;
+      }
       deliver(inbox_[k], now);
     }
     for (std::size_t rest = k; rest < r.count; ++rest)
       stats_.discarded_at_shutdown += inbox_[rest].kind == TokenKind::data;
+    if (in_band_quit) {
+      stats_.last_item_ns = stats_.shutting_down_seen_ns;
+      progress_.store(stats_.delivered, std::memory_order_relaxed);
+      stats_.discarded_at_shutdown += in_.drain(inbox_.data(), inbox_.size(), control_.aborted);
+      break;
+    }
     if (r.count > 0) {
       stats_.last_item_ns = timed ? now : clock_.now_ns();
       progress_.store(stats_.delivered, std::memory_order_relaxed);
@@ -135,6 +169,8 @@ void Surface::run(std::int64_t request_ns) {
     stats_.missing += check.missing();
   }
   for (const auto& display : scrollback_) stats_.retained_bytes += display.retained_bytes();
+  for (const auto& message : messages_) stats_.retained_bytes += message.capacity();
+  for (std::size_t s = 0; s < streams_.size(); ++s) streams_[s].latency_p99_ns = stream_latency_[s].value_at_percentile(99);
   stats_.usage = meter.finish();
 }
 

@@ -41,10 +41,18 @@ struct SurfaceStats {
   std::uint64_t commands_displayed = 0;
   std::uint64_t discarded_at_shutdown = 0;
   std::uint64_t frames_rendered = 0;
+  bool shutdown_seen_in_band = false;   // ShuttingDown arrived through the data channel
   std::uint64_t retained_bytes = 0;     // scrollback cells in use at the end
   std::int64_t last_item_ns = 0;        // the last item processed: end of wall time
   std::int64_t shutting_down_seen_ns = 0;
   StageUsage usage;  // CPU time and allocations of the stage's thread
+};
+
+// One stream's delivery, for fairness between concurrent conversations.
+struct StreamDelivery {
+  std::uint64_t delivered = 0;
+  std::int64_t last_ns = 0;         // its last token delivered
+  std::int64_t latency_p99_ns = 0;  // corrected, end to end
 };
 
 class Surface {
@@ -56,6 +64,8 @@ class Surface {
   const SurfaceStats& stats() const { return stats_; }
   const DeliveryLatencies& latencies() const { return latencies_; }
   const std::atomic<std::uint64_t>& progress() const { return progress_; }
+  // Per stream, when there are several streams and latency is measured; after run().
+  const std::vector<StreamDelivery>& streams() const { return streams_; }
 
  private:
   void deliver(Token& token, std::int64_t& now);
@@ -73,6 +83,9 @@ class Surface {
   std::uint64_t frame_checksum_ = 0;
   std::int64_t request_ns_ = 0;
   std::vector<Token> inbox_;
+  std::vector<std::string> messages_;           // rewrap = full: each stream's message so far
+  std::vector<LatencyHistogram> stream_latency_;  // fairness: one per stream (2 significant digits)
+  std::vector<StreamDelivery> streams_;
   DeliveryLatencies latencies_;
   // Per-token latencies go through run-length recorders (flushed at the end of run()).
   RunLengthRecorder end_to_end_{latencies_.end_to_end};

@@ -58,6 +58,12 @@ std::string worst(const ScenarioResult& r, const std::string& name) {
   return s ? grouped(s->max) : "n/a";
 }
 
+std::size_t count_nonzero(const ScenarioResult& r, const std::string& name) {
+  return std::size_t(std::count_if(r.repetitions.begin(), r.repetitions.end(), [&](const Repetition& rep) {
+    return rep.metrics.get(name).value_or(0) != 0;
+  }));
+}
+
 std::string threshold_value(const ThresholdResult& t) {
   if (!t.value) return "not measured";
   const double v = *t.value;
@@ -127,8 +133,22 @@ void print_scenario(const ScenarioResult& r, const ConsoleStyle& style, std::ost
                          duration_us(median_of(r, "hop2_p99_us")), duration_us(median_of(r, "ttft_us")),
                          duration_us(median_of(r, "itl_p99_us")));
     }
+    if (find(r, "stream_tps_median")) {
+      // The worst stream of the median repetition would be arbitrary: name the worst of the last one.
+      const auto worst_stream = r.repetitions.back().metrics.get("worst_stream");
+      out << fmt::format("  Fairness      per-stream throughput min {} median {} max {}, Jain index {:.3f}; "
+                         "per-stream p99 median {} max {} (stream {} in the last repetition)\n",
+                         si(median_of(r, "stream_tps_min"), "tokens/s"), si(median_of(r, "stream_tps_median"), "tokens/s"),
+                         si(median_of(r, "stream_tps_max"), "tokens/s"), median_of(r, "fairness_jain"),
+                         duration_us(median_of(r, "stream_p99_median_us")), duration_us(median_of(r, "stream_p99_max_us")),
+                         worst_stream ? fmt::format("{:.0f}", *worst_stream) : "?");
+    }
     if (find(r, "quit_latency_us"))
       out << fmt::format("  Quit          {}\n", spread(r, "quit_latency_us", duration_us));
+    if (find(r, "shutdown_lost") && worst(r, "shutdown_lost") != "0")
+      out << fmt::format("  Quit          ShuttingDown was dropped by the full surface channel in {} of {} repetitions: "
+                         "the surface never heard of the quit\n",
+                         count_nonzero(r, "shutdown_lost"), r.repetitions.size());
     out << fmt::format("  Memory        RSS before {}  peak {}  end {}  growth {}\n", mib(median_of(r, "rss_before_bytes")),
                        mib(median_of(r, "rss_peak_bytes")), mib(median_of(r, "rss_end_bytes")),
                        spread(r, "rss_growth_bytes", mib));

@@ -31,6 +31,38 @@ std::string diagnose(const PipelineProgress& p) {
       p.channel_depth, p.surface_channel_depth);
 }
 
+// Fairness between concurrent streams: each stream's throughput (its tokens
+// over the time to its last one) and p99, their spread, Jain's index of the
+// throughputs (1 = perfectly even, 1/n = one stream got everything), and the
+// worst stream by p99.
+void add_fairness(Metrics& m, const std::vector<StreamDelivery>& streams, std::int64_t start_ns) {
+  if (streams.size() < 2) return;
+  std::vector<double> tps, p99;
+  double sum = 0, sum_sq = 0;
+  std::size_t worst = 0;
+  for (std::size_t i = 0; i < streams.size(); ++i) {
+    const auto& d = streams[i];
+    const double seconds = double(d.last_ns - start_ns) / 1e9;
+    const double rate = d.delivered > 0 && seconds > 0 ? double(d.delivered) / seconds : 0;
+    tps.push_back(rate);
+    p99.push_back(us(d.latency_p99_ns));
+    sum += rate;
+    sum_sq += rate * rate;
+    if (d.latency_p99_ns > streams[worst].latency_p99_ns) worst = i;
+  }
+  const auto [tps_min, tps_max] = std::minmax_element(tps.begin(), tps.end());
+  const auto [p99_min, p99_max] = std::minmax_element(p99.begin(), p99.end());
+  m.set("streams", double(streams.size()));
+  m.set("stream_tps_min", *tps_min);
+  m.set("stream_tps_median", median(tps));
+  m.set("stream_tps_max", *tps_max);
+  m.set("stream_p99_min_us", *p99_min);
+  m.set("stream_p99_median_us", median(p99));
+  m.set("stream_p99_max_us", *p99_max);
+  m.set("fairness_jain", sum_sq > 0 ? sum * sum / (double(streams.size()) * sum_sq) : 1);
+  m.set("worst_stream", double(worst));
+}
+
 Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerReport& sampled, std::int64_t rss_baseline,
                         std::int64_t rss_before, std::int64_t rss_end, const ProcessUsage& u0, const ProcessUsage& u1, double usage_wall_s) {
   const auto& b = p.backend();
@@ -121,6 +153,11 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
 
   const std::int64_t quit_requested = p.control().quit_requested_ns.load();
   if (quit_requested > 0 && f.shutting_down_seen_ns > 0) m.set("quit_latency_us", us(f.shutting_down_seen_ns - quit_requested));
+  if (s.control.shutdown_path == ControlPath::in_band && quit_requested > 0) {
+    // The surface never heard of the quit: the lossy channel dropped ShuttingDown.
+    m.set("shutdown_lost", c.shutdown_dropped ? 1 : 0);
+  }
+  add_fairness(m, p.streams(), b.start_ns);
 
   m.set("channel_max_depth", double(ch1.max_depth));
   m.set("channel_mean_depth", sampled.gauges.size() > 0 ? sampled.gauges[0].mean : 0);

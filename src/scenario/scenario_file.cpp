@@ -22,6 +22,41 @@ constexpr double kMaxMessageSize = 16 << 20;  // generator size class, bytes
 constexpr double kMaxRate = 2e7;            // tokens/s: 50 ns apart is the finest a clock paces here
 constexpr double kMaxCapacity = 1e7;
 
+// The names of every choice field's values, as files spell them.
+template <class T>
+struct Choices;
+template <>
+struct Choices<Overflow> {
+  static constexpr std::pair<Overflow, std::string_view> values[] = {
+      {Overflow::block, "block"}, {Overflow::drop_newest, "drop-newest"}, {Overflow::drop_oldest, "drop-oldest"}};
+};
+template <>
+struct Choices<Arrival> {
+  static constexpr std::pair<Arrival, std::string_view> values[] = {
+      {Arrival::constant, "constant"}, {Arrival::poisson, "poisson"}, {Arrival::gamma, "gamma"}};
+};
+template <>
+struct Choices<Rewrap> {
+  static constexpr std::pair<Rewrap, std::string_view> values[] = {{Rewrap::incremental, "incremental"},
+                                                                   {Rewrap::full, "full"}};
+};
+template <>
+struct Choices<ControlPath> {
+  static constexpr std::pair<ControlPath, std::string_view> values[] = {{ControlPath::separate, "separate"},
+                                                                        {ControlPath::in_band, "in-band"}};
+};
+template <class T, class = void>
+constexpr bool is_choice = false;
+template <class T>
+constexpr bool is_choice<T, std::void_t<decltype(Choices<T>::values)>> = true;
+
+template <class T>
+std::string_view choice_name(T value) {
+  for (const auto& [v, name] : Choices<T>::values)
+    if (v == value) return name;
+  return "?";
+}
+
 // The one list of scenario fields: parsing, --set, show and the results JSON all
 // walk it, so a new field is added here and nowhere else.
 template <class S, class Visitor>
@@ -39,6 +74,12 @@ void visit_fields(S& s, Visitor&& v) {
   v("backend", "rate_tps", s.backend.rate_tps, Range{0, kMaxRate});
   v("backend", "commands", s.backend.commands, Range{0, 1e6});
   v("backend", "split_commands", s.backend.split_commands, Range{});
+  v("backend", "arrival", s.backend.arrival, Range{});
+  v("backend", "burstiness", s.backend.burstiness, Range{0.01, 100});
+  v("backend", "seed", s.backend.seed, Range{0, 9e15});
+
+  v("hop1", "delay_us", s.hop1.delay_us, Range{0, 1e7});
+  v("hop1", "jitter_us", s.hop1.jitter_us, Range{0, 1e7});
 
   v("channel", "capacity", s.channel.capacity, Range{1, kMaxCapacity});
   v("channel", "overflow", s.channel.overflow, Range{});
@@ -53,8 +94,10 @@ void visit_fields(S& s, Visitor&& v) {
   v("surface", "width", s.surface.width, Range{1, 1000});
   v("surface", "height", s.surface.height, Range{1, 1000});
   v("surface", "scrollback_lines", s.surface.scrollback_lines, Range{1, 1e6});
+  v("surface", "rewrap", s.surface.rewrap, Range{});
 
   v("control", "quit_at", s.control.quit_at, Range{0, 1});
+  v("control", "shutdown_path", s.control.shutdown_path, Range{});
 
   v("pipeline", "batch", s.pipeline.batch, Range{1, 65536});
   v("pipeline", "spin_us", s.pipeline.spin_us, Range{0, 1000});
@@ -161,12 +204,17 @@ struct Assign {
     } else if constexpr (std::is_same_v<T, bool>) {
       if (!node.is_boolean()) fail(at, name, fmt::format("expected true or false, got {}", describe(node)));
       field = *node.value<bool>();
-    } else if constexpr (std::is_same_v<T, Overflow>) {
+    } else if constexpr (is_choice<T>) {
       const auto text = node.value<std::string>();
-      if (text == "block") field = Overflow::block;
-      else if (text == "drop-newest") field = Overflow::drop_newest;
-      else if (text == "drop-oldest") field = Overflow::drop_oldest;
-      else fail(at, name, fmt::format("expected \"block\", \"drop-newest\" or \"drop-oldest\", got {}", describe(node)));
+      std::string expected;
+      for (const auto& [v, choice] : Choices<T>::values) {
+        if (text && *text == choice) {
+          field = v;
+          return;
+        }
+        expected += fmt::format("{}\"{}\"", expected.empty() ? "" : ", ", choice);
+      }
+      fail(at, name, fmt::format("expected one of {}, got {}", expected, describe(node)));
     } else if constexpr (std::is_same_v<T, std::optional<double>>) {
       field = number_in_range(node, range, false, at, name);
     } else if constexpr (std::is_floating_point_v<T>) {
@@ -199,14 +247,7 @@ const std::string& origin_of(const Scenario& s, const std::string& field) {
 
 }  // namespace
 
-std::string_view to_string(Overflow overflow) {
-  switch (overflow) {
-    case Overflow::block: return "block";
-    case Overflow::drop_newest: return "drop-newest";
-    case Overflow::drop_oldest: return "drop-oldest";
-  }
-  return "?";
-}
+std::string_view to_string(Overflow overflow) { return choice_name(overflow); }
 
 Scenario parse_scenario(std::string_view text, const std::string& source) {
   if (text.find('\0') != std::string_view::npos)
@@ -311,6 +352,8 @@ void validate(const Scenario& s) {
   const double rate = s.backend.rate_tps * s.backend.streams;
   check(s.backend.rate_tps == 0 || s.backend.rate_tps >= 0.001, "backend.rate_tps",
         "must be 0 (flat out) or at least 0.001 tokens/s");
+  check(s.backend.arrival == Arrival::constant || s.backend.rate_tps > 0, "backend.arrival",
+        "random arrivals need a rate: set backend.rate_tps");
   check(rate <= kMaxRate, "backend.rate_tps",
         fmt::format("rate x streams must be at most {:.0e} tokens/s, the finest a clock paces here", kMaxRate));
 }
@@ -322,7 +365,7 @@ std::vector<Field> scenario_fields(const Scenario& s) {
     FieldValue value;
     if constexpr (std::is_same_v<T, std::string>) value = field;
     else if constexpr (std::is_same_v<T, bool>) value = field;
-    else if constexpr (std::is_same_v<T, Overflow>) value = std::string(to_string(field));
+    else if constexpr (is_choice<T>) value = std::string(choice_name(field));
     else if constexpr (std::is_same_v<T, std::optional<double>>) { if (field) value = *field; }
     else if constexpr (std::is_floating_point_v<T>) value = field;
     else value = std::uint64_t(field);

@@ -39,6 +39,31 @@ TEST(Scrollback, ViewportTallerThanTheTextIsPadded) {
   EXPECT_EQ(rows(s, 2), (std::vector<std::string>{"xy ", "   "}));
 }
 
+TEST(Scrollback, FullRewrapShowsWhatIncrementalWrapShows) {
+  Scrollback incremental(7, 50), full(7, 50);
+  std::string message;
+  const std::vector<std::string> first = {"Hello, ", "wor", "ld!\nThis ", "is a longer ", "line."};
+  const std::vector<std::string> second = {"Next ", "message ", "here."};
+  for (const auto& token : first) {
+    incremental.append(token);
+    message += token;
+    full.rewrap_message(message);
+  }
+  EXPECT_EQ(rows(full, 6), rows(incremental, 6));
+  // A new message starts after the last one; re-wrapping it leaves the first alone.
+  incremental.append("\n");
+  full.append("\n");
+  full.begin_message();
+  message.clear();
+  for (const auto& token : second) {
+    incremental.append(token);
+    message += token;
+    full.rewrap_message(message);
+  }
+  EXPECT_EQ(rows(full, 10), rows(incremental, 10));
+  EXPECT_EQ(full.lines_written(), incremental.lines_written());
+}
+
 TEST(Transcript, BoundedInBytesOldestFirst) {
   Transcript t(10);
   t.append("aaaa");

@@ -40,7 +40,7 @@ TEST(Scenario, ErrorsNameFileLineAndColumn) {
   EXPECT_EQ(error_of("[channel]\ncapacity = 0\n"), "t.toml:2:1: channel.capacity: expected an integer from 1 to 10000000, got the integer 0");
   EXPECT_EQ(error_of("[channel]\ncapacity = -5\n"), "t.toml:2:1: channel.capacity: expected an integer from 1 to 10000000, got the integer -5");
   EXPECT_EQ(error_of("[channel]\noverflow = \"drop\"\n"),
-            "t.toml:2:1: channel.overflow: expected \"block\", \"drop-newest\" or \"drop-oldest\", got the string \"drop\"");
+            "t.toml:2:1: channel.overflow: expected one of \"block\", \"drop-newest\", \"drop-oldest\", got the string \"drop\"");
   EXPECT_EQ(error_of("[control]\nquit_at = 1.5\n"), "t.toml:2:1: control.quit_at: expected a number from 0 to 1, got the number 1.5");
   EXPECT_EQ(error_of("[backend]\nrate_tps = nan\n"), "t.toml:2:1: backend.rate_tps: expected a number from 0 to 20000000, got the number nan");
   EXPECT_EQ(error_of("[backend]\nmessages = 10_000_000_001\n"),
