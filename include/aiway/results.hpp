@@ -70,6 +70,9 @@ struct ThresholdResult {
 
 struct ScenarioResult {
   Scenario scenario;  // resolved: defaults and overrides applied
+  // The sweep combination this result is (run --sweep): field -> value. The
+  // scenario's name then carries it too, e.g. "rapid-tokens[pipeline.batch=64]".
+  std::vector<std::pair<std::string, std::string>> sweep;
   std::vector<Repetition> repetitions;
   std::vector<std::pair<std::string, MetricSummary>> summary;
   std::vector<ThresholdResult> thresholds;

@@ -1,6 +1,7 @@
 // aiway-stress: wires the modules together; no measurement or formatting here.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -24,6 +25,7 @@
 #include "report/reporter.hpp"
 #include "report/results_json.hpp"
 #include "report/scenario_toml.hpp"
+#include "report/sweep_table.hpp"
 #include "run/runner.hpp"
 
 namespace {
@@ -111,6 +113,37 @@ int gate(const aiway::RunResults& base, const aiway::RunResults& current, const 
   return kPass;
 }
 
+using SweepCombination = std::vector<std::pair<std::string, std::string>>;
+
+// --sweep FIELD=V1,V2 (repeatable): every combination of the values, the first
+// field varying slowest, as hyperfine's -L does.
+std::vector<SweepCombination> sweep_combinations(const std::vector<std::string>& sweeps) {
+  std::vector<SweepCombination> out;
+  if (sweeps.empty()) return out;
+  out.emplace_back();
+  for (const auto& sweep : sweeps) {
+    const auto eq = sweep.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == sweep.size())
+      throw aiway::ScenarioError(fmt::format("--sweep {}: expected SECTION.KEY=V1,V2,...", sweep));
+    const std::string field = sweep.substr(0, eq);
+    std::vector<std::string> values;
+    std::stringstream list(sweep.substr(eq + 1));
+    for (std::string v; std::getline(list, v, ',');) {
+      if (v.empty()) throw aiway::ScenarioError(fmt::format("--sweep {}: an empty value", sweep));
+      values.push_back(v);
+    }
+    std::vector<SweepCombination> grown;
+    for (const auto& combination : out)
+      for (const auto& v : values) {
+        SweepCombination c = combination;
+        c.emplace_back(field, v);
+        grown.push_back(std::move(c));
+      }
+    out = std::move(grown);
+  }
+  return out;
+}
+
 struct RunArgs {
   std::vector<std::string> scenarios;
   bool all = false;
@@ -124,6 +157,7 @@ struct RunArgs {
   bool spectrum = false;
   bool interleave = false;
   std::uint32_t processes = 1;
+  std::vector<std::string> sweeps;  // FIELD=V1,V2,...
   std::string baseline;
   CompareArgs compare;
   std::optional<bool> calibrate;  // default: on with --all
@@ -140,6 +174,27 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
     if (args.repetitions) s.repetitions = *args.repetitions;
     if (args.warmup) s.warmup = *args.warmup;
     scenarios.push_back(std::move(s));
+  }
+  const std::vector<SweepCombination> combinations = sweep_combinations(args.sweeps);
+  if (!combinations.empty()) {
+    // Each scenario runs once per combination, as a scenario of its own.
+    std::vector<aiway::Scenario> expanded;
+    for (const auto& s : scenarios)
+      for (const auto& combination : combinations) {
+        aiway::Scenario variant = s;
+        std::vector<std::string> assignments, labels;
+        for (const auto& [field, value] : combination) assignments.push_back(fmt::format("{}={}", field, value));
+        try {
+          aiway::apply_overrides(variant, assignments);
+        } catch (const aiway::ScenarioError& e) {
+          std::string message = e.what();  // "--set FIELD=V: why": it came from --sweep
+          if (message.rfind("--set ", 0) == 0) message.replace(0, 6, "--sweep ");
+          throw aiway::ScenarioError(message);
+        }
+        variant.name = fmt::format("{}[{}]", s.name, fmt::join(assignments, ","));
+        expanded.push_back(std::move(variant));
+      }
+    scenarios = std::move(expanded);
   }
   // Every output path is checked before minutes of work, not after.
   const std::vector<std::pair<std::string, std::string>> outputs = {
@@ -213,6 +268,11 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
       finished(aiway::run_scenario(s, clock, options, results.interrupted));
     }
   }
+  if (!combinations.empty()) {
+    for (std::size_t i = 0; i < results.scenarios.size(); ++i)
+      results.scenarios[i].sweep = combinations[i % combinations.size()];
+    if (args.format == "console" && !args.quiet) aiway::print_sweep_table(aiway::sweep_table(results), false, std::cout);
+  }
   results.passed = !results.interrupted && !failed_run &&
                    std::all_of(results.scenarios.begin(), results.scenarios.end(), [](const auto& r) { return r.passed; });
   if (args.format != "console") aiway::make_file_reporter(args.format)->report(results, std::cout);
@@ -273,6 +333,8 @@ int main(int argc, char** argv) {
   run->add_option("--format", run_args.format, "Standard output format")
       ->check(CLI::IsMember({"console", "json", "markdown", "junit", "gbench"}));
   run->add_flag("-q,--quiet", run_args.quiet, "No progress, and one PASS/FAIL line per scenario instead of the report");
+  run->add_option("--sweep", run_args.sweeps,
+                  "Run every combination of values: SECTION.KEY=V1,V2,... (repeatable: several form a grid)");
   run->add_flag("--interleave", run_args.interleave,
                 "With several scenarios, take turns one repetition at a time (A B C A B C ...), so drift spreads evenly");
   run->add_option("--processes", run_args.processes,

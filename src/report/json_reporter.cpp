@@ -52,6 +52,11 @@ nlohmann::ordered_json results_to_json(const RunResults& results) {
   for (const auto& r : results.scenarios) {
     json s;
     s["name"] = r.scenario.name;
+    if (!r.sweep.empty()) {
+      json sweep = json::object();
+      for (const auto& [field, value] : r.sweep) sweep[field] = value;
+      s["sweep"] = sweep;
+    }
     s["config"] = scenario_config_json(r.scenario);
     json reps = json::array();
     for (const auto& rep : r.repetitions) {

@@ -4,6 +4,7 @@
 
 #include "compare/statistics.hpp"
 #include "report/reporter.hpp"
+#include "report/sweep_table.hpp"
 #include <fmt/ranges.h>
 
 namespace aiway {
@@ -36,6 +37,7 @@ class MarkdownReporter final : public Reporter {
                          median_of(r, "cpu_share") * 100, median_of(r, "rss_growth_bytes") / (1024.0 * 1024.0),
                          median_of(r, "lost_unaccounted"));
     }
+    print_sweep_table(sweep_table(results), /*markdown=*/true, out);
     for (const auto& r : results.scenarios) {
       const bool failed = !r.failure.empty() ||
                           std::any_of(r.thresholds.begin(), r.thresholds.end(), [](const auto& t) { return !t.passed; });

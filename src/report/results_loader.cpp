@@ -143,6 +143,13 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
     s.scenario.name = r.text(scenarios[i], at, "name");
     s.passed = r.field(scenarios[i], at, "passed", json::value_t::boolean).get<bool>();
     read_compare_thresholds(r, scenarios[i], at, s.scenario);
+    if (scenarios[i].contains("sweep")) {
+      const json& sweep = r.field(scenarios[i], at, "sweep", json::value_t::object);
+      for (const auto& [field, value] : sweep.items()) {
+        if (!value.is_string()) r.fail(fmt::format("{}.sweep.{}", at, field), "expected a string");
+        s.sweep.emplace_back(field, value.get<std::string>());
+      }
+    }
     const json& reps = r.field(scenarios[i], at, "repetitions", json::value_t::array);
     for (std::size_t k = 0; k < reps.size(); ++k) {
       const std::string rep_at = fmt::format("{}.repetitions[{}]", at, k);

@@ -450,4 +450,33 @@ TEST(Cli, AiwayLegacyCountsEveryDropAndQueuesTheQuitBehindData) {
   }
 }
 
+TEST(Cli, SweepRunsEveryCombinationIntoEveryFormat) {
+  const fs::path dir = scratch();
+  const Outcome o = cli(fmt::format("run -s 1m-short --set backend.messages=5000 -r 1 --warmup 0 "
+                                    "--sweep pipeline.batch=16,256 --sweep surface.work_us=0,1 --out {} --out-markdown {} "
+                                    "--out-junit {} --out-gbench {}", (dir / "s.json").string(), (dir / "s.md").string(),
+                                    (dir / "s.xml").string(), (dir / "s.gb.json").string()));
+  ASSERT_TRUE(o.exit_code == 0 || o.exit_code == 1) << o.err;
+  EXPECT_NE(o.out.find("=== Sweep ==="), std::string::npos) << o.out;
+  const auto results = nlohmann::json::parse(slurp(dir / "s.json"));
+  ASSERT_EQ(results["scenarios"].size(), 4u);
+  const std::vector<std::pair<std::string, std::string>> expected = {{"16", "0"}, {"16", "1"}, {"256", "0"}, {"256", "1"}};
+  for (std::size_t i = 0; i < 4; ++i) {
+    const auto& s = results["scenarios"][i];
+    EXPECT_EQ(s["sweep"]["pipeline.batch"], expected[i].first);
+    EXPECT_EQ(s["sweep"]["surface.work_us"], expected[i].second);
+    EXPECT_EQ(s["name"], fmt::format("1m-short[pipeline.batch={},surface.work_us={}]", expected[i].first, expected[i].second));
+    EXPECT_EQ(s["config"]["pipeline"]["batch"], std::stoi(expected[i].first)) << "the value was applied";
+  }
+  const std::string markdown = slurp(dir / "s.md");
+  EXPECT_NE(markdown.find("| scenario | pipeline.batch | surface.work_us | tokens/s |"), std::string::npos) << markdown;
+  EXPECT_NE(markdown.find("| 1m-short | 256 | 1 |"), std::string::npos) << markdown;
+  EXPECT_NE(slurp(dir / "s.xml").find("1m-short[pipeline.batch=16,surface.work_us=1]"), std::string::npos);
+  EXPECT_NE(slurp(dir / "s.gb.json").find("1m-short[pipeline.batch=256,surface.work_us=0]"), std::string::npos);
+  // A field that does not exist is an input error, named as the sweep.
+  const Outcome bad = cli("run -s 1m-short --sweep pipeline.nope=1,2");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--sweep pipeline.nope=1: unknown key"), std::string::npos) << bad.err;
+}
+
 }  // namespace
