@@ -7,7 +7,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-"$root/scripts/setup.sh" clang libclang-rt-14-dev libbenchmark-tools python3-scipy
+"$root/scripts/setup.sh" clang libclang-rt-14-dev libbenchmark-tools python3-scipy chromium python3-pil fonts-dejavu-core
 
 if [ "${AIWAY_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== fuzz: scenario and results loaders, 15 s each" >&2

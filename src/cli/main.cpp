@@ -22,6 +22,7 @@
 #include "report/atomic_file.hpp"
 #include "report/calibration_report.hpp"
 #include "report/comparison_report.hpp"
+#include "report/html_report.hpp"
 #include "report/reporter.hpp"
 #include "report/results_json.hpp"
 #include "report/scenario_toml.hpp"
@@ -364,6 +365,15 @@ int main(int argc, char** argv) {
   auto* calibrate = app.add_subcommand("calibrate", "Score this machine on a short fixed workload (a few seconds)");
   calibrate->add_option("--format", calibrate_format, "console or json")->check(CLI::IsMember({"console", "json"}));
 
+  std::string report_file, report_baseline, report_html;
+  auto* report = app.add_subcommand("report", "Render a results file as a self-contained HTML page with SVG charts");
+  report->add_option("results", report_file, "Results file (from run --out)")->required();
+  report->add_option("--baseline", report_baseline, "Overlay and compare with this baseline (results file)");
+  report->add_option("--html", report_html, "The HTML file to write (atomically)")->required();
+  CompareArgs report_compare;
+  report->add_option("--alpha", report_compare.alpha, "Significance level")->check(CLI::Range(0.0001, 0.5));
+  report->add_option("--threshold", report_compare.thresholds, "Practical threshold METRIC=FRACTION (repeatable)");
+
   std::string baseline_from, baseline_out;
   auto* baseline = app.add_subcommand("baseline", "Manage baselines");
   auto* baseline_update = baseline->add_subcommand("update", "Check a results file and store it as a baseline (atomically)");
@@ -398,6 +408,20 @@ int main(int argc, char** argv) {
       return kPass;
     }
     if (*run) return run_command(run_args, scenarios_dir);
+    if (*report) {
+      aiway::check_writable(report_html);
+      const aiway::RunResults results = aiway::load_results_file(report_file);
+      std::optional<aiway::RunResults> base;
+      std::optional<aiway::Comparison> comparison;
+      if (!report_baseline.empty()) {
+        base = aiway::load_results_file(report_baseline);
+        comparison = aiway::compare_results(*base, results, policies_with(report_compare.thresholds), report_compare.alpha);
+      }
+      aiway::write_file_atomically(report_html, aiway::html_report(results, base ? &*base : nullptr,
+                                                                   comparison ? &*comparison : nullptr));
+      std::cerr << fmt::format("report written to {}\n", report_html);
+      return kPass;
+    }
     if (*calibrate) {
       const aiway::Clock clock = aiway::Clock::detect();
       aiway::print_calibration(aiway::calibrate(clock), calibrate_format, std::cout);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
 namespace {
 
@@ -477,6 +478,72 @@ TEST(Cli, SweepRunsEveryCombinationIntoEveryFormat) {
   const Outcome bad = cli("run -s 1m-short --sweep pipeline.nope=1,2");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--sweep pipeline.nope=1: unknown key"), std::string::npos) << bad.err;
+}
+
+// Every chart of an HTML report: (data-chart, data-marks) in page order.
+std::vector<std::pair<std::string, int>> charts_in(const std::string& html) {
+  std::vector<std::pair<std::string, int>> charts;
+  for (std::size_t at = html.find("<svg class=\"chart\""); at != std::string::npos; at = html.find("<svg class=\"chart\"", at + 1)) {
+    const std::size_t id = html.find("data-chart=\"", at) + 12;
+    const std::size_t marks = html.find("data-marks=\"", at) + 12;
+    charts.emplace_back(html.substr(id, html.find('"', id) - id), std::stoi(html.substr(marks, html.find('"', marks) - marks)));
+  }
+  return charts;
+}
+
+TEST(Cli, HtmlReportDrawsEveryChartAndRendersInChromium) {
+  const fs::path dir = scratch();
+  const std::string small = "--set backend.messages=3000 -r 3 --warmup 0 -q";
+  ASSERT_LE(cli(fmt::format("run -s 1m-short -s jittery-network {} --out {}", small, (dir / "base.json").string())).exit_code, 1);
+  ASSERT_LE(cli(fmt::format("run -s 1m-short -s jittery-network {} --sweep pipeline.batch=16,256 --out {}", small,
+                            (dir / "new.json").string())).exit_code, 1);
+  ASSERT_LE(cli(fmt::format("run -s 1m-short -s jittery-network {} --out {}", small, (dir / "plain.json").string())).exit_code, 1);
+  const Outcome o = cli(fmt::format("report {} --baseline {} --html {}", (dir / "plain.json").string(),
+                                    (dir / "base.json").string(), (dir / "r.html").string()));
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  const std::string html = slurp(dir / "r.html");
+  EXPECT_EQ(html.find("<script"), std::string::npos) << "self-contained, no scripts";
+  EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg")) << "no external resources";
+  EXPECT_NE(html.find("Comparison with the baseline"), std::string::npos);
+  const auto charts = charts_in(html);
+  ASSERT_EQ(charts.size(), 2u * 4u) << "spectrum, throughput, RSS and CPU per scenario";
+  for (const auto& [chart, marks] : charts) EXPECT_GT(marks, 0) << chart << " is empty";
+  // The sweep adds its curves.
+  ASSERT_EQ(cli(fmt::format("report {} --html {}", (dir / "new.json").string(), (dir / "s.html").string())).exit_code, 0);
+  const auto sweep_charts = charts_in(slurp(dir / "s.html"));
+  int sweep_curves = 0;
+  for (const auto& [chart, marks] : sweep_charts) {
+    sweep_curves += chart.rfind("sweep-", 0) == 0;
+    EXPECT_GT(marks, 0) << chart;
+  }
+  EXPECT_EQ(sweep_curves, 3);
+  // Bad input: exit 2, one line naming the file.
+  const Outcome bad = cli(fmt::format("report {} --html {}", (dir / "missing.json").string(), (dir / "x.html").string()));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("missing.json"), std::string::npos);
+
+  // Rendered by a real browser: the DOM it built holds every chart, and the screenshot is not blank.
+  if (std::system("command -v chromium >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "chromium is not installed (Debian package chromium; scripts/test.sh installs it): not rendered";
+  const std::string chromium = fmt::format(
+      "timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking "
+      "--disable-component-update --disable-sync --user-data-dir={} --hide-scrollbars --window-size=1360,2000",
+      (dir / "chromium-profile").string());
+  ASSERT_EQ(std::system(fmt::format("{} --dump-dom file://{} >{} 2>/dev/null", chromium, (dir / "r.html").string(),
+                                    (dir / "dom.html").string()).c_str()), 0);
+  const auto rendered = charts_in(slurp(dir / "dom.html"));
+  EXPECT_EQ(rendered, charts) << "the browser's DOM holds the same charts";
+  ASSERT_EQ(std::system(fmt::format("{} --screenshot={} file://{} >/dev/null 2>&1", chromium, (dir / "r.png").string(),
+                                    (dir / "r.html").string()).c_str()), 0);
+  ASSERT_TRUE(fs::exists(dir / "r.png"));
+  if (std::system("/usr/bin/python3 -c 'import PIL' 2>/dev/null") != 0)
+    GTEST_SKIP() << "python3-pil is not installed: the screenshot was taken but not inspected";
+  // Charts draw coloured lines and bars: a blank or unstyled page has (almost) none.
+  const std::string check = fmt::format(
+      "/usr/bin/python3 -c \"from PIL import Image; im = Image.open('{}').convert('RGB'); "
+      "px = im.getdata(); blue = sum(1 for r, g, b in px if b > 150 and r < 100); "
+      "import sys; sys.exit(0 if blue > 2000 else 1)\"", (dir / "r.png").string());
+  EXPECT_EQ(std::system(check.c_str()), 0) << "the screenshot shows no chart colours";
 }
 
 }  // namespace

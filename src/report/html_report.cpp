@@ -1,0 +1,213 @@
+#include "report/html_report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "report/svg_chart.hpp"
+#include "report/sweep_table.hpp"
+
+namespace aiway {
+namespace {
+
+constexpr const char* kRunColor = "#1f6fd1";
+constexpr const char* kBaseColor = "#8a8f98";
+constexpr const char* kStageColors[] = {"#1f6fd1", "#e07b1a", "#2f9e44"};
+
+constexpr const char* kStyle = R"(
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1340px;color:#1d2430;background:#f6f7f9}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #d8dce3;padding-bottom:4px}
+.meta{color:#5a6270;margin-bottom:12px}.charts{display:flex;flex-wrap:wrap;gap:12px}
+.chart{background:#fff;border:1px solid #d8dce3;border-radius:6px}
+.chart .title{font-size:14px;font-weight:600;fill:#1d2430}.chart .tick{font-size:11px;fill:#5a6270}
+.chart .label{font-size:12px;fill:#3a4250}.chart .legend{font-size:11px;fill:#3a4250}
+.chart .grid{stroke:#eceef2}.chart .axis{stroke:#9aa1ad}.chart .band{fill:#8a8f98;opacity:.18}
+.chart .band-middle{stroke:#8a8f98;stroke-dasharray:4 3}
+table{border-collapse:collapse;background:#fff;margin:8px 0}td,th{border:1px solid #d8dce3;padding:4px 8px;text-align:right}
+th{background:#eef0f4}td:first-child,td:nth-child(2),th:first-child,th:nth-child(2){text-align:left}
+.pass{color:#2f7d32;font-weight:600}.fail,.regressed{color:#c62828;font-weight:600}.improved{color:#2f7d32}
+.inconclusive{color:#a86b00}.unchanged{color:#5a6270}.warn{background:#fff4d6;border:1px solid #f0d48a;padding:6px 10px;border-radius:4px}
+)";
+
+double metric(const Repetition& rep, const char* name) { return rep.metrics.get(name).value_or(NAN); }
+
+double median_of(const ScenarioResult& r, const char* name) {
+  for (const auto& [n, s] : r.summary)
+    if (n == name) return s.median;
+  std::vector<double> v;
+  for (const auto& rep : r.repetitions)
+    if (auto x = rep.metrics.get(name)) v.push_back(*x);
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// The repetition whose p99 is the median one: its spectrum stands for the run.
+const Repetition* representative(const ScenarioResult& r) {
+  std::vector<const Repetition*> reps;
+  for (const auto& rep : r.repetitions)
+    if (!rep.latency_spectrum.empty()) reps.push_back(&rep);
+  if (reps.empty()) return nullptr;
+  std::sort(reps.begin(), reps.end(), [](auto* a, auto* b) { return metric(*a, "latency_p99_us") < metric(*b, "latency_p99_us"); });
+  return reps[reps.size() / 2];
+}
+
+ChartSeries spectrum_series(const Repetition& rep, std::string label, const char* color, bool dashed) {
+  ChartSeries s{std::move(label), {}, color, dashed, false};
+  for (const auto& line : rep.latency_spectrum)
+    if (line.percentile < 1.0) s.points.emplace_back(1.0 / (1.0 - line.percentile), line.value_us / 1e3);
+  return s;
+}
+
+const ScenarioResult* find(const RunResults* results, const std::string& name) {
+  if (!results) return nullptr;
+  for (const auto& s : results->scenarios)
+    if (s.scenario.name == name) return &s;
+  return nullptr;
+}
+
+std::string scenario_section(const ScenarioResult& r, const ScenarioResult* base) {
+  std::string html = fmt::format("<h2 id=\"{0}\">{0} <span class=\"{1}\">{2}</span></h2>", escape_xml(r.scenario.name),
+                                 r.passed ? "pass" : "fail", r.passed ? "passed" : "FAILED");
+  html += fmt::format("<p class=\"meta\">{}<br>{} repetitions; median {:.4g} tokens/s, p99 {:.3g} ms, CPU share {:.1f} %</p>",
+                      escape_xml(r.scenario.description), r.repetitions.size(), median_of(r, "throughput_tps"),
+                      median_of(r, "latency_p99_us") / 1e3, median_of(r, "cpu_share") * 100);
+  if (!r.failure.empty()) html += fmt::format("<p class=\"warn\">Run failed: {}</p>", escape_xml(r.failure));
+  html += "<div class=\"charts\">";
+
+  LineChart spectrum{"spectrum", "Latency by percentile (end to end, corrected)", "percentile", "latency (ms)",
+                     XAxis::log_percentile, {}, {}, std::nullopt};
+  if (const Repetition* rep = representative(r)) spectrum.series.push_back(spectrum_series(*rep, "this run", kRunColor, false));
+  if (base)
+    if (const Repetition* rep = representative(*base)) spectrum.series.push_back(spectrum_series(*rep, "baseline", kBaseColor, true));
+  html += render_line_chart(spectrum);
+
+  LineChart throughput{"throughput", "Throughput per repetition", "repetition", "tokens/s", XAxis::linear, {}, {}, std::nullopt};
+  ChartSeries dots{"this run", {}, kRunColor, false, true};
+  for (std::size_t i = 0; i < r.repetitions.size(); ++i) dots.points.emplace_back(double(i + 1), metric(r.repetitions[i], "throughput_tps"));
+  throughput.series.push_back(std::move(dots));
+  if (base && !base->repetitions.empty()) {
+    std::vector<double> v;
+    for (const auto& rep : base->repetitions) v.push_back(metric(rep, "throughput_tps"));
+    std::sort(v.begin(), v.end());
+    throughput.band = ChartBand{v.front(), v.back(), median_of(*base, "throughput_tps"), "baseline min..max, median"};
+  }
+  html += render_line_chart(throughput);
+
+  LineChart rss{"rss", "RSS over time (sampler)", "seconds into the repetition", "RSS (MiB)", XAxis::linear, {}, {}, std::nullopt};
+  const char* shades[] = {"#1f6fd1", "#5b8fdc", "#86aee6", "#a9c5ee", "#c7d9f4"};
+  for (std::size_t i = 0; i < r.repetitions.size() && i < 5; ++i) {
+    ChartSeries line{fmt::format("rep {}", i + 1), {}, shades[i], false, false};
+    for (const auto& p : r.repetitions[i].rss_timeline) line.points.emplace_back(p.t_s, double(p.rss_bytes) / (1024.0 * 1024.0));
+    rss.series.push_back(std::move(line));
+  }
+  html += render_line_chart(rss);
+
+  const double wall = median_of(r, "wall_s");
+  std::vector<Bar> stages;
+  const char* names[] = {"backend", "conductor", "surface"};
+  const char* metrics[] = {"cpu_backend_s", "cpu_conductor_s", "cpu_surface_s"};
+  for (int i = 0; i < 3; ++i)
+    stages.push_back({names[i], wall > 0 ? median_of(r, metrics[i]) / wall * 100 : 0, kStageColors[i]});
+  html += render_bar_chart("cpu", "CPU per stage (% of one core, median)", "% of one core", stages);
+  return html + "</div>";
+}
+
+std::string sweep_section(const RunResults& results) {
+  const SweepTable table = sweep_table(results);
+  if (table.empty()) return "";
+  std::string html = "<h2 id=\"sweep\">Sweep</h2><div class=\"charts\">";
+  std::vector<std::string> categories;
+  for (const auto& row : table.rows) {
+    std::string label;
+    for (const auto& v : row.values) label += (label.empty() ? "" : ",") + v;
+    categories.push_back(label);
+  }
+  std::string fields;
+  for (const auto& f : table.fields) fields += (fields.empty() ? "" : ", ") + f;
+  struct Curve {
+    const char* id;
+    const char* title;
+    const char* unit;
+    double (*value)(const SweepRow&);
+  };
+  const Curve curves[] = {
+      {"sweep-throughput", "Throughput by setting", "tokens/s", [](const SweepRow& r) { return r.throughput_tps; }},
+      {"sweep-p99", "p99 latency by setting", "ms", [](const SweepRow& r) { return r.latency_p99_us / 1e3; }},
+      {"sweep-cpu", "CPU share by setting", "% of all cores", [](const SweepRow& r) { return r.cpu_share * 100; }},
+  };
+  for (const auto& curve : curves) {
+    LineChart chart{curve.id, curve.title, fields, curve.unit, XAxis::categories, categories, {}, std::nullopt};
+    ChartSeries line{"", {}, kRunColor, false, false};
+    ChartSeries dots{"", {}, kRunColor, false, true};
+    for (std::size_t i = 0; i < table.rows.size(); ++i) {
+      line.points.emplace_back(double(i), curve.value(table.rows[i]));
+      dots.points.emplace_back(double(i), curve.value(table.rows[i]));
+    }
+    chart.series = {std::move(line), std::move(dots)};
+    html += render_line_chart(chart);
+  }
+  return html + "</div>";
+}
+
+std::string verdict_section(const Comparison& c) {
+  std::string html = "<h2 id=\"verdicts\">Comparison with the baseline</h2>";
+  if (!c.same_machine) html += fmt::format("<p class=\"warn\">{}</p>", escape_xml(c.machine_note));
+  for (const auto& note : c.method_notes) html += fmt::format("<p class=\"warn\">{}</p>", escape_xml(note));
+  html += fmt::format("<p class=\"{}\">{}</p>", c.regressed() ? "fail" : "pass", c.regressed() ? "Regression" : "No regression");
+  // The verdicts that say something first; every metric in a folded table below.
+  auto table = [&](bool notable_only) {
+    std::string t = "<table><tr><th>scenario</th><th>metric</th><th>base</th><th>new</th><th>change</th><th>95 % CI</th>"
+                    "<th>p</th><th>verdict</th></tr>";
+    std::size_t rows = 0;
+    for (const auto& s : c.scenarios)
+      for (const auto& m : s.metrics) {
+        if (notable_only && m.verdict == Verdict::unchanged) continue;
+        ++rows;
+        t += fmt::format("<tr><td>{}</td><td>{}</td><td>{:.4g}</td><td>{:.4g}</td><td>{:+.1f} %{}</td><td>[{:+.1f} %, {:+.1f} %]</td>"
+                         "<td>{:.3g}</td><td class=\"{}\">{}</td></tr>",
+                         escape_xml(s.scenario), m.metric, m.base_median, m.new_median, m.change * 100,
+                         m.normalised ? " (normalised)" : "", m.ci.low * 100, m.ci.high * 100, m.p_value,
+                         to_string(m.verdict), to_string(m.verdict));
+      }
+    return std::pair{t + "</table>", rows};
+  };
+  const auto [notable, notable_rows] = table(true);
+  const auto [all, all_rows] = table(false);
+  html += notable_rows > 0 ? notable : "<p>Every metric unchanged.</p>";
+  html += fmt::format("<details><summary>All {} compared metrics</summary>{}</details>", all_rows, all);
+  for (const auto& name : c.scenarios_only_in_base) html += fmt::format("<p>Scenario {} is only in the baseline.</p>", escape_xml(name));
+  for (const auto& name : c.scenarios_only_in_new) html += fmt::format("<p>Scenario {} is only in these results.</p>", escape_xml(name));
+  return html;
+}
+
+}  // namespace
+
+std::string html_report(const RunResults& results, const RunResults* baseline, const Comparison* comparison) {
+  const MachineInfo& m = results.machine;
+  std::string html = fmt::format(
+      "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>aiway-stress report</title>"
+      "<style>{}</style></head><body><h1>aiway-stress: {}</h1>"
+      "<p class=\"meta\">{} on {} ({} logical CPUs{}), {} {} with {}, git {}; started {}; repetitions over {} process{}</p>",
+      kStyle, results.passed ? "passed" : results.interrupted ? "interrupted" : "FAILED", escape_xml(results.tool.version),
+      escape_xml(m.cpu_model), m.logical_cpus,
+      m.calibration ? fmt::format(", calibration score {:.3f}", m.calibration->score) : std::string(),
+      escape_xml(results.tool.compiler), escape_xml(results.tool.build_type), escape_xml(results.tool.allocator),
+      escape_xml(results.tool.git), escape_xml(results.started_at), results.method.processes,
+      results.method.processes == 1 ? "" : "es");
+  html += "<table><tr><th>scenario</th><th>result</th><th>reps</th><th>tokens/s</th><th>p99 (ms)</th><th>CPU share</th><th>RSS growth (MiB)</th></tr>";
+  for (const auto& r : results.scenarios)
+    html += fmt::format("<tr><td><a href=\"#{0}\">{0}</a></td><td class=\"{1}\">{2}</td><td>{3}</td><td>{4:.4g}</td><td>{5:.3g}</td>"
+                        "<td>{6:.1f} %</td><td>{7:.1f}</td></tr>",
+                        escape_xml(r.scenario.name), r.passed ? "pass" : "fail", r.passed ? "pass" : "FAIL", r.repetitions.size(),
+                        median_of(r, "throughput_tps"), median_of(r, "latency_p99_us") / 1e3, median_of(r, "cpu_share") * 100,
+                        median_of(r, "rss_growth_bytes") / (1024.0 * 1024.0));
+  html += "</table>";
+  if (comparison) html += verdict_section(*comparison);
+  html += sweep_section(results);
+  for (const auto& r : results.scenarios) html += scenario_section(r, find(baseline, r.scenario.name));
+  return html + "</body></html>\n";
+}
+
+}  // namespace aiway
