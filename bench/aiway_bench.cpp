@@ -94,10 +94,12 @@ Token make_token(std::uint64_t i) {
 }
 
 // One producer thread pushing bulk batches of short tokens, one consumer
-// thread popping them: the TokenChannel (exact capacity, policy, futex waits).
+// thread popping them: the TokenChannel (exact capacity, policy, waits) on
+// moodycamel (spin, then futex) or on the mutex + condition variable reference.
 void BM_TokenChannelSpsc(benchmark::State& state) {
   const Clock clock = Clock::detect();
-  TokenChannel channel(10'000, Overflow::block, clock, 2);
+  const auto impl = state.range(0) == 0 ? ChannelImpl::moodycamel : ChannelImpl::mutex;
+  TokenChannel channel(10'000, Overflow::block, clock, 2, {}, impl);
   const std::atomic<bool> never{false};
   std::atomic<std::uint64_t> popped{0};
   std::thread consumer([&] {
@@ -118,7 +120,7 @@ void BM_TokenChannelSpsc(benchmark::State& state) {
   consumer.join();
   state.SetItemsProcessed(std::int64_t(popped.load()));
 }
-BENCHMARK(BM_TokenChannelSpsc)->UseRealTime();
+BENCHMARK(BM_TokenChannelSpsc)->ArgName("mutex")->Arg(0)->Arg(1)->UseRealTime();
 
 // The same transfer through a bare moodycamel queue, spinning, no capacity
 // bound, no accounting: the floor that one pipeline hop is compared with.

@@ -51,9 +51,15 @@ struct HopConfig {
   bool active() const { return delay_us > 0 || jitter_us > 0; }
 };
 
+// The queue under a channel: moodycamel's lock-free queue with spin-then-futex
+// waits, or the reference a user would write first, a std::deque behind a
+// mutex with condition variables (no spinning).
+enum class ChannelImpl { moodycamel, mutex };
+
 struct ChannelConfig {
   std::uint64_t capacity = 10000;
   Overflow overflow = Overflow::block;
+  ChannelImpl impl = ChannelImpl::moodycamel;
 };
 
 struct ConductorConfig {

@@ -8,9 +8,9 @@ Pipeline::Pipeline(const Scenario& scenario, const Clock& clock)
     : scenario_(scenario),
       clock_(clock),
       channel_(scenario.channel.capacity, scenario.channel.overflow, clock, scenario.pipeline.spin_us,
-               canaries_for(scenario.faults)),
+               canaries_for(scenario.faults), scenario.channel.impl),
       surface_channel_(scenario.surface_channel.capacity, scenario.surface_channel.overflow, clock,
-                       scenario.pipeline.spin_us),
+                       scenario.pipeline.spin_us, {}, scenario.surface_channel.impl),
       backend_(scenario, clock, channel_, control_),
       conductor_(scenario, clock, channel_, surface_channel_, control_),
       surface_(scenario, clock, surface_channel_, control_) {}

@@ -8,6 +8,9 @@
 #include <concurrentqueue/concurrentqueue.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -49,7 +52,7 @@ struct ChannelStats {
 class TokenChannel {
  public:
   TokenChannel(std::size_t capacity, Overflow policy, const Clock& clock, double spin_us,
-               ChannelCanaries canaries = {});
+               ChannelCanaries canaries = {}, ChannelImpl impl = ChannelImpl::moodycamel);
   TokenChannel(const TokenChannel&) = delete;
   TokenChannel& operator=(const TokenChannel&) = delete;
 
@@ -76,8 +79,8 @@ class TokenChannel {
   std::uint64_t drain(Token* scratch, std::size_t size, const std::atomic<bool>& aborted);
 
   // Wakes a sleeping consumer / producer so it re-checks its control flags.
-  void wake_consumer() { data_ready_.notify_all(); }
-  void wake_producer() { space_ready_.notify_all(); }
+  void wake_consumer();
+  void wake_producer();
 
   std::size_t capacity() const { return capacity_; }
   const std::atomic<std::int64_t>& depth() const { return depth_; }
@@ -90,6 +93,12 @@ class TokenChannel {
   void count_drop(const Token& token);
   std::size_t make_room(std::size_t wanted);
   bool wait_for_room(const std::atomic<bool>& cancel);
+  // The queue operations, on whichever implementation this channel uses.
+  void enqueue_bulk(Token* items, std::size_t n);
+  void enqueue_one(Token&& item);
+  std::size_t try_dequeue_bulk(Token* out, std::size_t max);
+  bool evict_oldest(Token& out);
+  PopResult pop_locked(Token* out, std::size_t max, std::int64_t deadline_ns, const std::atomic<bool>& interrupt);
 
   const std::size_t capacity_;
   const Overflow policy_;
@@ -100,9 +109,14 @@ class TokenChannel {
   std::vector<Token> canary_batch_;   // the batch as the faulty channel rewrote it
   std::optional<Token> held_;         // a reordered token, waiting for its successor
 
+  const ChannelImpl impl_;
   moodycamel::ConcurrentQueue<Token> queue_;
   moodycamel::ProducerToken producer_;
   moodycamel::ConsumerToken consumer_;
+  // ChannelImpl::mutex: the reference channel.
+  std::mutex mutex_;
+  std::condition_variable not_empty_, not_full_;
+  std::deque<Token> locked_queue_;
 
   // Items pushed minus items popped: never below the true queue length, so the
   // producer that reads it can never overfill the channel.

@@ -45,6 +45,11 @@ struct Choices<ControlPath> {
   static constexpr std::pair<ControlPath, std::string_view> values[] = {{ControlPath::separate, "separate"},
                                                                         {ControlPath::in_band, "in-band"}};
 };
+template <>
+struct Choices<ChannelImpl> {
+  static constexpr std::pair<ChannelImpl, std::string_view> values[] = {{ChannelImpl::moodycamel, "moodycamel"},
+                                                                        {ChannelImpl::mutex, "mutex"}};
+};
 template <class T, class = void>
 constexpr bool is_choice = false;
 template <class T>
@@ -83,8 +88,10 @@ void visit_fields(S& s, Visitor&& v) {
 
   v("channel", "capacity", s.channel.capacity, Range{1, kMaxCapacity});
   v("channel", "overflow", s.channel.overflow, Range{});
+  v("channel", "impl", s.channel.impl, Range{});
   v("surface_channel", "capacity", s.surface_channel.capacity, Range{1, kMaxCapacity});
   v("surface_channel", "overflow", s.surface_channel.overflow, Range{});
+  v("surface_channel", "impl", s.surface_channel.impl, Range{});
 
   v("conductor", "transcript_max_bytes", s.conductor.transcript_max_bytes, Range{0, double(1ull << 34)});
   v("conductor", "max_commands", s.conductor.max_commands, Range{0, 1e6});

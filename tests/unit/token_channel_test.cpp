@@ -42,9 +42,14 @@ std::vector<std::uint64_t> pop_all(TokenChannel& channel) {
   }
 }
 
-TEST(TokenChannel, BlockPolicyDeliversEverythingInOrderAcrossThreads) {
+// Every test runs on both queues: moodycamel's and the mutex reference.
+class TokenChannelImpl : public ::testing::TestWithParam<ChannelImpl> {};
+INSTANTIATE_TEST_SUITE_P(Impls, TokenChannelImpl, ::testing::Values(ChannelImpl::moodycamel, ChannelImpl::mutex),
+                         [](const auto& info) { return std::string(info.param == ChannelImpl::mutex ? "mutex" : "moodycamel"); });
+
+TEST_P(TokenChannelImpl, BlockPolicyDeliversEverythingInOrderAcrossThreads) {
   const Clock clock = Clock::steady();
-  TokenChannel channel(100, Overflow::block, clock, 1);
+  TokenChannel channel(100, Overflow::block, clock, 1, {}, GetParam());
   std::vector<std::uint64_t> seqs;
   std::thread consumer([&] { seqs = pop_all(channel); });
   push_all(channel, 50'000, 37);
@@ -57,9 +62,9 @@ TEST(TokenChannel, BlockPolicyDeliversEverythingInOrderAcrossThreads) {
   EXPECT_GT(channel.stats().max_depth, 0);
 }
 
-TEST(TokenChannel, DropNewestKeepsTheFirstAndCountsTheRest) {
+TEST_P(TokenChannelImpl, DropNewestKeepsTheFirstAndCountsTheRest) {
   const Clock clock = Clock::steady();
-  TokenChannel channel(10, Overflow::drop_newest, clock, 0);
+  TokenChannel channel(10, Overflow::drop_newest, clock, 0, {}, GetParam());
   push_all(channel, 25, 25);  // nobody consumes while pushing
   EXPECT_EQ(channel.stats().dropped_data, 15u);
   const auto seqs = pop_all(channel);
@@ -68,9 +73,9 @@ TEST(TokenChannel, DropNewestKeepsTheFirstAndCountsTheRest) {
   EXPECT_EQ(seqs.back(), 9u);
 }
 
-TEST(TokenChannel, DropOldestKeepsTheNewestAndCountsTheRest) {
+TEST_P(TokenChannelImpl, DropOldestKeepsTheNewestAndCountsTheRest) {
   const Clock clock = Clock::steady();
-  TokenChannel channel(10, Overflow::drop_oldest, clock, 0);
+  TokenChannel channel(10, Overflow::drop_oldest, clock, 0, {}, GetParam());
   push_all(channel, 25, 4);
   EXPECT_EQ(channel.stats().dropped_data, 15u);
   const auto seqs = pop_all(channel);
@@ -79,9 +84,9 @@ TEST(TokenChannel, DropOldestKeepsTheNewestAndCountsTheRest) {
   EXPECT_EQ(seqs.back(), 24u);
 }
 
-TEST(TokenChannel, DropsOfNonDataItemsAreCountedApart) {
+TEST_P(TokenChannelImpl, DropsOfNonDataItemsAreCountedApart) {
   const Clock clock = Clock::steady();
-  TokenChannel channel(1, Overflow::drop_newest, clock, 0);
+  TokenChannel channel(1, Overflow::drop_newest, clock, 0, {}, GetParam());
   Token items[2] = {data(0), data(1)};
   items[1].kind = TokenKind::complete;
   channel.push(items, 2, kNever);
@@ -89,10 +94,10 @@ TEST(TokenChannel, DropsOfNonDataItemsAreCountedApart) {
   EXPECT_EQ(channel.stats().dropped_other, 1u);
 }
 
-TEST(TokenChannel, LossyPoliciesAccountForEveryTokenUnderConcurrency) {
+TEST_P(TokenChannelImpl, LossyPoliciesAccountForEveryTokenUnderConcurrency) {
   for (Overflow policy : {Overflow::drop_newest, Overflow::drop_oldest}) {
     const Clock clock = Clock::steady();
-    TokenChannel channel(64, policy, clock, 1);
+    TokenChannel channel(64, policy, clock, 1, {}, GetParam());
     std::vector<std::uint64_t> seqs;
     std::thread consumer([&] { seqs = pop_all(channel); });
     push_all(channel, 200'000, 50);
@@ -102,12 +107,12 @@ TEST(TokenChannel, LossyPoliciesAccountForEveryTokenUnderConcurrency) {
   }
 }
 
-TEST(TokenChannel, CanariesRewriteTheStreamAsPlanted) {
+TEST_P(TokenChannelImpl, CanariesRewriteTheStreamAsPlanted) {
   const Clock clock = Clock::steady();
   ChannelCanaries canaries;
   canaries.drop_every = 5;
   canaries.reorder_every = 7;
-  TokenChannel channel(100, Overflow::block, clock, 0, canaries);
+  TokenChannel channel(100, Overflow::block, clock, 0, canaries, GetParam());
   push_all(channel, 20, 3);  // data tokens 1..20 in batches of three
   const auto seqs = pop_all(channel);
   // 5th, 10th, 15th, 20th (seq 4, 9, 14, 19) dropped; the 7th and 14th (seq 6, 13) each come after their successor.
@@ -117,18 +122,18 @@ TEST(TokenChannel, CanariesRewriteTheStreamAsPlanted) {
   EXPECT_EQ(channel.stats().dropped_data, 0u);  // not the policy: a silent, planted loss
 }
 
-TEST(TokenChannel, PopTimesOutAtItsDeadline) {
+TEST_P(TokenChannelImpl, PopTimesOutAtItsDeadline) {
   const Clock clock = Clock::steady();
-  TokenChannel channel(4, Overflow::block, clock, 0);
+  TokenChannel channel(4, Overflow::block, clock, 0, {}, GetParam());
   Token out[4];
   const auto r = channel.pop(out, 4, monotonic_ns() + 2'000'000, kNever);
   EXPECT_EQ(r.count, 0u);
   EXPECT_FALSE(r.closed);
 }
 
-TEST(TokenChannel, BlockedProducerGivesUpWhenCancelled) {
+TEST_P(TokenChannelImpl, BlockedProducerGivesUpWhenCancelled) {
   const Clock clock = Clock::steady();
-  TokenChannel channel(2, Overflow::block, clock, 0);
+  TokenChannel channel(2, Overflow::block, clock, 0, {}, GetParam());
   std::atomic<bool> cancel{false};
   Token items[5] = {data(0), data(1), data(2), data(3), data(4)};
   std::size_t pushed = 0;
