@@ -2,26 +2,11 @@
 
 #include "compare/statistics.hpp"
 #include "report/reporter.hpp"
+#include "report/xml_text.hpp"
 
 namespace aiway {
 namespace {
 
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') out += ' ';
-        else out += c;
-    }
-  }
-  return out;
-}
 
 // One testsuite per scenario; one testcase for the run itself and one per threshold.
 class JunitReporter final : public Reporter {
@@ -38,22 +23,22 @@ class JunitReporter final : public Reporter {
     for (const auto& r : results.scenarios) {
       std::size_t suite_failures = !r.failure.empty() || r.repetitions.empty();
       for (const auto& t : r.thresholds) suite_failures += !t.passed;
-      const std::string name = xml_escape(r.scenario.name);
+      const std::string name = escape_xml(r.scenario.name);
       out << fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\">\n", name, 1 + r.thresholds.size(), suite_failures);
       out << fmt::format("    <testcase classname=\"aiway-stress.{}\" name=\"run\">\n", name);
       if (!r.failure.empty())
-        out << fmt::format("      <failure message=\"{}\"/>\n", xml_escape(r.failure));
+        out << fmt::format("      <failure message=\"{}\"/>\n", escape_xml(r.failure));
       else if (r.repetitions.empty())
         out << "      <failure message=\"no repetition completed (interrupted)\"/>\n";
       for (const auto& name : unstable_headline_metrics(r))
         out << fmt::format("      <system-out>WARNING: {} is unstable (CV 10 % or more, or a repetition 50 % off the median)</system-out>\n", name);
       out << "    </testcase>\n";
       for (const auto& t : r.thresholds) {
-        const std::string test = xml_escape(fmt::format("{} {} {}", t.metric, t.op, t.limit));
+        const std::string test = escape_xml(fmt::format("{} {} {}", t.metric, t.op, t.limit));
         out << fmt::format("    <testcase classname=\"aiway-stress.{}\" name=\"{}\">\n", name, test);
         if (!t.passed)
           out << fmt::format("      <failure message=\"{}\"/>\n",
-                             xml_escape(fmt::format("{} {} was {}, limit {} {}", t.aggregate, t.metric,
+                             escape_xml(fmt::format("{} {} was {}, limit {} {}", t.aggregate, t.metric,
                                                     t.value ? fmt::format("{}", *t.value) : std::string("not measured"),
                                                     t.op, t.limit)));
         out << "    </testcase>\n";

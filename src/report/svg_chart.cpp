@@ -45,19 +45,6 @@ std::string header(const std::string& id, const std::string& title, std::size_t 
 
 }  // namespace
 
-std::string escape_xml(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string render_line_chart(const LineChart& chart) {
   const bool log_x = chart.x_axis == XAxis::log_percentile;

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "report/xml_text.hpp"
+
 namespace aiway {
 
 struct ChartSeries {
@@ -46,8 +48,5 @@ struct Bar {
 std::string render_line_chart(const LineChart& chart);
 std::string render_bar_chart(const std::string& id, const std::string& title, const std::string& y_label,
                              const std::vector<Bar>& bars);
-
-// Text made safe for HTML and SVG.
-std::string escape_xml(const std::string& text);
 
 }  // namespace aiway
