@@ -80,4 +80,18 @@ MannWhitneyResult mann_whitney_u(const std::vector<double>& x, const std::vector
   return r;
 }
 
+std::vector<double> holm_adjust(const std::vector<double>& p_values) {
+  const std::size_t m = p_values.size();
+  std::vector<std::size_t> order(m);
+  for (std::size_t i = 0; i < m; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p_values[a] < p_values[b]; });
+  std::vector<double> adjusted(m);
+  double running = 0;  // adjusted p-values never decrease along the sorted order
+  for (std::size_t rank = 0; rank < m; ++rank) {
+    running = std::max(running, std::min(1.0, double(m - rank) * p_values[order[rank]]));
+    adjusted[order[rank]] = running;
+  }
+  return adjusted;
+}
+
 }  // namespace aiway

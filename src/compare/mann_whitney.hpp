@@ -20,4 +20,9 @@ MannWhitneyResult mann_whitney_u(const std::vector<double>& x, const std::vector
 // it is above alpha, no difference can ever be significant.
 double smallest_possible_p(std::size_t n1, std::size_t n2);
 
+// Holm's step-down adjustment of a family of p-values (same order as given):
+// rejecting every adjusted p < alpha keeps the chance of any false rejection
+// in the family at or below alpha, whatever the dependence between the tests.
+std::vector<double> holm_adjust(const std::vector<double>& p_values);
+
 }  // namespace aiway

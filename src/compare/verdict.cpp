@@ -68,8 +68,8 @@ ConfidenceInterval bootstrap_median_change(const std::vector<double>& base, cons
   return {at(0.025), at(0.975)};
 }
 
-MetricComparison verdict_for(const MetricPolicy& policy, const std::vector<double>& base,
-                             const std::vector<double>& current, double alpha) {
+MetricComparison measure_change(const MetricPolicy& policy, const std::vector<double>& base,
+                                const std::vector<double>& current) {
   MetricComparison c;
   c.metric = policy.metric;
   c.base_median = median(base);
@@ -78,26 +78,41 @@ MetricComparison verdict_for(const MetricPolicy& policy, const std::vector<doubl
   else c.change = c.new_median == 0 ? 0 : (c.new_median > 0 ? INFINITY : -INFINITY);
   c.raw_change = c.change;
   c.ci = bootstrap_median_change(base, current);
-  const MannWhitneyResult test = mann_whitney_u(base, current);
-  c.p_value = test.p_value;
+  c.p_value = mann_whitney_u(base, current).p_value;
+  c.p_adjusted = c.p_value;
+  return c;
+}
 
+void judge(MetricComparison& c, const MetricPolicy& policy, std::size_t n_base, std::size_t n_new, double alpha) {
   const bool practical = std::fabs(c.change) > policy.threshold &&
                          std::fabs(c.new_median - c.base_median) >= policy.floor;
   const bool worse = policy.higher_is_better ? c.change < 0 : c.change > 0;
-  if (smallest_possible_p(base.size(), current.size()) > alpha) {
-    c.verdict = Verdict::inconclusive;
-    c.reason = fmt::format("{} vs {} repetitions can never reach p < {}", base.size(), current.size(), alpha);
-  } else if (practical && c.p_value < alpha) {
-    c.verdict = worse ? Verdict::regressed : Verdict::improved;
-    c.reason = fmt::format("{:+.1f} % beyond ±{:.0f} %, p = {:.3g}", c.change * 100, policy.threshold * 100, c.p_value);
-  } else if (practical) {
-    c.verdict = Verdict::inconclusive;
-    c.reason = fmt::format("{:+.1f} % but not significant (p = {:.3g}): too noisy to tell", c.change * 100, c.p_value);
-  } else {
+  const double best_p = smallest_possible_p(n_base, n_new);
+  const std::string p_text = c.family > 1 ? fmt::format("p = {:.3g}, Holm-adjusted over {} metrics {:.3g}", c.p_value,
+                                                        c.family, c.p_adjusted)
+                                          : fmt::format("p = {:.3g}", c.p_value);
+  if (!practical) {
     c.verdict = Verdict::unchanged;
-    c.reason = c.p_value < alpha ? fmt::format("significant but within ±{:.0f} %", policy.threshold * 100)
-                                 : fmt::format("p = {:.3g}", c.p_value);
+    c.reason = c.p_adjusted < alpha ? fmt::format("significant but within ±{:.0f} %", policy.threshold * 100) : p_text;
+  } else if (best_p * double(c.family) > alpha) {
+    // Holm's first step needs p < alpha / family: out of reach for these counts.
+    c.verdict = Verdict::inconclusive;
+    c.reason = fmt::format("{:+.1f} %, but {} vs {} repetitions reach p = {:.2g} at best, and {} compared metrics need "
+                           "p < {:.2g}: add repetitions",
+                           c.change * 100, n_base, n_new, best_p, c.family, alpha / double(c.family));
+  } else if (c.p_adjusted < alpha) {
+    c.verdict = worse ? Verdict::regressed : Verdict::improved;
+    c.reason = fmt::format("{:+.1f} % beyond ±{:.0f} %, {}", c.change * 100, policy.threshold * 100, p_text);
+  } else {
+    c.verdict = Verdict::inconclusive;
+    c.reason = fmt::format("{:+.1f} % but not significant ({}): too noisy to tell", c.change * 100, p_text);
   }
+}
+
+MetricComparison verdict_for(const MetricPolicy& policy, const std::vector<double>& base,
+                             const std::vector<double>& current, double alpha) {
+  MetricComparison c = measure_change(policy, base, current);
+  judge(c, policy, base.size(), current.size(), alpha);
   return c;
 }
 
@@ -139,6 +154,11 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
           "a change may look more certain than it is (use run --processes N)", side == &base ? "base" : "new"));
   for (const auto& b : base.scenarios)
     if (!find(current, b.scenario.name)) out.scenarios_only_in_base.push_back(b.scenario.name);
+  struct Judged {
+    MetricPolicy policy;
+    std::size_t n_base, n_new;
+  };
+  std::vector<Judged> judged;  // per compared metric, in order
   for (const auto& n : current.scenarios) {
     const ScenarioResult* b = find(base, n.scenario.name);
     if (!b) {
@@ -152,21 +172,41 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
       const auto before = metric_values(b->repetitions, policy.metric);
       auto after = metric_values(n.repetitions, policy.metric);
       if (before.empty() && after.empty()) continue;
-      if (after.empty()) sc.only_in_base.push_back(policy.metric);
-      else if (before.empty()) sc.only_in_new.push_back(policy.metric);
-      else if (!out.speed_ratio || !policy.scales_with_machine) sc.metrics.push_back(verdict_for(policy, before, after, alpha));
-      else {
+      if (after.empty()) {
+        sc.only_in_base.push_back(policy.metric);
+        continue;
+      }
+      if (before.empty()) {
+        sc.only_in_new.push_back(policy.metric);
+        continue;
+      }
+      MetricComparison m = measure_change(policy, before, after);
+      if (out.speed_ratio && policy.scales_with_machine) {
         // Judged on the new machine's figures as the base machine would have shown them.
-        const double raw_change = verdict_for(policy, before, after, alpha).change;
+        const double raw_change = m.change;
         for (double& v : after) v = policy.higher_is_better ? v / *out.speed_ratio : v * *out.speed_ratio;
-        MetricComparison m = verdict_for(policy, before, after, alpha);
+        m = measure_change(policy, before, after);
         m.raw_change = raw_change;
         m.normalised = true;
-        sc.metrics.push_back(std::move(m));
       }
+      sc.metrics.push_back(std::move(m));
+      judged.push_back({policy, before.size(), after.size()});
     }
     out.scenarios.push_back(std::move(sc));
   }
+  // One family: every metric of every scenario compared.
+  std::vector<double> p_values;
+  for (const auto& s : out.scenarios)
+    for (const auto& m : s.metrics) p_values.push_back(m.p_value);
+  const std::vector<double> adjusted = holm_adjust(p_values);
+  std::size_t k = 0;
+  for (auto& s : out.scenarios)
+    for (auto& m : s.metrics) {
+      m.p_adjusted = adjusted[k];
+      m.family = adjusted.size();
+      judge(m, judged[k].policy, judged[k].n_base, judged[k].n_new, alpha);
+      ++k;
+    }
   return out;
 }
 

@@ -1,6 +1,8 @@
 // Verdicts on the change of a metric between two sets of repetitions: a
-// regression must be both statistically significant (Mann–Whitney U) and
-// larger than the metric's practical threshold.
+// regression must be both statistically significant (Mann–Whitney U, Holm-
+// adjusted over every metric compared, so that an A/A comparison of ~100
+// metrics raises a false alarm at most alpha of the time) and larger than the
+// metric's practical threshold.
 #pragma once
 
 #include <cstdint>
@@ -46,11 +48,19 @@ struct MetricComparison {
   double raw_change = 0;    // before normalisation
   bool normalised = false;  // new figures divided by the machines' speed ratio
   ConfidenceInterval ci;
-  double p_value = 1;
+  double p_value = 1;     // the U test's own
+  double p_adjusted = 1;  // Holm-adjusted over every metric of the comparison: the verdict's
+  std::size_t family = 1; // how many metrics the adjustment covered
   Verdict verdict = Verdict::unchanged;
   std::string reason;  // why, in a few words
 };
 
+// Medians, change, bootstrap interval and the U test's p; no verdict yet.
+MetricComparison measure_change(const MetricPolicy& policy, const std::vector<double>& base,
+                                const std::vector<double>& current);
+// The verdict from c.p_adjusted, for a family of c.family tests at level alpha.
+void judge(MetricComparison& c, const MetricPolicy& policy, std::size_t n_base, std::size_t n_new, double alpha);
+// One metric on its own (a family of one).
 MetricComparison verdict_for(const MetricPolicy& policy, const std::vector<double>& base,
                              const std::vector<double>& current, double alpha = 0.05);
 

@@ -31,14 +31,14 @@ void print_markdown(const Comparison& c, std::ostream& out) {
   if (!c.same_machine) out << "> **Warning:** " << c.machine_note << "\n\n";
   if (c.speed_ratio) out << "> " << speed_note(*c.speed_ratio) << "\n\n";
   for (const auto& note : c.method_notes) out << "> Note: " << note << "\n\n";
-  out << "| scenario | metric | base | new | raw change | change | 95 % CI | p | verdict |\n"
+  out << "| scenario | metric | base | new | raw change | change | 95 % CI | p (Holm) | verdict |\n"
          "|---|---|---:|---:|---:|---:|---|---:|---|\n";
   for (const auto& s : c.scenarios)
     for (const auto& m : s.metrics)
       out << fmt::format("| {} | {} | {} | {} | {} | {} | [{}, {}] | {:.3g} | {}{}{} |\n", s.scenario, m.metric,
                          number(m.base_median), number(m.new_median), percent(m.raw_change),
                          m.normalised ? percent(m.change) + " (normalised)" : percent(m.change), percent(m.ci.low),
-                         percent(m.ci.high), m.p_value, m.verdict == Verdict::regressed ? "**" : "",
+                         percent(m.ci.high), m.p_adjusted, m.verdict == Verdict::regressed ? "**" : "",
                          to_string(m.verdict), m.verdict == Verdict::regressed ? "**" : "");
   for (const auto& name : c.scenarios_only_in_base) out << fmt::format("\nScenario `{}` is only in the base.\n", name);
   for (const auto& name : c.scenarios_only_in_new) out << fmt::format("\nScenario `{}` is only in the new results.\n", name);
@@ -68,7 +68,7 @@ void print_json(const Comparison& c, std::ostream& out) {
       sj["metrics"].push_back({{"metric", m.metric}, {"base_median", m.base_median}, {"new_median", m.new_median},
                                {"change", finite_or_null(m.change)}, {"raw_change", finite_or_null(m.raw_change)},
                                {"normalised", m.normalised},
-                               {"ci_low", m.ci.low}, {"ci_high", m.ci.high}, {"p_value", m.p_value},
+                               {"ci_low", m.ci.low}, {"ci_high", m.ci.high}, {"p_value", m.p_value}, {"p_adjusted", m.p_adjusted}, {"family", m.family},
                                {"verdict", to_string(m.verdict)}, {"reason", m.reason}});
     j["scenarios"].push_back(std::move(sj));
   }

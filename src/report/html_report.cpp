@@ -159,7 +159,7 @@ std::string verdict_section(const Comparison& c) {
   // The verdicts that say something first; every metric in a folded table below.
   auto table = [&](bool notable_only) {
     std::string t = "<table><tr><th>scenario</th><th>metric</th><th>base</th><th>new</th><th>change</th><th>95 % CI</th>"
-                    "<th>p</th><th>verdict</th></tr>";
+                    "<th>p (Holm)</th><th>verdict</th></tr>";
     std::size_t rows = 0;
     for (const auto& s : c.scenarios)
       for (const auto& m : s.metrics) {
@@ -168,7 +168,7 @@ std::string verdict_section(const Comparison& c) {
         t += fmt::format("<tr><td>{}</td><td>{}</td><td>{:.4g}</td><td>{:.4g}</td><td>{:+.1f} %{}</td><td>[{:+.1f} %, {:+.1f} %]</td>"
                          "<td>{:.3g}</td><td class=\"{}\">{}</td></tr>",
                          escape_xml(s.scenario), m.metric, m.base_median, m.new_median, m.change * 100,
-                         m.normalised ? " (normalised)" : "", m.ci.low * 100, m.ci.high * 100, m.p_value,
+                         m.normalised ? " (normalised)" : "", m.ci.low * 100, m.ci.high * 100, m.p_adjusted,
                          to_string(m.verdict), to_string(m.verdict));
       }
     return std::pair{t + "</table>", rows};

@@ -56,6 +56,54 @@ TEST(MannWhitney, SmallestPossibleP) {
   EXPECT_NEAR(smallest_possible_p(3, 3), 0.1, 1e-15);  // three repetitions a side can never reach 0.05
 }
 
+TEST(Holm, AdjustsAsTheStepDownProcedureDefines) {
+  // statsmodels.stats.multitest.multipletests([0.01, 0.04, 0.03, 0.005], method="holm")[1]
+  // = [0.03, 0.06, 0.06, 0.02]: sorted, p_(k) * (m - k + 1), made monotone.
+  const auto adjusted = holm_adjust({0.01, 0.04, 0.03, 0.005});
+  const std::vector<double> expected = {0.03, 0.06, 0.06, 0.02};
+  ASSERT_EQ(adjusted.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(adjusted[i], expected[i], 1e-15) << i;
+  EXPECT_EQ(holm_adjust({0.5, 0.9}), (std::vector<double>{1.0, 1.0}));  // capped at 1
+  EXPECT_TRUE(holm_adjust({}).empty());
+}
+
+TEST(CompareResults, ManyMetricsShareOneFamilyWiseLevel) {
+  // 40 scenarios, each with a throughput that differs only by noise (p ~ 0.03
+  // on its own, beyond the 5 % threshold): uncorrected, most would be called
+  // regressions; over the family, none is.
+  RunResults base, now;
+  for (auto* r : {&base, &now}) {
+    r->machine.fingerprint = "m";
+    r->method.processes = 9;
+  }
+  for (int k = 0; k < 40; ++k) {
+    ScenarioResult b, n;
+    b.scenario.name = n.scenario.name = "s" + std::to_string(k);
+    const std::vector<double> before = {100, 104, 96, 102, 98, 110, 90, 101, 99};
+    const std::vector<double> after = {92, 96, 88, 94, 90, 101, 84, 93, 91};
+    for (std::size_t i = 0; i < before.size(); ++i) {
+      Repetition rb, rn;
+      rb.metrics.set("throughput_tps", before[i]);
+      rn.metrics.set("throughput_tps", after[i]);
+      b.repetitions.push_back(rb);
+      n.repetitions.push_back(rn);
+    }
+    base.scenarios.push_back(b);
+    now.scenarios.push_back(n);
+  }
+  const Comparison c = compare_results(base, now, default_policies());
+  const MetricComparison& first = c.scenarios[0].metrics[0];
+  EXPECT_LT(first.p_value, 0.05) << "significant on its own";
+  EXPECT_EQ(first.family, 40u);
+  EXPECT_GT(first.p_adjusted, 0.05);
+  EXPECT_FALSE(c.regressed());
+  EXPECT_EQ(first.verdict, Verdict::inconclusive) << first.reason;
+  // The same change in one scenario alone is a regression.
+  base.scenarios.resize(1);
+  now.scenarios.resize(1);
+  EXPECT_TRUE(compare_results(base, now, default_policies()).regressed());
+}
+
 TEST(Bootstrap, DegenerateSamplesGiveExactIntervals) {
   const auto same = bootstrap_median_change({10, 10, 10}, {10, 10, 10});
   EXPECT_DOUBLE_EQ(same.low, 0);
