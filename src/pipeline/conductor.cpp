@@ -16,12 +16,14 @@ Conductor::Conductor(const Scenario& scenario, const Clock& clock, TokenChannel&
       out_(out),
       control_(control),
       parsers_(scenario.backend.streams),
-      transcripts_(scenario.backend.streams, Transcript(scenario.conductor.transcript_max_bytes)),
       commands_this_response_(scenario.backend.streams, 0),
       stream_open_(scenario.backend.streams, false),
       inbox_(scenario.pipeline.batch),
       // A token can yield commands as well as itself: room for a full inbox and some.
-      outbox_(2 * std::size_t(scenario.pipeline.batch) + 16) {}
+      outbox_(2 * std::size_t(scenario.pipeline.batch) + 16) {
+  transcripts_.reserve(scenario.backend.streams);
+  for (std::uint32_t s = 0; s < scenario.backend.streams; ++s) transcripts_.emplace_back(scenario.conductor.transcript_max_bytes);
+}
 
 void Conductor::process(Token& token) {
   token.dequeued_ns = t1_;

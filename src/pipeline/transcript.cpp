@@ -1,32 +1,57 @@
 #include "pipeline/transcript.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 namespace aiway {
 
 void Transcript::append(std::string_view text) {
   if (max_bytes_ == 0) return;
-  current_.append(text);
-  bytes_ += text.size();
-  if (bytes_ > max_bytes_) trim();
+  while (!text.empty()) {
+    const std::size_t used = std::size_t(written_ - chunks_base_) - (chunks_.size() - 1) * kChunkBytes;
+    if (chunks_.empty() || used == kChunkBytes) {
+      // Not value-initialised: pages are touched only as text is written.
+      chunks_.emplace_back(new char[kChunkBytes]);
+      continue;
+    }
+    const std::size_t n = std::min(kChunkBytes - used, text.size());
+    std::memcpy(chunks_.back().get() + used, text.data(), n);
+    written_ += n;
+    text.remove_prefix(n);
+  }
+  if (bytes() > max_bytes_) trim();
 }
 
 void Transcript::end_message() {
-  if (current_.empty()) return;
-  finished_.push_back(std::move(current_));
-  current_ = std::string();
+  const std::uint64_t last_end = message_ends_.empty() ? start_ : message_ends_.back();
+  if (written_ > last_end) message_ends_.push_back(written_);
 }
 
 void Transcript::trim() {
-  while (bytes_ > max_bytes_ && !finished_.empty()) {
-    bytes_ -= finished_.front().size();
-    finished_.pop_front();
+  while (bytes() > max_bytes_ && !message_ends_.empty()) {
+    start_ = message_ends_.front();
+    message_ends_.pop_front();
   }
-  if (bytes_ > max_bytes_) {
-    // The streaming message alone is over the limit: keep its newest half of
-    // the limit, so trimming costs O(1) per appended byte, amortised.
-    const std::size_t keep = std::size_t(max_bytes_ / 2);
-    current_.erase(0, current_.size() - keep);
-    bytes_ = current_.size();
+  // The streaming message alone is over the limit: keep its newest half of the
+  // limit, so trimming costs O(1) per appended byte, amortised.
+  if (bytes() > max_bytes_) start_ = written_ - max_bytes_ / 2;
+  while (!chunks_.empty() && chunks_base_ + kChunkBytes <= start_) {
+    chunks_.pop_front();
+    chunks_base_ += kChunkBytes;
   }
+}
+
+std::string Transcript::text() const {
+  std::string out;
+  out.reserve(std::size_t(bytes()));
+  for (std::uint64_t at = start_; at < written_;) {
+    const std::uint64_t index = (at - chunks_base_) / kChunkBytes;
+    const std::uint64_t offset = (at - chunks_base_) % kChunkBytes;
+    const std::uint64_t n = std::min<std::uint64_t>(kChunkBytes - offset, written_ - at);
+    out.append(chunks_[std::size_t(index)].get() + offset, std::size_t(n));
+    at += n;
+  }
+  return out;
 }
 
 }  // namespace aiway

@@ -1,9 +1,16 @@
 // The conductor's session transcript: clean text of each message, bounded in
 // bytes like ai-way's (10 MB): the oldest text goes first.
+//
+// Text is kept in fixed 64 KiB chunks. A growing std::string touched ~3.5x the
+// kept bytes in fresh pages (every doubling is a new block and a copy): on
+// 1m-short that was 5,600 page faults and 90 ms of the conductor's 135 ms of
+// CPU a repetition. Chunks touch only the pages the text needs, and never copy
+// what is kept.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -11,19 +18,29 @@ namespace aiway {
 
 class Transcript {
  public:
+  static constexpr std::size_t kChunkBytes = 64 * 1024;
+
   explicit Transcript(std::uint64_t max_bytes) : max_bytes_(max_bytes) {}
+  // Moved, never copied (the conductor keeps one per stream in a vector).
+  Transcript(Transcript&&) noexcept = default;
+  Transcript& operator=(Transcript&&) noexcept = default;
 
   void append(std::string_view text);
   void end_message();
-  std::uint64_t bytes() const { return bytes_; }
+  std::uint64_t bytes() const { return written_ - start_; }
+  // The kept text, oldest first (for tests; copies it all).
+  std::string text() const;
 
  private:
   void trim();
 
   std::uint64_t max_bytes_;
-  std::uint64_t bytes_ = 0;
-  std::string current_;
-  std::deque<std::string> finished_;
+  // Offsets count every byte ever appended: the kept text is [start_, written_).
+  std::uint64_t written_ = 0;
+  std::uint64_t start_ = 0;
+  std::uint64_t chunks_base_ = 0;           // offset of chunks_.front()'s first byte
+  std::deque<std::unique_ptr<char[]>> chunks_;
+  std::deque<std::uint64_t> message_ends_;  // where each finished, still kept message ends
 };
 
 }  // namespace aiway

@@ -76,6 +76,33 @@ TEST(Transcript, BoundedInBytesOldestFirst) {
   EXPECT_LE(t.bytes(), 10u);
 }
 
+TEST(Transcript, KeepsTheNewestTextAcrossChunks) {
+  // Three chunks' worth of text in one message, under a limit of two chunks.
+  const std::size_t limit = 2 * Transcript::kChunkBytes;
+  Transcript t(limit);
+  std::string all;
+  for (int i = 0; all.size() < 3 * Transcript::kChunkBytes; ++i) {
+    const std::string token = "tok" + std::to_string(i) + " ";
+    t.append(token);
+    all += token;
+    ASSERT_LE(t.bytes(), limit);
+  }
+  const std::string kept = t.text();
+  EXPECT_EQ(kept.size(), t.bytes());
+  EXPECT_GE(kept.size(), limit / 2);
+  EXPECT_EQ(kept, all.substr(all.size() - kept.size())) << "the newest text, intact";
+  // Finished messages go whole, oldest first.
+  Transcript m(10);
+  m.append("aaaa");
+  m.end_message();
+  m.append("bbbb");
+  m.end_message();
+  m.append("cc");
+  EXPECT_EQ(m.text(), "aaaabbbbcc");
+  m.append("d");
+  EXPECT_EQ(m.text(), "bbbbccd");
+}
+
 TEST(Transcript, ZeroBudgetKeepsNothing) {
   Transcript t(0);
   t.append("hello");
