@@ -1,5 +1,6 @@
 #include "pipeline/backend.hpp"
 
+#include <sched.h>
 #include <sys/prctl.h>
 #include <xxhash.h>
 
@@ -61,6 +62,11 @@ void Backend::request_quit() {
   control_.quit_requested_ns.store(clock_.now_ns(), std::memory_order_release);
   control_.conductor_attention.store(true, std::memory_order_release);
   out_.wake_consumer();
+  // In ai-way the quit comes from the UI thread, not from the model's stream:
+  // the backend thread only stands in for it. Yield so that the requester does
+  // not keep the core the conductor needs to act on it (three stage threads
+  // share two cores here).
+  sched_yield();
 }
 
 // Sleeps until due_ns (or at most 10 ms, to re-check the stop flag); false when stopped.
