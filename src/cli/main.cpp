@@ -1,7 +1,6 @@
 // aiway-stress: wires the modules together; no measurement or formatting here.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,6 +13,7 @@
 #include <sstream>
 
 #include "aiway/scenario_file.hpp"
+#include "aiway/sweep.hpp"
 #include "calibrate/calibration.hpp"
 #include "cli/worker_processes.hpp"
 #include "measure/clock.hpp"
@@ -114,37 +114,6 @@ int gate(const aiway::RunResults& base, const aiway::RunResults& current, const 
   return kPass;
 }
 
-using SweepCombination = std::vector<std::pair<std::string, std::string>>;
-
-// --sweep FIELD=V1,V2 (repeatable): every combination of the values, the first
-// field varying slowest, as hyperfine's -L does.
-std::vector<SweepCombination> sweep_combinations(const std::vector<std::string>& sweeps) {
-  std::vector<SweepCombination> out;
-  if (sweeps.empty()) return out;
-  out.emplace_back();
-  for (const auto& sweep : sweeps) {
-    const auto eq = sweep.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == sweep.size())
-      throw aiway::ScenarioError(fmt::format("--sweep {}: expected SECTION.KEY=V1,V2,...", sweep));
-    const std::string field = sweep.substr(0, eq);
-    std::vector<std::string> values;
-    std::stringstream list(sweep.substr(eq + 1));
-    for (std::string v; std::getline(list, v, ',');) {
-      if (v.empty()) throw aiway::ScenarioError(fmt::format("--sweep {}: an empty value", sweep));
-      values.push_back(v);
-    }
-    std::vector<SweepCombination> grown;
-    for (const auto& combination : out)
-      for (const auto& v : values) {
-        SweepCombination c = combination;
-        c.emplace_back(field, v);
-        grown.push_back(std::move(c));
-      }
-    out = std::move(grown);
-  }
-  return out;
-}
-
 struct RunArgs {
   std::vector<std::string> scenarios;
   bool all = false;
@@ -161,7 +130,7 @@ struct RunArgs {
   std::vector<std::string> sweeps;  // FIELD=V1,V2,...
   std::string baseline;
   CompareArgs compare;
-  std::optional<bool> calibrate;  // default: on with --all
+  bool calibrate = false, no_calibrate = false;  // default: on with --all
 };
 
 int run_command(const RunArgs& args, const std::filesystem::path& dir) {
@@ -176,27 +145,10 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
     if (args.warmup) s.warmup = *args.warmup;
     scenarios.push_back(std::move(s));
   }
-  const std::vector<SweepCombination> combinations = sweep_combinations(args.sweeps);
-  if (!combinations.empty()) {
-    // Each scenario runs once per combination, as a scenario of its own.
-    std::vector<aiway::Scenario> expanded;
-    for (const auto& s : scenarios)
-      for (const auto& combination : combinations) {
-        aiway::Scenario variant = s;
-        std::vector<std::string> assignments, labels;
-        for (const auto& [field, value] : combination) assignments.push_back(fmt::format("{}={}", field, value));
-        try {
-          aiway::apply_overrides(variant, assignments);
-        } catch (const aiway::ScenarioError& e) {
-          std::string message = e.what();  // "--set FIELD=V: why": it came from --sweep
-          if (message.rfind("--set ", 0) == 0) message.replace(0, 6, "--sweep ");
-          throw aiway::ScenarioError(message);
-        }
-        variant.name = fmt::format("{}[{}]", s.name, fmt::join(assignments, ","));
-        expanded.push_back(std::move(variant));
-      }
-    scenarios = std::move(expanded);
-  }
+  // With --sweep, each scenario runs once per combination, as a scenario of its own.
+  const std::vector<aiway::SweepVariant> variants = aiway::expand_sweeps(scenarios, args.sweeps);
+  scenarios.clear();
+  for (const auto& v : variants) scenarios.push_back(v.scenario);
   // Every output path is checked before minutes of work, not after.
   const std::vector<std::pair<std::string, std::string>> outputs = {
       {"json", args.out}, {"markdown", args.out_markdown}, {"junit", args.out_junit}, {"gbench", args.out_gbench}};
@@ -215,7 +167,7 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   results.started_at = utc_now();
 
   const bool progress = !args.quiet && isatty(STDERR_FILENO);
-  if (args.calibrate.value_or(args.all)) {
+  if ((args.calibrate || args.all) && !args.no_calibrate) {
     if (progress) std::cerr << "calibrating ..." << std::flush;
     results.machine.calibration = aiway::calibrate(clock);
     if (progress) std::cerr << "\r\x1b[2K" << std::flush;
@@ -269,9 +221,8 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
       finished(aiway::run_scenario(s, clock, options, results.interrupted));
     }
   }
-  if (!combinations.empty()) {
-    for (std::size_t i = 0; i < results.scenarios.size(); ++i)
-      results.scenarios[i].sweep = combinations[i % combinations.size()];
+  if (!args.sweeps.empty()) {
+    for (std::size_t i = 0; i < results.scenarios.size(); ++i) results.scenarios[i].sweep = variants[i].combination;
     if (args.format == "console" && !args.quiet) aiway::print_sweep_table(aiway::sweep_table(results), false, std::cout);
   }
   results.passed = !results.interrupted && !failed_run &&
@@ -341,8 +292,10 @@ int main(int argc, char** argv) {
   run->add_option("--processes", run_args.processes,
                   "Spread each scenario's repetitions over N fresh worker processes (each with its own warm-up)")
       ->check(CLI::Range(1, 1000));
-  run->add_flag("--calibrate,!--no-calibrate", run_args.calibrate,
+  // Two flags, not one optional: CLI11 sets an optional<bool> flag to false when it is absent.
+  run->add_flag("--calibrate", run_args.calibrate,
                 "Score the machine first (a few seconds) and store it in the results; default: on with --all");
+  run->add_flag("--no-calibrate", run_args.no_calibrate, "Do not calibrate, even with --all");
   run->add_flag("--spectrum", run_args.spectrum, "Print the latency percentile spectrum (HdrHistogram layout)");
 
   run->add_option("--baseline", run_args.baseline, "Compare the results with this baseline (results file); exit 1 on a regression")

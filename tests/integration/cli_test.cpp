@@ -548,4 +548,23 @@ TEST(Cli, HtmlReportDrawsEveryChartAndRendersInChromium) {
   EXPECT_EQ(std::system(check.c_str()), 0) << "the screenshot shows no chart colours";
 }
 
+TEST(Cli, AllCalibratesByDefault) {
+  if (under_sanitizer()) GTEST_SKIP() << "calibration takes a minute under a sanitizer";
+  // A scenarios folder of one small scenario, so that --all is quick.
+  const fs::path dir = scratch() / "one-scenario";
+  fs::create_directories(dir);
+  std::ofstream(dir / "tiny.toml") << "name = \"tiny\"\nrepetitions = 1\nwarmup = 0\n[backend]\nmessages = 1000\n";
+  auto calibrated = [&](const std::string& args) {
+    const fs::path out = dir / "r.json";
+    const std::string command = fmt::format("{} --scenarios-dir {} run {} -q --out {} >/dev/null 2>&1", AIWAY_CLI,
+                                            dir.string(), args, out.string());
+    EXPECT_EQ(std::system(command.c_str()), 0) << args;
+    return !nlohmann::json::parse(slurp(out))["machine"]["calibration_score"].is_null();
+  };
+  EXPECT_TRUE(calibrated("--all"));
+  EXPECT_FALSE(calibrated("--all --no-calibrate"));
+  EXPECT_FALSE(calibrated("-s tiny"));
+  EXPECT_TRUE(calibrated("-s tiny --calibrate"));
+}
+
 }  // namespace
