@@ -2,13 +2,14 @@
 # A/A test of the regression gate: runs the same build twice per try and
 # compares; any exit other than 0 is a false alarm. Prints the tally.
 #   ./scripts/aa-test.sh [TRIES] [aiway-stress run arguments…]
-#   ./scripts/aa-test.sh 20 -s 1m-short -s 1m-medium -s 1k-long
+#   ./scripts/aa-test.sh 20                      # the nightly settings: --all -r 9 --processes 9 (~11 min a try)
+#   ./scripts/aa-test.sh 20 -s 1m-short -s 1m-medium -s 1k-long -r 9 --processes 9
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tries="${1:-20}"
 shift || true
 args=("$@")
-[ ${#args[@]} -gt 0 ] || args=(-s 1m-short -s 1m-medium -s 1k-long)
+[ ${#args[@]} -gt 0 ] || args=(--all -r 9 --processes 9)
 bin="$root/build/release/aiway-stress"
 [ -x "$bin" ] || "$root/scripts/build.sh" release
 dir="$(mktemp -d)"
