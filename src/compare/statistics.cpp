@@ -43,8 +43,7 @@ std::vector<std::string> unstable_headline_metrics(const ScenarioResult& result)
   static const char* const kHeadline[] = {"throughput_tps", "latency_p99_us", "cpu_share", "rss_growth_bytes"};
   std::vector<std::string> out;
   for (const char* name : kHeadline)
-    for (const auto& [n, s] : result.summary)
-      if (n == name && s.unstable) out.push_back(n);
+    if (const MetricSummary* s = find_summary(result, name); s && s->unstable) out.push_back(name);
   return out;
 }
 
@@ -56,6 +55,17 @@ std::vector<std::pair<std::string, MetricSummary>> summarize(const std::vector<R
       if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
   for (const auto& name : names) out.emplace_back(name, summarize(metric_values(repetitions, name)));
   return out;
+}
+
+const MetricSummary* find_summary(const ScenarioResult& result, const std::string& metric) {
+  for (const auto& [name, summary] : result.summary)
+    if (name == metric) return &summary;
+  return nullptr;
+}
+
+double summary_median(const ScenarioResult& result, const std::string& metric) {
+  const MetricSummary* s = find_summary(result, metric);
+  return s ? s->median : 0;
 }
 
 }  // namespace aiway

@@ -33,28 +33,17 @@ std::string duration_us(double us) {
   return fmt::format("{:.1f} us", us);
 }
 
-const MetricSummary* find(const ScenarioResult& r, const std::string& name) {
-  for (const auto& [n, s] : r.summary)
-    if (n == name) return &s;
-  return nullptr;
-}
-
 // Formats a metric's median, with [min .. max] when repetitions disagree.
 template <class Format>
 std::string spread(const ScenarioResult& r, const std::string& name, Format format) {
-  const MetricSummary* s = find(r, name);
+  const MetricSummary* s = find_summary(r, name);
   if (!s || s->n == 0) return "n/a";
   if (s->n == 1 || s->min == s->max) return format(s->median);
   return fmt::format("{} [{} .. {}]", format(s->median), format(s->min), format(s->max));
 }
 
-double median_of(const ScenarioResult& r, const std::string& name) {
-  const MetricSummary* s = find(r, name);
-  return s ? s->median : 0;
-}
-
 std::string worst(const ScenarioResult& r, const std::string& name) {
-  const MetricSummary* s = find(r, name);
+  const MetricSummary* s = find_summary(r, name);
   return s ? grouped(s->max) : "n/a";
 }
 
@@ -122,45 +111,45 @@ void print_scenario(const ScenarioResult& r, const ConsoleStyle& style, std::ost
                        spread(r, "commands_planted", count), spread(r, "commands_executed", count));
     out << fmt::format("  Duration      {}\n", spread(r, "wall_s", [](double v) { return duration_us(v * 1e6); }));
     out << fmt::format("  Throughput    {}   {}\n", spread(r, "throughput_tps", [](double v) { return si(v, "tokens/s"); }),
-                       si(median_of(r, "throughput_bytes_per_s"), "B/s"));
-    if (find(r, "latency_p99_us")) {
+                       si(summary_median(r, "throughput_bytes_per_s"), "B/s"));
+    if (find_summary(r, "latency_p99_us")) {
       out << fmt::format("  Latency       p50 {}  p90 {}  p99 {}  p99.9 {}  max {}\n",
-                         duration_us(median_of(r, "latency_p50_us")), duration_us(median_of(r, "latency_p90_us")),
-                         spread(r, "latency_p99_us", duration_us), duration_us(median_of(r, "latency_p999_us")),
-                         duration_us(median_of(r, "latency_max_us")));
+                         duration_us(summary_median(r, "latency_p50_us")), duration_us(summary_median(r, "latency_p90_us")),
+                         spread(r, "latency_p99_us", duration_us), duration_us(summary_median(r, "latency_p999_us")),
+                         duration_us(summary_median(r, "latency_max_us")));
       out << fmt::format("                uncorrected p99 {}  hop1 p99 {}  hop2 p99 {}  TTFT {}  inter-token p99 {}\n",
-                         duration_us(median_of(r, "latency_uncorrected_p99_us")), duration_us(median_of(r, "hop1_p99_us")),
-                         duration_us(median_of(r, "hop2_p99_us")), duration_us(median_of(r, "ttft_us")),
-                         duration_us(median_of(r, "itl_p99_us")));
+                         duration_us(summary_median(r, "latency_uncorrected_p99_us")), duration_us(summary_median(r, "hop1_p99_us")),
+                         duration_us(summary_median(r, "hop2_p99_us")), duration_us(summary_median(r, "ttft_us")),
+                         duration_us(summary_median(r, "itl_p99_us")));
     }
-    if (find(r, "stream_tps_median")) {
+    if (find_summary(r, "stream_tps_median")) {
       // The worst stream of the median repetition would be arbitrary: name the worst of the last one.
       const auto worst_stream = r.repetitions.back().metrics.get("worst_stream");
       out << fmt::format("  Fairness      per-stream throughput min {} median {} max {}, Jain index {:.3f}; "
                          "per-stream p99 median {} max {} (stream {} in the last repetition)\n",
-                         si(median_of(r, "stream_tps_min"), "tokens/s"), si(median_of(r, "stream_tps_median"), "tokens/s"),
-                         si(median_of(r, "stream_tps_max"), "tokens/s"), median_of(r, "fairness_jain"),
-                         duration_us(median_of(r, "stream_p99_median_us")), duration_us(median_of(r, "stream_p99_max_us")),
+                         si(summary_median(r, "stream_tps_min"), "tokens/s"), si(summary_median(r, "stream_tps_median"), "tokens/s"),
+                         si(summary_median(r, "stream_tps_max"), "tokens/s"), summary_median(r, "fairness_jain"),
+                         duration_us(summary_median(r, "stream_p99_median_us")), duration_us(summary_median(r, "stream_p99_max_us")),
                          worst_stream ? fmt::format("{:.0f}", *worst_stream) : "?");
     }
-    if (find(r, "quit_latency_us"))
+    if (find_summary(r, "quit_latency_us"))
       out << fmt::format("  Quit          {}\n", spread(r, "quit_latency_us", duration_us));
-    if (find(r, "shutdown_lost") && worst(r, "shutdown_lost") != "0")
+    if (find_summary(r, "shutdown_lost") && worst(r, "shutdown_lost") != "0")
       out << fmt::format("  Quit          ShuttingDown was dropped by the full surface channel in {} of {} repetitions: "
                          "the surface never heard of the quit\n",
                          count_nonzero(r, "shutdown_lost"), r.repetitions.size());
-    out << fmt::format("  Memory        RSS before {}  peak {}  end {}  growth {}\n", mib(median_of(r, "rss_before_bytes")),
-                       mib(median_of(r, "rss_peak_bytes")), mib(median_of(r, "rss_end_bytes")),
+    out << fmt::format("  Memory        RSS before {}  peak {}  end {}  growth {}\n", mib(summary_median(r, "rss_before_bytes")),
+                       mib(summary_median(r, "rss_peak_bytes")), mib(summary_median(r, "rss_end_bytes")),
                        spread(r, "rss_growth_bytes", mib));
     out << fmt::format("  CPU           share {} of {}  (backend {:.3f} s, conductor {:.3f} s, surface {:.3f} s; ctx switches {} / {})\n",
                        spread(r, "cpu_share", [](double v) { return fmt::format("{:.1f} %", v * 100); }),
-                       "all cores", median_of(r, "cpu_backend_s"), median_of(r, "cpu_conductor_s"),
-                       median_of(r, "cpu_surface_s"), grouped(median_of(r, "ctx_switches_voluntary")),
-                       grouped(median_of(r, "ctx_switches_involuntary")));
+                       "all cores", summary_median(r, "cpu_backend_s"), summary_median(r, "cpu_conductor_s"),
+                       summary_median(r, "cpu_surface_s"), grouped(summary_median(r, "ctx_switches_voluntary")),
+                       grouped(summary_median(r, "ctx_switches_involuntary")));
     out << fmt::format("  Queues        token channel max {} mean {:.0f}, surface channel max {} mean {:.0f}, producer blocked {:.3f} s\n",
-                       grouped(median_of(r, "channel_max_depth")), median_of(r, "channel_mean_depth"),
-                       grouped(median_of(r, "surface_channel_max_depth")), median_of(r, "surface_channel_mean_depth"),
-                       median_of(r, "producer_blocked_s"));
+                       grouped(summary_median(r, "channel_max_depth")), summary_median(r, "channel_mean_depth"),
+                       grouped(summary_median(r, "surface_channel_max_depth")), summary_median(r, "surface_channel_mean_depth"),
+                       summary_median(r, "producer_blocked_s"));
     if (style.spectrum) {
       for (std::size_t i = 0; i < r.repetitions.size(); ++i) {
         out << fmt::format("  Latency spectrum, repetition {} (end-to-end, corrected; microseconds):\n", i + 1);
@@ -173,7 +162,7 @@ void print_scenario(const ScenarioResult& r, const ConsoleStyle& style, std::ost
     }
   }
   for (const auto& name : unstable_headline_metrics(r)) {
-    const MetricSummary* s = find(r, name);
+    const MetricSummary* s = find_summary(r, name);
     out << paint(fmt::format("  WARNING: {} is unstable (CV {:.1f} %, min {:.4g}, median {:.4g}, max {:.4g}): "
                              "more repetitions or a quieter machine\n", name, s->cv * 100, s->min, s->median, s->max), "33");
   }

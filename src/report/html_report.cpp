@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "compare/statistics.hpp"
 #include "report/svg_chart.hpp"
 #include "report/sweep_table.hpp"
 
@@ -31,17 +32,6 @@ th{background:#eef0f4}td:first-child,td:nth-child(2),th:first-child,th:nth-child
 )";
 
 double metric(const Repetition& rep, const char* name) { return rep.metrics.get(name).value_or(NAN); }
-
-double median_of(const ScenarioResult& r, const char* name) {
-  for (const auto& [n, s] : r.summary)
-    if (n == name) return s.median;
-  std::vector<double> v;
-  for (const auto& rep : r.repetitions)
-    if (auto x = rep.metrics.get(name)) v.push_back(*x);
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
 
 // The repetition whose p99 is the median one: its spectrum stands for the run.
 const Repetition* representative(const ScenarioResult& r) {
@@ -71,8 +61,8 @@ std::string scenario_section(const ScenarioResult& r, const ScenarioResult* base
   std::string html = fmt::format("<h2 id=\"{0}\">{0} <span class=\"{1}\">{2}</span></h2>", escape_xml(r.scenario.name),
                                  r.passed ? "pass" : "fail", r.passed ? "passed" : "FAILED");
   html += fmt::format("<p class=\"meta\">{}<br>{} repetitions; median {:.4g} tokens/s, p99 {:.3g} ms, CPU share {:.1f} %</p>",
-                      escape_xml(r.scenario.description), r.repetitions.size(), median_of(r, "throughput_tps"),
-                      median_of(r, "latency_p99_us") / 1e3, median_of(r, "cpu_share") * 100);
+                      escape_xml(r.scenario.description), r.repetitions.size(), summary_median(r, "throughput_tps"),
+                      summary_median(r, "latency_p99_us") / 1e3, summary_median(r, "cpu_share") * 100);
   if (!r.failure.empty()) html += fmt::format("<p class=\"warn\">Run failed: {}</p>", escape_xml(r.failure));
   html += "<div class=\"charts\">";
 
@@ -91,7 +81,7 @@ std::string scenario_section(const ScenarioResult& r, const ScenarioResult* base
     std::vector<double> v;
     for (const auto& rep : base->repetitions) v.push_back(metric(rep, "throughput_tps"));
     std::sort(v.begin(), v.end());
-    throughput.band = ChartBand{v.front(), v.back(), median_of(*base, "throughput_tps"), "baseline min..max, median"};
+    throughput.band = ChartBand{v.front(), v.back(), summary_median(*base, "throughput_tps"), "baseline min..max, median"};
   }
   html += render_line_chart(throughput);
 
@@ -104,12 +94,12 @@ std::string scenario_section(const ScenarioResult& r, const ScenarioResult* base
   }
   html += render_line_chart(rss);
 
-  const double wall = median_of(r, "wall_s");
+  const double wall = summary_median(r, "wall_s");
   std::vector<Bar> stages;
   const char* names[] = {"backend", "conductor", "surface"};
   const char* metrics[] = {"cpu_backend_s", "cpu_conductor_s", "cpu_surface_s"};
   for (int i = 0; i < 3; ++i)
-    stages.push_back({names[i], wall > 0 ? median_of(r, metrics[i]) / wall * 100 : 0, kStageColors[i]});
+    stages.push_back({names[i], wall > 0 ? summary_median(r, metrics[i]) / wall * 100 : 0, kStageColors[i]});
   html += render_bar_chart("cpu", "CPU per stage (% of one core, median)", "% of one core", stages);
   return html + "</div>";
 }
@@ -201,8 +191,8 @@ std::string html_report(const RunResults& results, const RunResults* baseline, c
     html += fmt::format("<tr><td><a href=\"#{0}\">{0}</a></td><td class=\"{1}\">{2}</td><td>{3}</td><td>{4:.4g}</td><td>{5:.3g}</td>"
                         "<td>{6:.1f} %</td><td>{7:.1f}</td></tr>",
                         escape_xml(r.scenario.name), r.passed ? "pass" : "fail", r.passed ? "pass" : "FAIL", r.repetitions.size(),
-                        median_of(r, "throughput_tps"), median_of(r, "latency_p99_us") / 1e3, median_of(r, "cpu_share") * 100,
-                        median_of(r, "rss_growth_bytes") / (1024.0 * 1024.0));
+                        summary_median(r, "throughput_tps"), summary_median(r, "latency_p99_us") / 1e3, summary_median(r, "cpu_share") * 100,
+                        summary_median(r, "rss_growth_bytes") / (1024.0 * 1024.0));
   html += "</table>";
   if (comparison) html += verdict_section(*comparison);
   html += sweep_section(results);

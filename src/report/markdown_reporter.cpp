@@ -10,12 +10,6 @@
 namespace aiway {
 namespace {
 
-double median_of(const ScenarioResult& r, const std::string& name) {
-  for (const auto& [n, s] : r.summary)
-    if (n == name) return s.median;
-  return 0;
-}
-
 // A table fit for a CI job summary or a pull-request comment.
 class MarkdownReporter final : public Reporter {
  public:
@@ -27,15 +21,14 @@ class MarkdownReporter final : public Reporter {
     out << "| scenario | result | reps | tokens/s (median) | CV | p99 | CPU share | RSS growth | lost |\n";
     out << "|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const auto& r : results.scenarios) {
-      double cv = 0;
-      for (const auto& [n, s] : r.summary)
-        if (n == "throughput_tps") cv = s.cv;
+      const MetricSummary* throughput = find_summary(r, "throughput_tps");
+      const double cv = throughput ? throughput->cv : 0;
       const auto unstable = unstable_headline_metrics(r);
       out << fmt::format("| {} | {} | {} | {:.0f} | {:.1f} %{} | {:.2f} ms | {:.1f} % | {:.1f} MiB | {:.0f} |\n", r.scenario.name,
-                         r.passed ? "pass" : "**FAIL**", r.repetitions.size(), median_of(r, "throughput_tps"), cv * 100,
-                         unstable.empty() ? "" : fmt::format(" (unstable: {})", fmt::join(unstable, ", ")), median_of(r, "latency_p99_us") / 1e3,
-                         median_of(r, "cpu_share") * 100, median_of(r, "rss_growth_bytes") / (1024.0 * 1024.0),
-                         median_of(r, "lost_unaccounted"));
+                         r.passed ? "pass" : "**FAIL**", r.repetitions.size(), summary_median(r, "throughput_tps"), cv * 100,
+                         unstable.empty() ? "" : fmt::format(" (unstable: {})", fmt::join(unstable, ", ")), summary_median(r, "latency_p99_us") / 1e3,
+                         summary_median(r, "cpu_share") * 100, summary_median(r, "rss_growth_bytes") / (1024.0 * 1024.0),
+                         summary_median(r, "lost_unaccounted"));
     }
     print_sweep_table(sweep_table(results), /*markdown=*/true, out);
     for (const auto& r : results.scenarios) {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "aiway/scenario_file.hpp"
+#include "compare/statistics.hpp"
 #include "report/results_json.hpp"
 
 namespace aiway {
@@ -167,6 +168,7 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
       });
       s.repetitions.push_back(std::move(rep));
     }
+    s.summary = summarize(s.repetitions);  // derived, so recomputed rather than trusted
     if (scenarios[i].contains("failure") && scenarios[i]["failure"].is_string())
       s.failure = scenarios[i]["failure"].get<std::string>();
     out.scenarios.push_back(std::move(s));

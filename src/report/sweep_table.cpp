@@ -4,17 +4,9 @@
 
 #include <algorithm>
 
+#include "compare/statistics.hpp"
+
 namespace aiway {
-namespace {
-
-double median_of(const ScenarioResult& r, const char* name) {
-  for (const auto& [n, s] : r.summary)
-    if (n == name) return s.median;
-  return 0;
-}
-
-}  // namespace
-
 SweepTable sweep_table(const RunResults& results) {
   SweepTable table;
   for (const auto& r : results.scenarios) {
@@ -27,10 +19,10 @@ SweepTable sweep_table(const RunResults& results) {
       auto it = std::find_if(r.sweep.begin(), r.sweep.end(), [&](const auto& p) { return p.first == field; });
       row.values.push_back(it == r.sweep.end() ? "" : it->second);
     }
-    row.throughput_tps = median_of(r, "throughput_tps");
-    row.latency_p99_us = median_of(r, "latency_p99_us");
-    row.cpu_share = median_of(r, "cpu_share");
-    row.rss_growth_bytes = median_of(r, "rss_growth_bytes");
+    row.throughput_tps = summary_median(r, "throughput_tps");
+    row.latency_p99_us = summary_median(r, "latency_p99_us");
+    row.cpu_share = summary_median(r, "cpu_share");
+    row.rss_growth_bytes = summary_median(r, "rss_growth_bytes");
     row.passed = r.passed;
     table.rows.push_back(std::move(row));
   }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "compare/mann_whitney.hpp"
+#include "compare/statistics.hpp"
 #include "aiway/scenario_file.hpp"
 #include "compare/verdict.hpp"
 
@@ -257,6 +258,9 @@ TEST(ResultsLoader, RoundTripsMethodCalibrationSpectraAndTimelines) {
   ASSERT_EQ(back.scenarios[0].repetitions[1].rss_timeline.size(), 2u);
   EXPECT_EQ(back.scenarios[0].repetitions[1].rss_timeline[1].rss_bytes, 2000);
   EXPECT_EQ(back.scenarios[0].failure, "repetition 2: timeout");
+  // Summaries are derived: recomputed on load, so reports of a loaded file have medians.
+  ASSERT_NE(find_summary(back.scenarios[0], "throughput_tps"), nullptr);
+  EXPECT_DOUBLE_EQ(summary_median(back.scenarios[0], "throughput_tps"), 1.5);
 }
 
 TEST(ResultsLoader, ClearErrorsForBadFiles) {
