@@ -74,6 +74,9 @@ struct ScenarioResult {
   // scenario's name then carries it too, e.g. "rapid-tokens[pipeline.batch=64]".
   std::vector<std::pair<std::string, std::string>> sweep;
   std::vector<Repetition> repetitions;
+  // The foreign CPU share of each repetition that was discarded and taken
+  // again because other work disturbed it (measure.max_foreign_cpu).
+  std::vector<double> disturbed_reruns;
   std::vector<std::pair<std::string, MetricSummary>> summary;
   std::vector<ThresholdResult> thresholds;
   std::string failure;  // a runtime failure (timeout, stuck stage); empty when the run completed

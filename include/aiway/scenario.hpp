@@ -109,6 +109,12 @@ struct PipelineConfig {
 struct MeasureConfig {
   bool latency = true;              // per-token timestamps and latency histograms
   double sample_interval_ms = 10;   // RSS / queue-depth sampler period
+  // A repetition during which other work used more than this share of the
+  // machine's CPU (wall x logical CPUs) measured a busier machine, not this
+  // build: it is discarded and taken again, at most rerun_disturbed times per
+  // scenario in each process. 0 switches the check off.
+  double max_foreign_cpu = 0.10;
+  std::uint32_t rerun_disturbed = 3;
 };
 
 // Absolute pass/fail limits; an unset limit is not checked.

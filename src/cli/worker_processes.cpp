@@ -132,6 +132,7 @@ std::vector<ScenarioResult> run_in_worker_processes(const WorkerPlan& plan, bool
       ScenarioResult& into = results[scenario_of[n]];
       ScenarioResult& from = part.scenarios[n];
       for (auto& rep : from.repetitions) into.repetitions.push_back(std::move(rep));
+      into.disturbed_reruns.insert(into.disturbed_reruns.end(), from.disturbed_reruns.begin(), from.disturbed_reruns.end());
       if (!from.failure.empty() && into.failure.empty())
         into.failure = fmt::format("worker process {}: {}", worker + 1, from.failure);
     }

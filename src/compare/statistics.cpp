@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 
+#include <fmt/format.h>
+
 namespace aiway {
 
 double median(std::vector<double> values) {
@@ -66,6 +68,38 @@ const MetricSummary* find_summary(const ScenarioResult& result, const std::strin
 double summary_median(const ScenarioResult& result, const std::string& metric) {
   const MetricSummary* s = find_summary(result, metric);
   return s ? s->median : 0;
+}
+
+std::optional<double> disturbed_share(const Scenario& scenario, const Repetition& repetition) {
+  // The kernel's own bursts (page reclaim, memory monitoring) take a millisecond
+  // or two at any time: in a 5 ms repetition they would read as 30 %, and they
+  // are on both sides of a comparison alike. Sustained other work is more.
+  constexpr double kHousekeepingSeconds = 0.005;
+  const double limit = scenario.measure.max_foreign_cpu;
+  const auto share = repetition.metrics.get("foreign_cpu_share");
+  const auto seconds = repetition.metrics.get("foreign_cpu_seconds");
+  if (limit <= 0 || !share || *share <= limit || (seconds && *seconds <= kHousekeepingSeconds)) return std::nullopt;
+  return share;
+}
+
+Disturbance disturbance_of(const ScenarioResult& result) {
+  Disturbance d;
+  d.repetitions = result.repetitions.size();
+  d.limit = result.scenario.measure.max_foreign_cpu;
+  d.reruns = result.disturbed_reruns.size();
+  for (const auto& r : result.repetitions)
+    if (const auto share = disturbed_share(result.scenario, r)) {
+      ++d.disturbed;
+      d.max_share = std::max(d.max_share, *share);
+    }
+  return d;
+}
+
+std::string describe_disturbed(const Disturbance& d) {
+  if (d.disturbed == 0) return "";
+  return fmt::format("{} of {} repetitions ran while other work used up to {:.0f} % of the machine's CPU (limit {:.0f} %{})",
+                     d.disturbed, d.repetitions, d.max_share * 100, d.limit * 100,
+                     d.reruns > 0 ? fmt::format(", after {} re-runs", d.reruns) : "");
 }
 
 }  // namespace aiway

@@ -1,6 +1,7 @@
 // Descriptive statistics over repetitions.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,5 +22,22 @@ const MetricSummary* find_summary(const ScenarioResult& result, const std::strin
 double summary_median(const ScenarioResult& result, const std::string& metric);
 // The headline metrics whose instability every output format warns about.
 std::vector<std::string> unstable_headline_metrics(const ScenarioResult& result);
+
+
+// A repetition's foreign CPU share (other work on the machine, as a share of
+// wall x CPUs) when it is over the scenario's measure.max_foreign_cpu and more
+// than 5 ms in all: then it measured a busier machine, not this build.
+std::optional<double> disturbed_share(const Scenario& scenario, const Repetition& repetition);
+struct Disturbance {
+  std::size_t disturbed = 0;   // kept repetitions over the limit (re-runs ran out)
+  std::size_t repetitions = 0;
+  double max_share = 0;        // the largest foreign share among them
+  double limit = 0;
+  std::size_t reruns = 0;      // repetitions discarded and taken again
+};
+Disturbance disturbance_of(const ScenarioResult& result);
+// "3 of 9 repetitions ran while other work used up to 51 % of the machine's
+// CPU (limit 10 %)"; empty when none did.
+std::string describe_disturbed(const Disturbance& d);
 
 }  // namespace aiway

@@ -1,6 +1,7 @@
 #include "compare/verdict.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -167,6 +168,13 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
     }
     ScenarioComparison sc;
     sc.scenario = n.scenario.name;
+    for (const auto* side : {b, &n})
+      if (const std::string d = describe_disturbed(disturbance_of(*side)); !d.empty()) {
+        sc.disturbed.push_back(fmt::format("{} in the {} results", d, side == b ? "base" : "new"));
+        out.method_notes.push_back(fmt::format("{}: {}: its changes are inconclusive, since a busier machine cannot be "
+                                               "told from a slower build",
+                                               n.scenario.name, sc.disturbed.back()));
+      }
     // The new side's [compare] wins over the base's: it is the scenario as it is now.
     for (const auto& policy : policies_for(policies_for(policies, b->scenario), n.scenario)) {
       const auto before = metric_values(b->repetitions, policy.metric);
@@ -205,6 +213,10 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
       m.p_adjusted = adjusted[k];
       m.family = adjusted.size();
       judge(m, judged[k].policy, judged[k].n_base, judged[k].n_new, alpha);
+      if (!s.disturbed.empty() && (m.verdict == Verdict::regressed || m.verdict == Verdict::improved)) {
+        m.verdict = Verdict::inconclusive;
+        m.reason = fmt::format("{:+.1f} %, but {}", m.change * 100, fmt::join(s.disturbed, "; "));
+      }
       ++k;
     }
   return out;

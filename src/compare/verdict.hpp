@@ -70,6 +70,9 @@ struct ScenarioComparison {
   std::string scenario;
   std::vector<MetricComparison> metrics;
   std::vector<std::string> only_in_base, only_in_new;  // metric names
+  // Sides with repetitions that other work on the machine disturbed (re-runs
+  // ran out): no change of this scenario is then called a regression.
+  std::vector<std::string> disturbed;
 };
 struct Comparison {
   std::vector<ScenarioComparison> scenarios;

@@ -41,6 +41,47 @@ bool read_proc_file(const char* path, char (&buffer)[N]) {
 }
 }  // namespace
 
+namespace {
+// /proc/stat's first line: user, nice, system, idle, iowait, irq, softirq, steal
+// (in USER_HZ ticks, all CPUs). Ticks: only good to ~10 ms per CPU.
+struct ProcStatCpu {
+  unsigned long long busy = 0, steal = 0;
+};
+std::optional<ProcStatCpu> proc_stat_cpu() {
+  char buffer[512];
+  if (!read_proc_file("/proc/stat", buffer)) return std::nullopt;
+  unsigned long long user = 0, nice = 0, system = 0, irq = 0, softirq = 0, steal = 0;  // idle and iowait skipped
+  if (std::sscanf(buffer, "cpu %llu %llu %llu %*u %*u %llu %llu %llu", &user, &nice, &system, &irq, &softirq, &steal) != 6)
+    return std::nullopt;
+  return ProcStatCpu{user + nice + system + irq + softirq + steal, steal};
+}
+
+// CPU time of every task in the top cgroup this process can see, in ns: exact,
+// where /proc/stat is in ticks. cgroup v2 (usage_usec) or v1 cpuacct.
+std::optional<double> cgroup_cpu_seconds() {
+  char buffer[1024];
+  if (read_proc_file("/sys/fs/cgroup/cpu.stat", buffer)) {
+    unsigned long long usec = 0;
+    if (const char* at = std::strstr(buffer, "usage_usec "); at && std::sscanf(at, "usage_usec %llu", &usec) == 1)
+      return double(usec) / 1e6;
+  }
+  for (const char* path : {"/sys/fs/cgroup/cpuacct/cpuacct.usage", "/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage"}) {
+    unsigned long long ns = 0;
+    if (read_proc_file(path, buffer) && std::sscanf(buffer, "%llu", &ns) == 1) return double(ns) / 1e9;
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+std::optional<double> machine_busy_seconds() {
+  const double tick = 1.0 / double(sysconf(_SC_CLK_TCK));
+  const auto stat = proc_stat_cpu();
+  // The cgroup counts tasks exactly but not a hypervisor's steal: add that from /proc/stat.
+  if (const auto tasks = cgroup_cpu_seconds()) return *tasks + (stat ? double(stat->steal) * tick : 0.0);
+  if (stat) return double(stat->busy) * tick;
+  return std::nullopt;
+}
+
 std::int64_t rss_bytes() {
   char buffer[128];
   if (!read_proc_file("/proc/self/statm", buffer)) return 0;

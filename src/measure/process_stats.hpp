@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 namespace aiway {
 
@@ -12,6 +13,12 @@ struct ProcessUsage {
 };
 
 ProcessUsage process_usage();
+// CPU time the whole machine has spent busy, summed over its CPUs: every
+// task's, exact to the nanosecond from the top cgroup's CPU accounting (v2
+// cpu.stat or v1 cpuacct), plus a hypervisor's steal from /proc/stat; where
+// there is no cgroup accounting, /proc/stat alone (ticks: ~10 ms per CPU).
+// Absent when neither can be read.
+std::optional<double> machine_busy_seconds();
 // Resident set size now, from /proc/self/statm (one read, no allocation).
 std::int64_t rss_bytes();
 // VmHWM from /proc/self/status: the peak RSS since the last reset_peak_rss().

@@ -146,6 +146,12 @@ void print_scenario(const ScenarioResult& r, const ConsoleStyle& style, std::ost
                        "all cores", summary_median(r, "cpu_backend_s"), summary_median(r, "cpu_conductor_s"),
                        summary_median(r, "cpu_surface_s"), grouped(summary_median(r, "ctx_switches_voluntary")),
                        grouped(summary_median(r, "ctx_switches_involuntary")));
+    if (find_summary(r, "foreign_cpu_share"))
+      out << fmt::format("                other work on the machine {}{}\n",
+                         spread(r, "foreign_cpu_share", [](double v) { return fmt::format("{:.1f} %", v * 100); }),
+                         r.disturbed_reruns.empty() ? ""
+                                                    : fmt::format("  ({} disturbed repetitions discarded and taken again)",
+                                                                  r.disturbed_reruns.size()));
     out << fmt::format("  Queues        token channel max {} mean {:.0f}, surface channel max {} mean {:.0f}, producer blocked {:.3f} s\n",
                        grouped(summary_median(r, "channel_max_depth")), summary_median(r, "channel_mean_depth"),
                        grouped(summary_median(r, "surface_channel_max_depth")), summary_median(r, "surface_channel_mean_depth"),
@@ -166,6 +172,8 @@ void print_scenario(const ScenarioResult& r, const ConsoleStyle& style, std::ost
     out << paint(fmt::format("  WARNING: {} is unstable (CV {:.1f} %, min {:.4g}, median {:.4g}, max {:.4g}): "
                              "more repetitions or a quieter machine\n", name, s->cv * 100, s->min, s->median, s->max), "33");
   }
+  if (const std::string d = describe_disturbed(disturbance_of(r)); !d.empty())
+    out << paint(fmt::format("  WARNING: {}: a comparison will call its changes inconclusive\n", d), "33");
   if (!r.failure.empty()) out << paint(fmt::format("  RUN FAILED: {}\n", r.failure), "1;31");
   if (!r.thresholds.empty()) out << "Thresholds:\n";
   for (const auto& t : r.thresholds) {

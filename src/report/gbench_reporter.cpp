@@ -55,6 +55,8 @@ class GbenchReporter final : public Reporter {
         entries.push_back(e);
       }
       for (const auto& name : unstable_headline_metrics(r)) root["context"]["aiway_unstable"].push_back(r.scenario.name + ":" + name);
+      if (const std::string d = describe_disturbed(disturbance_of(r)); !d.empty())
+        root["context"]["aiway_disturbed"].push_back(r.scenario.name + ": " + d);
       for (auto& e : entries) benchmarks.push_back(e);
       if (entries.size() > 1) add_aggregates(name, family, entries, benchmarks);
       ++family;

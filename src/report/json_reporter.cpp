@@ -71,6 +71,7 @@ nlohmann::ordered_json results_to_json(const RunResults& results) {
                       {"rss_timeline", {{"columns", {"t_s", "rss_bytes"}}, {"rows", timeline}}}});
     }
     s["repetitions"] = reps;
+    s["disturbed_reruns"] = r.disturbed_reruns;
     json summary = json::object();
     for (const auto& [name, sm] : r.summary)
       summary[name] = {{"median", sm.median}, {"min", sm.min}, {"max", sm.max}, {"mean", sm.mean},
@@ -82,6 +83,8 @@ nlohmann::ordered_json results_to_json(const RunResults& results) {
                             {"value", t.value ? json(*t.value) : json(nullptr)}, {"passed", t.passed}});
     s["thresholds"] = thresholds;
     s["unstable"] = unstable_headline_metrics(r);
+    const std::string disturbed = describe_disturbed(disturbance_of(r));
+    s["disturbed"] = disturbed.empty() ? json(nullptr) : json(disturbed);
     s["failure"] = r.failure.empty() ? json(nullptr) : json(r.failure);
     s["passed"] = r.passed;
     scenarios.push_back(std::move(s));

@@ -32,6 +32,8 @@ class JunitReporter final : public Reporter {
         out << "      <failure message=\"no repetition completed (interrupted)\"/>\n";
       for (const auto& name : unstable_headline_metrics(r))
         out << fmt::format("      <system-out>WARNING: {} is unstable (CV 10 % or more, or a repetition 50 % off the median)</system-out>\n", name);
+      if (const std::string d = describe_disturbed(disturbance_of(r)); !d.empty())
+        out << fmt::format("      <system-out>WARNING: {}</system-out>\n", escape_xml(d));
       out << "    </testcase>\n";
       for (const auto& t : r.thresholds) {
         const std::string test = escape_xml(fmt::format("{} {} {}", t.metric, t.op, t.limit));

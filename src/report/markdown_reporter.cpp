@@ -30,6 +30,9 @@ class MarkdownReporter final : public Reporter {
                          summary_median(r, "cpu_share") * 100, summary_median(r, "rss_growth_bytes") / (1024.0 * 1024.0),
                          summary_median(r, "lost_unaccounted"));
     }
+    for (const auto& r : results.scenarios)
+      if (const std::string d = describe_disturbed(disturbance_of(r)); !d.empty())
+        out << fmt::format("\n> **Warning** `{}`: {}: a comparison will call its changes inconclusive.\n", r.scenario.name, d);
     print_sweep_table(sweep_table(results), /*markdown=*/true, out);
     for (const auto& r : results.scenarios) {
       const bool failed = !r.failure.empty() ||

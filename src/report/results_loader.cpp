@@ -66,19 +66,27 @@ class Reader {
 };
 
 // The scenario's [compare] thresholds, checked as a scenario file's would be.
-void read_compare_thresholds(const Reader& r, const json& scenario, const std::string& at, Scenario& into) {
-  if (!scenario.contains("config") || !scenario["config"].is_object() || !scenario["config"].contains("compare")) return;
+// The parts of the resolved scenario ("config") that a comparison reads: the
+// [compare] thresholds and the foreign-CPU limit its repetitions were judged by.
+void read_config(const Reader& r, const json& scenario, const std::string& at, Scenario& into) {
+  if (!scenario.contains("config") || !scenario["config"].is_object()) return;
+  const json& config = scenario["config"];
   const std::string where = at + ".config";
-  const json& table = r.field(scenario["config"], where, "compare", json::value_t::object);
-  for (const auto& [metric, value] : table.items()) {
-    if (value.is_null()) continue;
-    if (!value.is_number()) r.fail(fmt::format("{}.compare.{}", where, metric), "expected a number or null");
+  const auto apply = [&](const std::string& field, const json& value) {
+    if (!value.is_number()) r.fail(fmt::format("{}.{}", where, field), "expected a number or null");
     try {
-      apply_overrides(into, {fmt::format("compare.{}={}", metric, value.get<double>())});
+      apply_overrides(into, {fmt::format("{}={}", field, value.get<double>())});
     } catch (const ScenarioError& e) {
-      r.fail(fmt::format("{}.compare.{}", where, metric), e.what());
+      r.fail(fmt::format("{}.{}", where, field), e.what());
     }
+  };
+  if (config.contains("compare")) {
+    const json& table = r.field(config, where, "compare", json::value_t::object);
+    for (const auto& [metric, value] : table.items())
+      if (!value.is_null()) apply("compare." + metric, value);
   }
+  if (config.contains("measure") && config["measure"].is_object() && config["measure"].contains("max_foreign_cpu"))
+    apply("measure.max_foreign_cpu", config["measure"]["max_foreign_cpu"]);  // absent in older files
 }
 
 }  // namespace
@@ -143,7 +151,7 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
     ScenarioResult s;
     s.scenario.name = r.text(scenarios[i], at, "name");
     s.passed = r.field(scenarios[i], at, "passed", json::value_t::boolean).get<bool>();
-    read_compare_thresholds(r, scenarios[i], at, s.scenario);
+    read_config(r, scenarios[i], at, s.scenario);
     if (scenarios[i].contains("sweep")) {
       const json& sweep = r.field(scenarios[i], at, "sweep", json::value_t::object);
       for (const auto& [field, value] : sweep.items()) {
@@ -167,6 +175,13 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
         return RssPoint{r.number(row, where, 0), std::int64_t(r.number(row, where, 1))};
       });
       s.repetitions.push_back(std::move(rep));
+    }
+    if (scenarios[i].contains("disturbed_reruns")) {
+      const json& reruns = r.field(scenarios[i], at, "disturbed_reruns", json::value_t::array);
+      for (std::size_t k = 0; k < reruns.size(); ++k) {
+        if (!reruns[k].is_number()) r.fail(fmt::format("{}.disturbed_reruns[{}]", at, k), "expected a number");
+        s.disturbed_reruns.push_back(reruns[k].get<double>());
+      }
     }
     s.summary = summarize(s.repetitions);  // derived, so recomputed rather than trusted
     if (scenarios[i].contains("failure") && scenarios[i]["failure"].is_string())

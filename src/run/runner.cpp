@@ -63,8 +63,15 @@ void add_fairness(Metrics& m, const std::vector<StreamDelivery>& streams, std::i
   m.set("worst_stream", double(worst));
 }
 
+// The process's and the machine's CPU over one repetition.
+struct UsageWindow {
+  ProcessUsage start, end;
+  std::optional<double> machine_busy_start_s, machine_busy_end_s;
+  double wall_s = 0;
+};
+
 Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerReport& sampled, std::int64_t rss_baseline,
-                        std::int64_t rss_before, std::int64_t rss_end, const ProcessUsage& u0, const ProcessUsage& u1, double usage_wall_s) {
+                        std::int64_t rss_before, std::int64_t rss_end, const UsageWindow& w) {
   const auto& b = p.backend();
   const auto& c = p.conductor();
   const auto& f = p.surface();
@@ -141,15 +148,23 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   m.set("transcript_bytes", double(c.transcript_bytes));
   m.set("retained_bytes", double(c.transcript_bytes + f.retained_bytes));
 
-  const double cpu = u1.cpu_seconds - u0.cpu_seconds;
+  const double cpu = w.end.cpu_seconds - w.start.cpu_seconds;
   const int cpus = std::max(1, int(sysconf(_SC_NPROCESSORS_ONLN)));
   m.set("cpu_seconds", cpu);
-  m.set("cpu_share", usage_wall_s > 0 ? cpu / (usage_wall_s * cpus) : 0);
+  m.set("cpu_share", w.wall_s > 0 ? cpu / (w.wall_s * cpus) : 0);
+  if (w.machine_busy_start_s && w.machine_busy_end_s && w.wall_s > 0) {
+    // Everything but this process that kept the CPUs busy: other processes,
+    // interrupts, a hypervisor's steal. On a machine shared with other work
+    // this is what makes a repetition slow without the build being slower.
+    const double foreign = std::max(0.0, *w.machine_busy_end_s - *w.machine_busy_start_s - cpu);
+    m.set("foreign_cpu_seconds", foreign);
+    m.set("foreign_cpu_share", foreign / (w.wall_s * cpus));
+  }
   m.set("cpu_backend_s", b.usage.cpu_s);
   m.set("cpu_conductor_s", c.usage.cpu_s);
   m.set("cpu_surface_s", f.usage.cpu_s);
-  m.set("ctx_switches_voluntary", double(u1.ctx_voluntary - u0.ctx_voluntary));
-  m.set("ctx_switches_involuntary", double(u1.ctx_involuntary - u0.ctx_involuntary));
+  m.set("ctx_switches_voluntary", double(w.end.ctx_voluntary - w.start.ctx_voluntary));
+  m.set("ctx_switches_involuntary", double(w.end.ctx_involuntary - w.start.ctx_involuntary));
 
   const std::int64_t quit_requested = p.control().quit_requested_ns.load();
   if (quit_requested > 0 && f.shutting_down_seen_ns > 0) m.set("quit_latency_us", us(f.shutting_down_seen_ns - quit_requested));
@@ -203,7 +218,9 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
   RepetitionOutcome out;
   Pipeline pipeline(s, clock);
   const std::int64_t rss_before = rss_bytes();
-  const ProcessUsage u0 = process_usage();
+  UsageWindow usage;
+  usage.machine_busy_start_s = machine_busy_seconds();
+  usage.start = process_usage();
   const std::int64_t t0 = monotonic_ns();
   ResourceSampler sampler(s.measure.sample_interval_ms, pipeline.depth_gauges());
   sampler.start();
@@ -238,10 +255,11 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
   if (!out.failure.empty() || out.interrupted) pipeline.abort();
 
   const SamplerReport sampled = sampler.stop();
-  const ProcessUsage u1 = process_usage();
-  const double usage_wall_s = double(monotonic_ns() - t0) / 1e9;
+  usage.end = process_usage();
+  usage.machine_busy_end_s = machine_busy_seconds();
+  usage.wall_s = double(monotonic_ns() - t0) / 1e9;
   const std::int64_t rss_end = rss_bytes();
-  out.repetition.metrics = collect_metrics(s, pipeline, sampled, rss_baseline, rss_before, rss_end, u0, u1, usage_wall_s);
+  out.repetition.metrics = collect_metrics(s, pipeline, sampled, rss_baseline, rss_before, rss_end, usage);
   if (s.measure.latency) out.repetition.latency_spectrum = spectrum_of(pipeline.latencies().end_to_end);
   for (const auto& point : sampled.rss_timeline) out.repetition.rss_timeline.push_back({point.t_s, point.rss_bytes});
   return out;
@@ -250,7 +268,7 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
 }  // namespace
 
 ScenarioRun::ScenarioRun(const Scenario& scenario, const Clock& clock, const RunOptions& options)
-    : clock_(clock), options_(options) {
+    : clock_(clock), options_(options), reruns_left_(scenario.measure.rerun_disturbed) {
   result_.scenario = scenario;
 }
 
@@ -295,7 +313,14 @@ void ScenarioRun::repetition(bool warmup, std::uint32_t index) {
   }
   if (options_.on_event)
     options_.on_event({RunEvent::Kind::repetition_finished, s, index, count, warmup, &outcome.repetition});
-  if (!warmup) result_.repetitions.push_back(std::move(outcome.repetition));
+  if (warmup) return;
+  if (const auto share = disturbed_share(s, outcome.repetition); share && reruns_left_ > 0) {
+    // Taken again rather than averaged in: a gate must not read a busy machine as a slow build.
+    --reruns_left_;
+    result_.disturbed_reruns.push_back(*share);
+    return;
+  }
+  result_.repetitions.push_back(std::move(outcome.repetition));
 }
 
 ScenarioResult ScenarioRun::finish() && {

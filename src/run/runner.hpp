@@ -53,6 +53,7 @@ class ScenarioRun {
   const RunOptions& options_;
   ScenarioResult result_;
   std::int64_t rss_baseline_ = 0;
+  std::uint32_t reruns_left_;  // for repetitions that other work on the machine disturbed
   bool started_ = false;
   bool interrupted_ = false;
 };

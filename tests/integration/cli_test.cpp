@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <csignal>
 #include <unistd.h>
 
 #include <chrono>
@@ -23,11 +24,25 @@ struct Outcome {
   std::string err;
 };
 
+fs::path scratch_path() { return fs::temp_directory_path() / fmt::format("aiway-cli-{}", getpid()); }
+
 fs::path scratch() {
-  const fs::path dir = fs::temp_directory_path() / fmt::format("aiway-cli-{}", getpid());
+  const fs::path dir = scratch_path();
   fs::create_directories(dir);
   return dir;
 }
+
+// Each test runs in a process of its own (gtest_discover_tests): its scratch
+// folder goes with it, unless a test failed and its files are evidence.
+class ScratchCleanup : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    if (!::testing::UnitTest::GetInstance()->Passed()) return;
+    std::error_code ec;
+    fs::remove_all(scratch_path(), ec);
+  }
+};
+[[maybe_unused]] const auto* const kScratchCleanup = ::testing::AddGlobalTestEnvironment(new ScratchCleanup);
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);
@@ -71,7 +86,9 @@ const nlohmann::json& rep_metrics(const nlohmann::json& results, int rep) {
 
 void expect_integrity_passed(const nlohmann::json& results) {
   for (const auto& t : results["scenarios"][0]["thresholds"])
-    if (t["aggregate"] == "worst") EXPECT_TRUE(t["passed"].get<bool>()) << t.dump();
+    if (t["aggregate"] == "worst") {
+      EXPECT_TRUE(t["passed"].get<bool>()) << t.dump();
+    }
 }
 
 void expect_nothing_lost(const nlohmann::json& m) {
@@ -187,7 +204,9 @@ TEST(Cli, StallScenarioShowsCoordinatedOmission) {
   // A sanitizer slows the pipeline enough to queue everything, which inflates
   // the uncorrected figure: the ratio is a release-build property (and is
   // asserted exactly on a fake clock in CoordinatedOmission.*).
-  if (!under_sanitizer()) EXPECT_LE(uncorrected * 10, corrected) << "and hide in the uncorrected one";
+  if (!under_sanitizer()) {
+    EXPECT_LE(uncorrected * 10, corrected) << "and hide in the uncorrected one";
+  }
   EXPECT_GE(m["producer_lag_max_us"].get<double>(), 10'000);
   expect_nothing_lost(m);
 }
@@ -398,6 +417,57 @@ TEST(Cli, InterruptWritesPartialResultsAndExits130) {
     EXPECT_TRUE(results["interrupted"].get<bool>()) << method;
     EXPECT_FALSE(results["passed"].get<bool>()) << method;
   }
+}
+
+// Busy loops in other processes, one per CPU, for as long as it lives.
+class OtherWork {
+ public:
+  OtherWork() {
+    for (long i = 0; i < sysconf(_SC_NPROCESSORS_ONLN); ++i) {
+      const pid_t pid = fork();
+      if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", "while :; do :; done", static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      if (pid > 0) pids_.push_back(pid);
+    }
+  }
+  ~OtherWork() {
+    for (pid_t pid : pids_) kill(pid, SIGKILL);
+    for (pid_t pid : pids_) waitpid(pid, nullptr, 0);
+  }
+  OtherWork(const OtherWork&) = delete;
+  OtherWork& operator=(const OtherWork&) = delete;
+
+ private:
+  std::vector<pid_t> pids_;
+};
+
+TEST(Cli, OtherWorkOnTheMachineIsDetectedRetriedAndReported) {
+  const fs::path out = scratch() / "busy.json";
+  Outcome o;
+  {
+    const OtherWork busy;
+    // Paced, so each repetition lasts 0.2 s whatever the build, and the busy loops take most of the machine.
+    o = cli(fmt::format("run -s 1m-short -r 2 --warmup 0 --processes 2 --set backend.messages=20000 "
+                        "--set backend.rate_tps=100000 --set measure.rerun_disturbed=1 --out {}", out.string()));
+  }
+  ASSERT_TRUE(o.exit_code == 0 || o.exit_code == 1) << o.err;
+  const auto results = nlohmann::json::parse(slurp(out));
+  const auto& s = results["scenarios"][0];
+  ASSERT_EQ(s["repetitions"].size(), 2u);
+  for (const auto& rep : s["repetitions"]) EXPECT_GT(rep["metrics"]["foreign_cpu_share"].get<double>(), 0.10);
+  // One re-run per worker process, and each of those was over the limit too.
+  ASSERT_EQ(s["disturbed_reruns"].size(), 2u);
+  for (const auto& share : s["disturbed_reruns"]) EXPECT_GT(share.get<double>(), 0.10);
+  ASSERT_TRUE(s["disturbed"].is_string());
+  EXPECT_NE(s["disturbed"].get<std::string>().find("2 of 2 repetitions ran while other work used up to"), std::string::npos);
+  EXPECT_NE(o.out.find("a comparison will call its changes inconclusive"), std::string::npos) << o.out;
+
+  // A comparison says why these figures cannot be judged (the verdict rule itself is unit-tested).
+  const Outcome same = cli(fmt::format("compare {} {}", out.string(), out.string()));
+  EXPECT_EQ(same.exit_code, 0) << same.out << same.err;
+  EXPECT_NE(same.out.find("a busier machine cannot be told from a slower build"), std::string::npos) << same.out;
 }
 
 TEST(Cli, ConcurrentConversationsReportFairness) {

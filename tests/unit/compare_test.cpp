@@ -239,6 +239,76 @@ TEST(CompareResults, OneProcessRepetitionsAreNoted) {
   EXPECT_NE(notes[0].find("the new results took every repetition in one process"), std::string::npos);
 }
 
+// Adds other work's CPU to each repetition: `share` of wall x CPUs, `seconds` in all.
+void set_foreign_cpu(RunResults& r, double share, double seconds) {
+  for (auto& rep : r.scenarios[0].repetitions) {
+    rep.metrics.set("foreign_cpu_share", share);
+    rep.metrics.set("foreign_cpu_seconds", seconds);
+  }
+}
+
+TEST(Disturbance, OverTheLimitAndBeyondHousekeeping) {
+  Scenario s;  // measure.max_foreign_cpu = 0.10 by default
+  Repetition rep;
+  EXPECT_FALSE(disturbed_share(s, rep)) << "not measured: not disturbed";
+  rep.metrics.set("foreign_cpu_share", 0.10);
+  rep.metrics.set("foreign_cpu_seconds", 0.2);
+  EXPECT_FALSE(disturbed_share(s, rep)) << "at the limit is within it";
+  rep.metrics.set("foreign_cpu_share", 0.45);
+  ASSERT_TRUE(disturbed_share(s, rep));
+  EXPECT_DOUBLE_EQ(*disturbed_share(s, rep), 0.45);
+  rep.metrics.set("foreign_cpu_seconds", 0.004);
+  EXPECT_FALSE(disturbed_share(s, rep)) << "4 ms of kernel housekeeping in a tiny repetition";
+  rep.metrics.set("foreign_cpu_seconds", 0.2);
+  s.measure.max_foreign_cpu = 0;
+  EXPECT_FALSE(disturbed_share(s, rep)) << "0 switches the check off";
+
+  ScenarioResult r;
+  r.disturbed_reruns = {0.5, 0.6, 0.4};
+  for (double share : {0.05, 0.3, 0.51}) {
+    Repetition k;
+    k.metrics.set("foreign_cpu_share", share);
+    k.metrics.set("foreign_cpu_seconds", 0.1);
+    r.repetitions.push_back(k);
+  }
+  const Disturbance d = disturbance_of(r);
+  EXPECT_EQ(d.disturbed, 2u);
+  EXPECT_EQ(d.repetitions, 3u);
+  EXPECT_EQ(d.reruns, 3u);
+  EXPECT_DOUBLE_EQ(d.max_share, 0.51);
+  EXPECT_EQ(describe_disturbed(d),
+            "2 of 3 repetitions ran while other work used up to 51 % of the machine's CPU (limit 10 %, after 3 re-runs)");
+  EXPECT_EQ(describe_disturbed(Disturbance{}), "");
+}
+
+TEST(CompareResults, ABusyMachineMakesChangesInconclusiveNotRegressed) {
+  const std::vector<double> rss(9, 1e6);
+  const std::vector<double> tps_base = {100, 101, 99, 100, 102, 98, 100, 101, 99};
+  std::vector<double> tps_slow;
+  for (double v : tps_base) tps_slow.push_back(v / 2);  // what a competing busy core did to run 1
+  const auto base = machine_results("m", std::nullopt, tps_base, rss);
+  auto slow = machine_results("m", std::nullopt, tps_slow, rss);
+  set_foreign_cpu(slow, 0.02, 0.004);  // a quiet machine: the halving is the build's
+  EXPECT_EQ(compare_results(base, slow, default_policies()).scenarios[0].metrics[0].verdict, Verdict::regressed);
+
+  set_foreign_cpu(slow, 0.48, 0.1);
+  const Comparison c = compare_results(base, slow, default_policies());
+  const MetricComparison& tps = c.scenarios[0].metrics[0];
+  EXPECT_EQ(tps.verdict, Verdict::inconclusive);
+  EXPECT_NE(tps.reason.find("-50.0 %, but 9 of 9 repetitions ran while other work used up to 48 %"), std::string::npos)
+      << tps.reason;
+  EXPECT_FALSE(c.regressed());
+  ASSERT_EQ(c.scenarios[0].disturbed.size(), 1u);
+  EXPECT_NE(c.scenarios[0].disturbed[0].find("in the new results"), std::string::npos);
+  ASSERT_EQ(c.method_notes.size(), 1u);
+  EXPECT_NE(c.method_notes[0].find("a busier machine cannot be told from a slower build"), std::string::npos);
+
+  // The same holds with the sides swapped (a busy base makes the new build look faster).
+  const Comparison swapped = compare_results(slow, base, default_policies());
+  EXPECT_EQ(swapped.scenarios[0].metrics[0].verdict, Verdict::inconclusive);
+  EXPECT_NE(swapped.scenarios[0].disturbed[0].find("in the base results"), std::string::npos);
+}
+
 TEST(ResultsLoader, RoundTripsMethodCalibrationSpectraAndTimelines) {
   RunResults r = machine_results("m", 1.25, {1, 2}, {3, 4});
   r.machine.calibration->spread = 0.03;
@@ -246,7 +316,11 @@ TEST(ResultsLoader, RoundTripsMethodCalibrationSpectraAndTimelines) {
   r.scenarios[0].repetitions[0].latency_spectrum = {{12.5, 0.5, 10}, {99, 1.0, 20}};
   r.scenarios[0].repetitions[1].rss_timeline = {{0.1, 1000}, {0.2, 2000}};
   r.scenarios[0].failure = "repetition 2: timeout";
+  r.scenarios[0].disturbed_reruns = {0.42, 0.5};
+  r.scenarios[0].scenario.measure.max_foreign_cpu = 0.25;
   const RunResults back = results_from_json_text(results_to_json(r).dump(), "mem");
+  EXPECT_EQ(back.scenarios[0].disturbed_reruns, (std::vector<double>{0.42, 0.5}));
+  EXPECT_DOUBLE_EQ(back.scenarios[0].scenario.measure.max_foreign_cpu, 0.25) << "the limit its repetitions were judged by";
   EXPECT_EQ(back.method.processes, 4u);
   EXPECT_TRUE(back.method.interleave);
   ASSERT_TRUE(back.machine.calibration.has_value());
