@@ -106,6 +106,9 @@ struct Calibration {
   double memcpy_bytes_per_s = 0;
   double loop_ops_per_s = 0;
   double spread = 0;  // the widest part's (max - min) / median over its tries
+  // Other work's share of the machine's CPU while it ran (absent where the
+  // machine's CPU time cannot be read): a busy machine scores low.
+  std::optional<double> foreign_cpu_share;
 };
 
 struct MachineInfo {

@@ -37,6 +37,7 @@ struct Field {
   std::string section;  // "" for top-level fields
   std::string key;
   FieldValue value;     // monostate for an unset optional
+  bool operator==(const Field&) const = default;
 };
 std::vector<Field> scenario_fields(const Scenario& scenario);
 

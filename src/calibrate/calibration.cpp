@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "measure/process_stats.hpp"
 #include "pipeline/token_channel.hpp"
 
 namespace aiway {
@@ -100,6 +101,7 @@ double calibration_score(double channel_tokens_per_s, double memcpy_bytes_per_s,
 Calibration calibrate(const Clock& clock, double scale) {
   // The parts take turns, so a change of the machine's state during the few
   // seconds reaches all three alike; the median of each part is its figure.
+  const CpuWindow cpu_window;
   Tries channel, memcpy, loop;
   for (int i = 0; i < kTries; ++i) {
     channel.rates.push_back(channel_rate(clock, scale));
@@ -112,6 +114,8 @@ Calibration calibrate(const Clock& clock, double scale) {
   c.loop_ops_per_s = loop.median();
   c.score = calibration_score(c.channel_tokens_per_s, c.memcpy_bytes_per_s, c.loop_ops_per_s);
   c.spread = std::max({channel.spread(), memcpy.spread(), loop.spread()});
+  const CpuUsage usage = cpu_window.close();
+  c.foreign_cpu_share = usage.foreign_share;
   return c;
 }
 

@@ -1,6 +1,7 @@
 // aiway-stress: wires the modules together; no measurement or formatting here.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +19,8 @@
 #include "cli/worker_processes.hpp"
 #include "measure/clock.hpp"
 #include "measure/machine.hpp"
+#include "compare/pool.hpp"
+#include "compare/statistics.hpp"
 #include "compare/verdict.hpp"
 #include "report/atomic_file.hpp"
 #include "report/calibration_report.hpp"
@@ -114,6 +117,27 @@ int gate(const aiway::RunResults& base, const aiway::RunResults& current, const 
   return kPass;
 }
 
+// Stores a results file as a baseline, once it is known to be one: an
+// interrupted run is refused, and scenarios with disturbed repetitions are named.
+void write_baseline(const aiway::RunResults& r, const std::string& text, const std::string& source,
+                    const std::string& path) {
+  if (r.interrupted) throw aiway::ResultsError(fmt::format("{}: an interrupted run is no baseline", source));
+  for (const auto& s : r.scenarios)
+    if (const std::string d = aiway::describe_disturbed(aiway::disturbance_of(s)); !d.empty())
+      std::cerr << fmt::format("aiway-stress: WARNING: baseline scenario {}: {}: comparisons with it will call its "
+                               "changes inconclusive; take the baseline on a quieter machine\n", s.scenario.name, d);
+  aiway::write_file_atomically(path, text);
+  std::cerr << fmt::format("baseline written to {} ({} scenarios, machine {})\n", path, r.scenarios.size(),
+                           r.machine.fingerprint);
+}
+
+// run --save-baseline: a bare name is a file of ./baselines/.
+std::string baseline_path_for(const std::string& name_or_file) {
+  if (name_or_file.empty() || name_or_file.find('/') != std::string::npos || name_or_file.ends_with(".json"))
+    return name_or_file;
+  return "baselines/" + name_or_file + ".json";
+}
+
 struct RunArgs {
   std::vector<std::string> scenarios;
   bool all = false;
@@ -129,6 +153,7 @@ struct RunArgs {
   std::uint32_t processes = 1;
   std::vector<std::string> sweeps;  // FIELD=V1,V2,...
   std::string baseline;
+  std::string save_baseline;  // NAME or FILE
   CompareArgs compare;
   bool calibrate = false, no_calibrate = false;  // default: on with --all
 };
@@ -154,6 +179,8 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
       {"json", args.out}, {"markdown", args.out_markdown}, {"junit", args.out_junit}, {"gbench", args.out_gbench}};
   for (const auto& [format, path] : outputs)
     if (!path.empty()) aiway::check_writable(path);
+  const std::string save_baseline = baseline_path_for(args.save_baseline);
+  if (!save_baseline.empty()) aiway::check_writable(save_baseline);
   std::optional<aiway::RunResults> baseline;
   if (!args.baseline.empty()) baseline = aiway::load_results_file(args.baseline);
 
@@ -235,11 +262,19 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
     aiway::write_file_atomically(path, text.str());
     if (!args.quiet) std::cerr << fmt::format("{} written to {}\n", format == "json" ? "results" : format, path);
   }
+  if (!save_baseline.empty() && (results.interrupted || failed_run))
+    std::cerr << fmt::format("aiway-stress: no baseline written to {}: the run {}\n", save_baseline,
+                             results.interrupted ? "was interrupted" : "failed");
   if (results.interrupted) return kInterrupted;
   if (failed_run) {
     for (const auto& r : results.scenarios)
       if (!r.failure.empty()) std::cerr << fmt::format("aiway-stress: {}: {}\n", r.scenario.name, r.failure);
     return kRuntimeFailure;
+  }
+  if (!save_baseline.empty()) {
+    std::ostringstream text;
+    aiway::make_file_reporter("json")->report(results, text);
+    write_baseline(results, text.str(), "this run", save_baseline);
   }
   if (baseline) {
     // Standard output may carry JSON/XML already: then the comparison goes to stderr.
@@ -300,6 +335,8 @@ int main(int argc, char** argv) {
 
   run->add_option("--baseline", run_args.baseline, "Compare the results with this baseline (results file); exit 1 on a regression")
       ->check(CLI::ExistingFile);
+  run->add_option("--save-baseline", run_args.save_baseline,
+                  "Also store the results as a baseline: NAME (baselines/NAME.json) or FILE; not for a failed or interrupted run");
   run->add_option("--alpha", run_args.compare.alpha, "Significance level of the regression test")->check(CLI::Range(0.0001, 0.5));
   run->add_option("--threshold", run_args.compare.thresholds, "Practical threshold METRIC=FRACTION (repeatable), e.g. throughput_tps=0.05");
   run->add_flag("--fail-on-inconclusive", run_args.compare.fail_on_inconclusive, "Exit 3 when a verdict is inconclusive");
@@ -327,11 +364,14 @@ int main(int argc, char** argv) {
   report->add_option("--alpha", report_compare.alpha, "Significance level")->check(CLI::Range(0.0001, 0.5));
   report->add_option("--threshold", report_compare.thresholds, "Practical threshold METRIC=FRACTION (repeatable)");
 
-  std::string baseline_from, baseline_out;
+  std::vector<std::string> baseline_from;
+  std::string baseline_out;
   auto* baseline = app.add_subcommand("baseline", "Manage baselines");
   auto* baseline_update = baseline->add_subcommand("update", "Check a results file and store it as a baseline (atomically)");
   baseline->require_subcommand(1);
-  baseline_update->add_option("--from", baseline_from, "Results file (from run --out)")->required();
+  baseline_update->add_option("--from", baseline_from,
+                              "Results file (from run --out); repeat it to pool several runs' repetitions into one baseline")
+      ->required();
   baseline_update->add_option("--out", baseline_out, "Baseline file to write, e.g. baselines/ci-2cpu.json")->required();
 
   try {
@@ -382,14 +422,19 @@ int main(int argc, char** argv) {
     }
     if (*compare) return gate(aiway::load_results_file(compare_base), aiway::load_results_file(compare_new), compare_args);
     if (*baseline_update) {
-      // Checked as compare will read it, then copied byte for byte (nothing is lost).
-      std::ifstream in(baseline_from, std::ios::binary);
-      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      const aiway::RunResults r = aiway::results_from_json_text(text, baseline_from);
-      if (r.interrupted) throw aiway::ResultsError(fmt::format("{}: an interrupted run is no baseline", baseline_from));
-      aiway::write_file_atomically(baseline_out, text);
-      std::cerr << fmt::format("baseline written to {} ({} scenarios, machine {})\n", baseline_out, r.scenarios.size(),
-                               r.machine.fingerprint);
+      if (baseline_from.size() == 1) {
+        // Checked as compare will read it, then copied byte for byte (nothing is lost).
+        std::ifstream in(baseline_from[0], std::ios::binary);
+        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        write_baseline(aiway::results_from_json_text(text, baseline_from[0]), text, baseline_from[0], baseline_out);
+        return kPass;
+      }
+      std::vector<aiway::RunResults> runs;
+      for (const auto& file : baseline_from) runs.push_back(aiway::load_results_file(file));
+      const aiway::RunResults pooled = aiway::pool_runs(std::move(runs), baseline_from);
+      std::ostringstream text;
+      aiway::make_file_reporter("json")->report(pooled, text);
+      write_baseline(pooled, text.str(), fmt::format("{}", fmt::join(baseline_from, ", ")), baseline_out);
       return kPass;
     }
   } catch (const aiway::InputError& e) {  // scenario, override, results file, output path

@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "compare/pool.hpp"
 #include "report/atomic_file.hpp"
 #include "report/results_json.hpp"
 #include "report/scenario_toml.hpp"
@@ -131,10 +132,9 @@ std::vector<ScenarioResult> run_in_worker_processes(const WorkerPlan& plan, bool
     for (std::size_t n = 0; n < part.scenarios.size() && n < scenario_of.size(); ++n) {
       ScenarioResult& into = results[scenario_of[n]];
       ScenarioResult& from = part.scenarios[n];
-      for (auto& rep : from.repetitions) into.repetitions.push_back(std::move(rep));
-      into.disturbed_reruns.insert(into.disturbed_reruns.end(), from.disturbed_reruns.begin(), from.disturbed_reruns.end());
       if (!from.failure.empty() && into.failure.empty())
         into.failure = fmt::format("worker process {}: {}", worker + 1, from.failure);
+      append_repetitions(into, std::move(from));
     }
     if (part.interrupted || code == 130) {
       interrupted = true;

@@ -71,14 +71,9 @@ double summary_median(const ScenarioResult& result, const std::string& metric) {
 }
 
 std::optional<double> disturbed_share(const Scenario& scenario, const Repetition& repetition) {
-  // The kernel's own bursts (page reclaim, memory monitoring) take a millisecond
-  // or two at any time: in a 5 ms repetition they would read as 30 %, and they
-  // are on both sides of a comparison alike. Sustained other work is more.
-  constexpr double kHousekeepingSeconds = 0.005;
   const double limit = scenario.measure.max_foreign_cpu;
   const auto share = repetition.metrics.get("foreign_cpu_share");
-  const auto seconds = repetition.metrics.get("foreign_cpu_seconds");
-  if (limit <= 0 || !share || *share <= limit || (seconds && *seconds <= kHousekeepingSeconds)) return std::nullopt;
+  if (limit <= 0 || !share || *share <= limit) return std::nullopt;
   return share;
 }
 
@@ -93,6 +88,10 @@ Disturbance disturbance_of(const ScenarioResult& result) {
       d.max_share = std::max(d.max_share, *share);
     }
   return d;
+}
+
+bool calibration_disturbed(const Calibration& calibration) {
+  return calibration.foreign_cpu_share && *calibration.foreign_cpu_share > 0.10;
 }
 
 std::string describe_disturbed(const Disturbance& d) {

@@ -146,8 +146,15 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
       if (s.scenario.name == name) return &s;
     return nullptr;
   };
-  if (!out.same_machine && base.machine.calibration && current.machine.calibration)
+  if (!out.same_machine && base.machine.calibration && current.machine.calibration) {
     out.speed_ratio = current.machine.calibration->score / base.machine.calibration->score;
+    for (const auto* side : {&base, &current})
+      if (calibration_disturbed(*side->machine.calibration))
+        out.method_notes.push_back(fmt::format(
+            "the {} machine was calibrated while other work used {:.0f} % of its CPU: its score is low by an unknown "
+            "amount, and so the normalised figures are uncertain", side == &base ? "base" : "new",
+            *side->machine.calibration->foreign_cpu_share * 100));
+  }
   for (const auto* side : {&base, &current})
     if (side->method.processes == 1)
       out.method_notes.push_back(fmt::format(

@@ -1,11 +1,16 @@
 #include "measure/process_stats.hpp"
 
+#include "measure/clock.hpp"
+
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <malloc.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cstdio>
 #ifdef AIWAY_WITH_MIMALLOC
 #include <mimalloc.h>
@@ -80,6 +85,32 @@ std::optional<double> machine_busy_seconds() {
   if (const auto tasks = cgroup_cpu_seconds()) return *tasks + (stat ? double(stat->steal) * tick : 0.0);
   if (stat) return double(stat->busy) * tick;
   return std::nullopt;
+}
+
+CpuWindow::CpuWindow()
+    : start_(process_usage()), machine_start_s_(machine_busy_seconds()), start_ns_(monotonic_ns()) {}
+
+CpuUsage CpuWindow::close(double min_foreign_window_s) const {
+  ProcessUsage end = process_usage();
+  std::optional<double> machine_end_s = machine_busy_seconds();
+  CpuUsage u;
+  u.wall_s = double(monotonic_ns() - start_ns_) / 1e9;
+  u.cpu_s = end.cpu_seconds - start_.cpu_seconds;
+  u.ctx_voluntary = end.ctx_voluntary - start_.ctx_voluntary;
+  u.ctx_involuntary = end.ctx_involuntary - start_.ctx_involuntary;
+  u.cpus = std::max(1, int(sysconf(_SC_NPROCESSORS_ONLN)));
+  double foreign_wall_s = u.wall_s;
+  if (u.wall_s < min_foreign_window_s) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(min_foreign_window_s - u.wall_s));
+    end = process_usage();
+    machine_end_s = machine_busy_seconds();
+    foreign_wall_s = double(monotonic_ns() - start_ns_) / 1e9;
+  }
+  if (machine_start_s_ && machine_end_s && foreign_wall_s > 0) {
+    const double foreign_s = std::max(0.0, *machine_end_s - *machine_start_s_ - (end.cpu_seconds - start_.cpu_seconds));
+    u.foreign_share = foreign_s / (foreign_wall_s * u.cpus);
+  }
+  return u;
 }
 
 std::int64_t rss_bytes() {

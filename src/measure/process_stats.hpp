@@ -19,6 +19,34 @@ ProcessUsage process_usage();
 // there is no cgroup accounting, /proc/stat alone (ticks: ~10 ms per CPU).
 // Absent when neither can be read.
 std::optional<double> machine_busy_seconds();
+// CPU over an interval: this process's, and everything else's on the machine,
+// which is what makes a measurement slow without the measured code being slower.
+struct CpuUsage {
+  double wall_s = 0;
+  double cpu_s = 0;  // this process: user + system, all threads
+  std::int64_t ctx_voluntary = 0, ctx_involuntary = 0;
+  int cpus = 1;      // logical CPUs online
+  // Other work's share of the machine's CPU (wall x CPUs): its busy time minus
+  // this process's. Absent where the machine's CPU time cannot be read.
+  std::optional<double> foreign_share;
+  // A CPU time as a share of what the machine had over the window.
+  double share(double seconds) const { return wall_s > 0 ? seconds / (wall_s * cpus) : 0; }
+};
+class CpuWindow {
+ public:
+  CpuWindow();  // opens now
+  // Over a short window the kernel's own bursts (a millisecond or two of page
+  // reclaim or memory monitoring) read as a large foreign share: the foreign
+  // share is then taken over min_foreign_window_s from the start, idling for
+  // the rest. Everything else covers the window up to the call.
+  CpuUsage close(double min_foreign_window_s = 0) const;
+
+ private:
+  ProcessUsage start_;
+  std::optional<double> machine_start_s_;
+  std::int64_t start_ns_;
+};
+
 // Resident set size now, from /proc/self/statm (one read, no allocation).
 std::int64_t rss_bytes();
 // VmHWM from /proc/self/status: the peak RSS since the last reset_peak_rss().

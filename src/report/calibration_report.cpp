@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "compare/statistics.hpp"
 #include "report/results_json.hpp"
 
 namespace aiway {
@@ -15,6 +16,11 @@ void print_calibration(const Calibration& c, const std::string& format, std::ost
       << fmt::format("  token channel, 2 threads  {:>8.2f} M tokens/s\n", c.channel_tokens_per_s / 1e6)
       << fmt::format("  memcpy, 64 MiB            {:>8.2f} GB/s\n", c.memcpy_bytes_per_s / 1e9)
       << fmt::format("  dependent integer loop    {:>8.2f} G steps/s\n", c.loop_ops_per_s / 1e9);
+  if (c.foreign_cpu_share)
+    out << fmt::format("  other work on the machine {:>8.1f} % of its CPU\n", *c.foreign_cpu_share * 100);
+  if (calibration_disturbed(c))
+    out << fmt::format("  WARNING: other work used {:.0f} % of the machine's CPU meanwhile: the score is low by "
+                       "an unknown amount; calibrate on a quieter machine\n", *c.foreign_cpu_share * 100);
   if (c.spread >= 0.10)
     out << fmt::format("  WARNING: the tries spread by {:.0f} %: the machine is busy or its speed changes; "
                        "the score is uncertain\n", c.spread * 100);

@@ -64,6 +64,8 @@ std::string scenario_section(const ScenarioResult& r, const ScenarioResult* base
                       escape_xml(r.scenario.description), r.repetitions.size(), summary_median(r, "throughput_tps"),
                       summary_median(r, "latency_p99_us") / 1e3, summary_median(r, "cpu_share") * 100);
   if (!r.failure.empty()) html += fmt::format("<p class=\"warn\">Run failed: {}</p>", escape_xml(r.failure));
+  if (const std::string d = describe_disturbed(disturbance_of(r)); !d.empty())
+    html += fmt::format("<p class=\"warn\">{}: a comparison calls its changes inconclusive.</p>", escape_xml(d));
   html += "<div class=\"charts\">";
 
   LineChart spectrum{"spectrum", "Latency by percentile (end to end, corrected)", "percentile", "latency (ms)",

@@ -66,12 +66,35 @@ class Reader {
 };
 
 // The scenario's [compare] thresholds, checked as a scenario file's would be.
-// The parts of the resolved scenario ("config") that a comparison reads: the
+// The resolved scenario as TOML, for the scenario parser: top-level fields,
+// then one table per section; unset optionals (null) left out.
+std::string config_as_toml(const json& config) {
+  std::string top, tables;
+  for (const auto& [key, value] : config.items()) {
+    if (value.is_object()) {
+      tables += fmt::format("\n[{}]\n", key);
+      for (const auto& [field, v] : value.items())
+        if (!v.is_null()) tables += fmt::format("{} = {}\n", field, v.dump());
+    } else if (!value.is_null()) {
+      top += fmt::format("{} = {}\n", key, value.dump());
+    }
+  }
+  return top + tables;
+}
+
+// The scenario a result ran ("config": every field, resolved), read back with
+// the scenario parser's own checks. A config this version cannot parse (a
+// file from another version) still gives what a comparison needs: the
 // [compare] thresholds and the foreign-CPU limit its repetitions were judged by.
 void read_config(const Reader& r, const json& scenario, const std::string& at, Scenario& into) {
   if (!scenario.contains("config") || !scenario["config"].is_object()) return;
   const json& config = scenario["config"];
   const std::string where = at + ".config";
+  try {
+    into = parse_scenario(config_as_toml(config), where);
+    return;
+  } catch (const ScenarioError&) {
+  }
   const auto apply = [&](const std::string& field, const json& value) {
     if (!value.is_number()) r.fail(fmt::format("{}.{}", where, field), "expected a number or null");
     try {
@@ -132,6 +155,7 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
       c.memcpy_bytes_per_s = part("memcpy_bytes_per_s");
       c.loop_ops_per_s = part("loop_ops_per_s");
       c.spread = part("spread");
+      if (parts.contains("foreign_cpu_share") && !parts["foreign_cpu_share"].is_null()) c.foreign_cpu_share = part("foreign_cpu_share");
     }
     out.machine.calibration = c;
   }
@@ -149,9 +173,9 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
     const std::string at = fmt::format("scenarios[{}]", i);
     ScenarioResult s;
+    read_config(r, scenarios[i], at, s.scenario);
     s.scenario.name = r.text(scenarios[i], at, "name");
     s.passed = r.field(scenarios[i], at, "passed", json::value_t::boolean).get<bool>();
-    read_config(r, scenarios[i], at, s.scenario);
     if (scenarios[i].contains("sweep")) {
       const json& sweep = r.field(scenarios[i], at, "sweep", json::value_t::object);
       for (const auto& [field, value] : sweep.items()) {

@@ -15,6 +15,9 @@ namespace aiway {
 namespace {
 
 constexpr std::int64_t kWatchdogTickNs = 20'000'000;
+// Other work's CPU share is judged over at least this long: over a 10 ms
+// repetition a 2 ms burst of kernel housekeeping would read as 10 %.
+constexpr double kMinForeignWindowS = 0.1;
 
 double us(std::int64_t ns) { return double(ns) / 1e3; }
 
@@ -63,15 +66,8 @@ void add_fairness(Metrics& m, const std::vector<StreamDelivery>& streams, std::i
   m.set("worst_stream", double(worst));
 }
 
-// The process's and the machine's CPU over one repetition.
-struct UsageWindow {
-  ProcessUsage start, end;
-  std::optional<double> machine_busy_start_s, machine_busy_end_s;
-  double wall_s = 0;
-};
-
 Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerReport& sampled, std::int64_t rss_baseline,
-                        std::int64_t rss_before, std::int64_t rss_end, const UsageWindow& w) {
+                        std::int64_t rss_before, std::int64_t rss_end, const CpuUsage& usage) {
   const auto& b = p.backend();
   const auto& c = p.conductor();
   const auto& f = p.surface();
@@ -148,23 +144,17 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   m.set("transcript_bytes", double(c.transcript_bytes));
   m.set("retained_bytes", double(c.transcript_bytes + f.retained_bytes));
 
-  const double cpu = w.end.cpu_seconds - w.start.cpu_seconds;
-  const int cpus = std::max(1, int(sysconf(_SC_NPROCESSORS_ONLN)));
-  m.set("cpu_seconds", cpu);
-  m.set("cpu_share", w.wall_s > 0 ? cpu / (w.wall_s * cpus) : 0);
-  if (w.machine_busy_start_s && w.machine_busy_end_s && w.wall_s > 0) {
-    // Everything but this process that kept the CPUs busy: other processes,
-    // interrupts, a hypervisor's steal. On a machine shared with other work
-    // this is what makes a repetition slow without the build being slower.
-    const double foreign = std::max(0.0, *w.machine_busy_end_s - *w.machine_busy_start_s - cpu);
-    m.set("foreign_cpu_seconds", foreign);
-    m.set("foreign_cpu_share", foreign / (w.wall_s * cpus));
-  }
+  m.set("cpu_seconds", usage.cpu_s);
+  m.set("cpu_share", usage.share(usage.cpu_s));
   m.set("cpu_backend_s", b.usage.cpu_s);
   m.set("cpu_conductor_s", c.usage.cpu_s);
   m.set("cpu_surface_s", f.usage.cpu_s);
-  m.set("ctx_switches_voluntary", double(w.end.ctx_voluntary - w.start.ctx_voluntary));
-  m.set("ctx_switches_involuntary", double(w.end.ctx_involuntary - w.start.ctx_involuntary));
+  // Everything but this process that kept the CPUs busy: other processes,
+  // kernel threads, a hypervisor's steal. On a machine shared with other work
+  // this is what makes a repetition slow without the build being slower.
+  if (usage.foreign_share) m.set("foreign_cpu_share", *usage.foreign_share);
+  m.set("ctx_switches_voluntary", double(usage.ctx_voluntary));
+  m.set("ctx_switches_involuntary", double(usage.ctx_involuntary));
 
   const std::int64_t quit_requested = p.control().quit_requested_ns.load();
   if (quit_requested > 0 && f.shutting_down_seen_ns > 0) m.set("quit_latency_us", us(f.shutting_down_seen_ns - quit_requested));
@@ -218,9 +208,7 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
   RepetitionOutcome out;
   Pipeline pipeline(s, clock);
   const std::int64_t rss_before = rss_bytes();
-  UsageWindow usage;
-  usage.machine_busy_start_s = machine_busy_seconds();
-  usage.start = process_usage();
+  const CpuWindow cpu_window;
   const std::int64_t t0 = monotonic_ns();
   ResourceSampler sampler(s.measure.sample_interval_ms, pipeline.depth_gauges());
   sampler.start();
@@ -255,9 +243,7 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
   if (!out.failure.empty() || out.interrupted) pipeline.abort();
 
   const SamplerReport sampled = sampler.stop();
-  usage.end = process_usage();
-  usage.machine_busy_end_s = machine_busy_seconds();
-  usage.wall_s = double(monotonic_ns() - t0) / 1e9;
+  const CpuUsage usage = cpu_window.close(kMinForeignWindowS);
   const std::int64_t rss_end = rss_bytes();
   out.repetition.metrics = collect_metrics(s, pipeline, sampled, rss_baseline, rss_before, rss_end, usage);
   if (s.measure.latency) out.repetition.latency_spectrum = spectrum_of(pipeline.latencies().end_to_end);

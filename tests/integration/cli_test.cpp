@@ -268,6 +268,38 @@ TEST(Cli, CompareGatesOnlyRealRegressions) {
   // baseline update keeps the file byte for byte.
   ASSERT_EQ(cli(fmt::format("baseline update --from {} --out {}", (dir / "a.json").string(), (dir / "base.json").string())).exit_code, 0);
   EXPECT_EQ(slurp(dir / "base.json"), slurp(dir / "a.json"));
+  // Several runs pool into one baseline: 8 + 8 repetitions, and the slowdown still regresses against it.
+  ASSERT_EQ(cli(fmt::format("baseline update --from {} --from {} --out {}", (dir / "a.json").string(),
+                            (dir / "a.json").string(), (dir / "pooled.json").string())).exit_code, 0);
+  const auto pooled = nlohmann::json::parse(slurp(dir / "pooled.json"));
+  EXPECT_EQ(pooled["scenarios"][0]["repetitions"].size(), 16u);
+  EXPECT_EQ(pooled["scenarios"][0]["summary"]["throughput_tps"]["n"], 16);
+  EXPECT_EQ(pooled["scenarios"][0]["config"], nlohmann::json::parse(slurp(dir / "a.json"))["scenarios"][0]["config"]);
+  EXPECT_EQ(cli(fmt::format("compare {} {}", (dir / "pooled.json").string(), (dir / "slow.json").string())).exit_code, 1);
+}
+
+TEST(Cli, RunSavesABaseline) {
+  const fs::path dir = scratch() / "save-baseline";
+  fs::create_directories(dir);
+  const std::string small = "-s 1m-short --set backend.messages=5000 -r 2 --warmup 0 -q";
+  const fs::path file = dir / "mine.json";
+  ASSERT_LE(cli(fmt::format("run {} --save-baseline {}", small, file.string())).exit_code, 1);
+  EXPECT_EQ(cli(fmt::format("compare {} {}", file.string(), file.string())).exit_code, 0) << "a baseline compare reads";
+  // A bare name is a file of ./baselines/, which must exist: checked before the run.
+  const std::string in_dir = fmt::format("cd {} &&", dir.string());
+  const Outcome missing = cli(fmt::format("run {} --save-baseline nightly", small), in_dir);
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+  EXPECT_NE(missing.err.find("baselines/nightly.json"), std::string::npos) << missing.err;
+  fs::create_directories(dir / "baselines");
+  ASSERT_LE(cli(fmt::format("run {} --save-baseline nightly", small), in_dir).exit_code, 1);
+  EXPECT_TRUE(fs::exists(dir / "baselines" / "nightly.json"));
+  // An interrupted run is no baseline.
+  fs::remove(file);
+  const Outcome interrupted = cli(fmt::format("run -s rapid-tokens -r 1 --warmup 0 --save-baseline {}", file.string()),
+                                  "timeout --foreground --preserve-status -s INT 1");
+  EXPECT_EQ(interrupted.exit_code, 130) << interrupted.err;
+  EXPECT_FALSE(fs::exists(file));
+  EXPECT_NE(interrupted.err.find("no baseline written"), std::string::npos) << interrupted.err;
 }
 
 TEST(Cli, CiFormatsAreWellFormed) {

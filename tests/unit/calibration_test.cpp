@@ -21,6 +21,10 @@ TEST(Calibration, MeasuresEveryPart) {
   EXPECT_GT(c.loop_ops_per_s, 0);
   EXPECT_DOUBLE_EQ(c.score, calibration_score(c.channel_tokens_per_s, c.memcpy_bytes_per_s, c.loop_ops_per_s));
   EXPECT_GE(c.spread, 0);
+  // Linux always has /proc/stat at least: other work's share is measured, a share of the machine.
+  ASSERT_TRUE(c.foreign_cpu_share.has_value());
+  EXPECT_GE(*c.foreign_cpu_share, 0);
+  EXPECT_LE(*c.foreign_cpu_share, 1.0 + 1e-9);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "compare/mann_whitney.hpp"
+#include "compare/pool.hpp"
 #include "compare/statistics.hpp"
 #include "aiway/scenario_file.hpp"
 #include "compare/verdict.hpp"
@@ -184,7 +185,7 @@ RunResults machine_results(const char* fingerprint, std::optional<double> score,
   RunResults r;
   r.machine.fingerprint = fingerprint;
   r.machine.logical_cpus = 2;
-  if (score) r.machine.calibration = Calibration{*score, 1, 1, 1, 0};
+  if (score) r.machine.calibration = Calibration{*score, 1, 1, 1, 0, std::nullopt};
   r.method.processes = 5;
   ScenarioResult s;
   s.scenario.name = "a";
@@ -223,6 +224,14 @@ TEST(CompareResults, CalibrationNormalisesFiguresOfSpeedAcrossMachines) {
                                          default_policies());
   EXPECT_FALSE(raw.speed_ratio.has_value());
   EXPECT_EQ(raw.scenarios[0].metrics[0].verdict, Verdict::improved);
+  EXPECT_TRUE(c.method_notes.empty());
+  // A calibration that other work disturbed scores low: the normalisation says it is uncertain.
+  auto busy_base = base;
+  busy_base.machine.calibration->foreign_cpu_share = 0.4;
+  const auto notes = compare_results(busy_base, fast, default_policies()).method_notes;
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("the base machine was calibrated while other work used 40 % of its CPU"), std::string::npos)
+      << notes[0];
   // Same machine: never normalised, even with scores.
   EXPECT_FALSE(compare_results(base, machine_results("slow", 1.1, {100, 100, 100, 100, 100, 100}, rss),
                                default_policies()).speed_ratio.has_value());
@@ -239,27 +248,22 @@ TEST(CompareResults, OneProcessRepetitionsAreNoted) {
   EXPECT_NE(notes[0].find("the new results took every repetition in one process"), std::string::npos);
 }
 
-// Adds other work's CPU to each repetition: `share` of wall x CPUs, `seconds` in all.
-void set_foreign_cpu(RunResults& r, double share, double seconds) {
-  for (auto& rep : r.scenarios[0].repetitions) {
-    rep.metrics.set("foreign_cpu_share", share);
-    rep.metrics.set("foreign_cpu_seconds", seconds);
-  }
+// Sets other work's share of the machine's CPU in each repetition.
+void set_foreign_cpu(RunResults& r, double share) {
+  for (auto& rep : r.scenarios[0].repetitions) rep.metrics.set("foreign_cpu_share", share);
 }
 
-TEST(Disturbance, OverTheLimitAndBeyondHousekeeping) {
+TEST(Disturbance, OverTheScenariosLimit) {
   Scenario s;  // measure.max_foreign_cpu = 0.10 by default
   Repetition rep;
   EXPECT_FALSE(disturbed_share(s, rep)) << "not measured: not disturbed";
   rep.metrics.set("foreign_cpu_share", 0.10);
-  rep.metrics.set("foreign_cpu_seconds", 0.2);
   EXPECT_FALSE(disturbed_share(s, rep)) << "at the limit is within it";
   rep.metrics.set("foreign_cpu_share", 0.45);
   ASSERT_TRUE(disturbed_share(s, rep));
   EXPECT_DOUBLE_EQ(*disturbed_share(s, rep), 0.45);
-  rep.metrics.set("foreign_cpu_seconds", 0.004);
-  EXPECT_FALSE(disturbed_share(s, rep)) << "4 ms of kernel housekeeping in a tiny repetition";
-  rep.metrics.set("foreign_cpu_seconds", 0.2);
+  s.measure.max_foreign_cpu = 0.5;
+  EXPECT_FALSE(disturbed_share(s, rep));
   s.measure.max_foreign_cpu = 0;
   EXPECT_FALSE(disturbed_share(s, rep)) << "0 switches the check off";
 
@@ -268,7 +272,6 @@ TEST(Disturbance, OverTheLimitAndBeyondHousekeeping) {
   for (double share : {0.05, 0.3, 0.51}) {
     Repetition k;
     k.metrics.set("foreign_cpu_share", share);
-    k.metrics.set("foreign_cpu_seconds", 0.1);
     r.repetitions.push_back(k);
   }
   const Disturbance d = disturbance_of(r);
@@ -288,10 +291,10 @@ TEST(CompareResults, ABusyMachineMakesChangesInconclusiveNotRegressed) {
   for (double v : tps_base) tps_slow.push_back(v / 2);  // what a competing busy core did to run 1
   const auto base = machine_results("m", std::nullopt, tps_base, rss);
   auto slow = machine_results("m", std::nullopt, tps_slow, rss);
-  set_foreign_cpu(slow, 0.02, 0.004);  // a quiet machine: the halving is the build's
+  set_foreign_cpu(slow, 0.02);  // a quiet machine: the halving is the build's
   EXPECT_EQ(compare_results(base, slow, default_policies()).scenarios[0].metrics[0].verdict, Verdict::regressed);
 
-  set_foreign_cpu(slow, 0.48, 0.1);
+  set_foreign_cpu(slow, 0.48);
   const Comparison c = compare_results(base, slow, default_policies());
   const MetricComparison& tps = c.scenarios[0].metrics[0];
   EXPECT_EQ(tps.verdict, Verdict::inconclusive);
@@ -309,23 +312,59 @@ TEST(CompareResults, ABusyMachineMakesChangesInconclusiveNotRegressed) {
   EXPECT_NE(swapped.scenarios[0].disturbed[0].find("in the base results"), std::string::npos);
 }
 
+TEST(PoolRuns, RepetitionsOfEveryRunSummarisedTogether) {
+  RunResults a = machine_results("m", 1.0, {10, 11}, {1, 1});
+  RunResults b = machine_results("m", 3.0, {20, 21, 22}, {1, 1, 1});
+  RunResults c = machine_results("m", 2.0, {30}, {1});
+  b.scenarios[0].disturbed_reruns = {0.4};
+  ScenarioResult only_b;
+  only_b.scenario.name = "only-b";
+  b.scenarios.push_back(only_b);
+  a.scenarios[0].thresholds.push_back({"throughput_tps", ">=", 1, "median", 10.5, true});
+  const RunResults pooled = pool_runs({a, b, c}, {"a.json", "b.json", "c.json"});
+  ASSERT_EQ(pooled.scenarios.size(), 2u);
+  const ScenarioResult& s = pooled.scenarios[0];
+  EXPECT_EQ(metric_values(s.repetitions, "throughput_tps"), (std::vector<double>{10, 11, 20, 21, 22, 30}));
+  EXPECT_EQ(s.disturbed_reruns, std::vector<double>{0.4});
+  EXPECT_DOUBLE_EQ(summary_median(s, "throughput_tps"), 20.5) << "summaries recomputed over all runs";
+  EXPECT_TRUE(s.thresholds.empty()) << "a threshold judged one run";
+  EXPECT_EQ(pooled.scenarios[1].scenario.name, "only-b");
+  EXPECT_EQ(pooled.method.processes, 15u);
+  ASSERT_TRUE(pooled.machine.calibration.has_value());
+  EXPECT_DOUBLE_EQ(pooled.machine.calibration->score, 2.0) << "the run with the median score";
+
+  RunResults other = machine_results("other", 1.0, {1}, {1});
+  EXPECT_THROW(pool_runs({a, other}, {"a.json", "other.json"}), InputError);
+  RunResults interrupted = a;
+  interrupted.interrupted = true;
+  EXPECT_THROW(pool_runs({a, interrupted}, {"a.json", "i.json"}), InputError);
+}
+
 TEST(ResultsLoader, RoundTripsMethodCalibrationSpectraAndTimelines) {
   RunResults r = machine_results("m", 1.25, {1, 2}, {3, 4});
   r.machine.calibration->spread = 0.03;
+  r.machine.calibration->foreign_cpu_share = 0.015;
   r.method = {4, true};
   r.scenarios[0].repetitions[0].latency_spectrum = {{12.5, 0.5, 10}, {99, 1.0, 20}};
   r.scenarios[0].repetitions[1].rss_timeline = {{0.1, 1000}, {0.2, 2000}};
   r.scenarios[0].failure = "repetition 2: timeout";
   r.scenarios[0].disturbed_reruns = {0.42, 0.5};
   r.scenarios[0].scenario.measure.max_foreign_cpu = 0.25;
+  r.scenarios[0].scenario.description = "quotes \" and a \\ survive";
+  r.scenarios[0].scenario.backend.messages = 12345;
+  r.scenarios[0].scenario.channel.overflow = Overflow::drop_newest;
+  r.scenarios[0].scenario.expect.max_latency_p99_ms = 2.5;
+  r.scenarios[0].scenario.compare.throughput_tps = 0.03;
   const RunResults back = results_from_json_text(results_to_json(r).dump(), "mem");
   EXPECT_EQ(back.scenarios[0].disturbed_reruns, (std::vector<double>{0.42, 0.5}));
   EXPECT_DOUBLE_EQ(back.scenarios[0].scenario.measure.max_foreign_cpu, 0.25) << "the limit its repetitions were judged by";
+  EXPECT_EQ(scenario_fields(back.scenarios[0].scenario), scenario_fields(r.scenarios[0].scenario)) << "every field of config";
   EXPECT_EQ(back.method.processes, 4u);
   EXPECT_TRUE(back.method.interleave);
   ASSERT_TRUE(back.machine.calibration.has_value());
   EXPECT_DOUBLE_EQ(back.machine.calibration->score, 1.25);
   EXPECT_DOUBLE_EQ(back.machine.calibration->spread, 0.03);
+  EXPECT_EQ(back.machine.calibration->foreign_cpu_share, 0.015);
   ASSERT_EQ(back.scenarios[0].repetitions[0].latency_spectrum.size(), 2u);
   EXPECT_DOUBLE_EQ(back.scenarios[0].repetitions[0].latency_spectrum[1].value_us, 99);
   EXPECT_EQ(back.scenarios[0].repetitions[0].latency_spectrum[1].total_count, 20);
