@@ -3,11 +3,28 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include "aiway/input_error.hpp"
+#include "aiway/scenario_file.hpp"
 #include "compare/statistics.hpp"
 
 namespace aiway {
+namespace {
+
+// The first field in which two runs of a scenario differ, other than how many
+// repetitions they took: pooling those would mix two workloads.
+std::optional<std::string> workload_difference(const Scenario& a, const Scenario& b) {
+  const auto fa = scenario_fields(a), fb = scenario_fields(b);
+  for (std::size_t i = 0; i < fa.size() && i < fb.size(); ++i) {
+    const std::string name = fa[i].section.empty() ? fa[i].key : fa[i].section + "." + fa[i].key;
+    if (name != "repetitions" && name != "warmup" && !(fa[i] == fb[i])) return name;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 void append_repetitions(ScenarioResult& into, ScenarioResult&& from) {
   for (auto& rep : from.repetitions) into.repetitions.push_back(std::move(rep));
@@ -38,6 +55,9 @@ RunResults pool_runs(std::vector<RunResults> runs, const std::vector<std::string
         out.scenarios.push_back(std::move(s));
         continue;
       }
+      if (const auto field = workload_difference(into->scenario, s.scenario))
+        throw InputError(fmt::format("{}: scenario {} ran with another {} than in {}: pool runs of one workload only",
+                                     sources[i], s.scenario.name, *field, sources[0]));
       into->passed = into->passed && s.passed;
       if (into->failure.empty()) into->failure = s.failure;
       append_repetitions(*into, std::move(s));

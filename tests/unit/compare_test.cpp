@@ -335,6 +335,18 @@ TEST(PoolRuns, RepetitionsOfEveryRunSummarisedTogether) {
 
   RunResults other = machine_results("other", 1.0, {1}, {1});
   EXPECT_THROW(pool_runs({a, other}, {"a.json", "other.json"}), InputError);
+  RunResults bigger = machine_results("m", 1.0, {1}, {1});
+  bigger.scenarios[0].scenario.backend.messages = 5;
+  try {
+    pool_runs({a, bigger}, {"a.json", "bigger.json"});
+    ADD_FAILURE() << "two workloads pooled";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("scenario a ran with another backend.messages than in a.json"), std::string::npos)
+        << e.what();
+  }
+  RunResults more_reps = machine_results("m", 1.0, {1, 2, 3}, {1, 1, 1});
+  more_reps.scenarios[0].scenario.repetitions = 3;
+  EXPECT_NO_THROW(pool_runs({a, more_reps}, {"a.json", "more.json"})) << "repetitions may differ";
   RunResults interrupted = a;
   interrupted.interrupted = true;
   EXPECT_THROW(pool_runs({a, interrupted}, {"a.json", "i.json"}), InputError);
