@@ -140,8 +140,32 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
   const double cpus = r.field(machine, "machine", "logical_cpus", json::value_t::number_float).get<double>();
   if (!(cpus >= 1 && cpus <= 1e6)) r.fail("machine.logical_cpus", fmt::format("{} is not a CPU count", cpus));
   out.machine.logical_cpus = int(cpus);
-  out.machine.hostname = machine.value("hostname", "");
-  out.machine.kernel = machine.value("kernel", "");
+  // Descriptive fields: read when present and well-typed (a baseline pooled
+  // from results keeps them), never required.
+  const auto text_or = [&](const char* key) {
+    return machine.contains(key) && machine[key].is_string() ? machine[key].get<std::string>() : std::string();
+  };
+  out.machine.hostname = text_or("hostname");
+  out.machine.kernel = text_or("kernel");
+  out.machine.governor = text_or("governor");
+  out.machine.clock_source = text_or("clock_source");
+  // A count in [0, 2^53), or -1 (converting a wild double to an integer would be undefined).
+  const auto count = [](const json& v) -> double {
+    return v.is_number() && v.get<double>() >= 0 && v.get<double>() < 9e15 ? std::floor(v.get<double>()) : -1;
+  };
+  if (machine.contains("memory_bytes") && count(machine["memory_bytes"]) >= 0)
+    out.machine.memory_bytes = std::int64_t(count(machine["memory_bytes"]));
+  if (machine.contains("load_avg") && machine["load_avg"].is_array())
+    for (const auto& v : machine["load_avg"])
+      if (v.is_number()) out.machine.load_avg.push_back(v.get<double>());
+  if (machine.contains("caches") && machine["caches"].is_array())
+    for (const auto& c : machine["caches"]) {
+      if (!c.is_object() || !c.value("type", json()).is_string()) continue;
+      const double level = count(c.value("level", json())), size = count(c.value("size", json())),
+                   sharing = count(c.value("num_sharing", json()));
+      if (level >= 0 && level < 16 && size >= 0 && sharing >= 0 && sharing < 1e6)
+        out.machine.caches.push_back({c["type"].get<std::string>(), int(level), std::int64_t(size), int(sharing)});
+    }
   if (machine.contains("calibration_score") && !machine["calibration_score"].is_null()) {
     Calibration c;
     c.score = r.field(machine, "machine", "calibration_score", json::value_t::number_float).get<double>();

@@ -356,6 +356,10 @@ TEST(ResultsLoader, RoundTripsMethodCalibrationSpectraAndTimelines) {
   RunResults r = machine_results("m", 1.25, {1, 2}, {3, 4});
   r.machine.calibration->spread = 0.03;
   r.machine.calibration->foreign_cpu_share = 0.015;
+  r.machine.memory_bytes = 24ll << 30;
+  r.machine.governor = "performance";
+  r.machine.load_avg = {0.5, 0.25, 0.1};
+  r.machine.caches = {{"Data", 1, 32768, 2}};
   r.method = {4, true};
   r.scenarios[0].repetitions[0].latency_spectrum = {{12.5, 0.5, 10}, {99, 1.0, 20}};
   r.scenarios[0].repetitions[1].rss_timeline = {{0.1, 1000}, {0.2, 2000}};
@@ -377,6 +381,11 @@ TEST(ResultsLoader, RoundTripsMethodCalibrationSpectraAndTimelines) {
   EXPECT_DOUBLE_EQ(back.machine.calibration->score, 1.25);
   EXPECT_DOUBLE_EQ(back.machine.calibration->spread, 0.03);
   EXPECT_EQ(back.machine.calibration->foreign_cpu_share, 0.015);
+  EXPECT_EQ(back.machine.memory_bytes, 24ll << 30) << "a pooled baseline keeps the machine's description";
+  EXPECT_EQ(back.machine.governor, "performance");
+  EXPECT_EQ(back.machine.load_avg, (std::vector<double>{0.5, 0.25, 0.1}));
+  ASSERT_EQ(back.machine.caches.size(), 1u);
+  EXPECT_EQ(back.machine.caches[0].size_bytes, 32768);
   ASSERT_EQ(back.scenarios[0].repetitions[0].latency_spectrum.size(), 2u);
   EXPECT_DOUBLE_EQ(back.scenarios[0].repetitions[0].latency_spectrum[1].value_us, 99);
   EXPECT_EQ(back.scenarios[0].repetitions[0].latency_spectrum[1].total_count, 20);
