@@ -69,6 +69,9 @@ struct ConductorConfig {
 
 struct SurfaceConfig {
   double work_us = 0;               // busy work per token (sleeps overshoot, so it spins)
+  // CPU work per token that reads no clock (a loop calibrated at start-up):
+  // the way to plant a small, known slowdown.
+  double extra_work_ns = 0;
   double frame_rate_hz = 60;        // viewport redraws per second; 0 = never
   std::uint32_t width = 80;         // wrap width in columns
   std::uint32_t height = 24;        // visible rows rendered per frame
@@ -103,7 +106,10 @@ struct ControlConfig {
 struct PipelineConfig {
   std::uint32_t batch = 256;   // max tokens moved per bulk channel operation
   double spin_us = 2;          // a waiting stage spins this long before it sleeps
-  double batch_window_us = 200;  // a paced backend sleeps at least this long, then sends what is due
+  // A paced backend sleeps at least this long, then sends what is due: each
+  // window costs about three thread wake-ups (backend, conductor, surface), so
+  // 1 ms keeps rapid-tokens near 3 % CPU at a p99 of about one window.
+  double batch_window_us = 1000;
 };
 
 struct MeasureConfig {
@@ -141,7 +147,11 @@ struct CompareThresholds {
   std::optional<double> throughput_tps, throughput_bytes_per_s;
   std::optional<double> latency_p50_us, latency_p99_us, latency_p999_us, hop1_p99_us, hop2_p99_us, ttft_us;
   std::optional<double> rss_growth_bytes, cpu_share, cpu_conductor_s, cpu_surface_s, quit_latency_us;
-  std::optional<double> allocs_per_token, alloc_bytes_per_token;
+  std::optional<double> allocs_per_token, alloc_bytes_per_token, loss_ratio;
+  // The metrics that decide the gate's exit code, comma-separated; empty: the
+  // default family (throughput_tps, latency_p99_us, and quit latency, CPU share
+  // or loss where the scenario quits, is paced or may drop).
+  std::string gating;
 };
 
 struct Scenario {

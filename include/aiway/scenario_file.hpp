@@ -40,6 +40,9 @@ struct Field {
   bool operator==(const Field&) const = default;
 };
 std::vector<Field> scenario_fields(const Scenario& scenario);
+// Sections that define the workload (backend, hop1, control, faults): two
+// results are comparable only when every field of them agrees.
+bool is_workload_section(std::string_view section);
 
 std::string_view to_string(Overflow overflow);
 

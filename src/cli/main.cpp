@@ -34,7 +34,7 @@
 
 namespace {
 
-enum Exit { kPass = 0, kFailed = 1, kInputError = 2, kRuntimeFailure = 3, kInconclusive = 3, kInterrupted = 130 };
+enum Exit { kPass = 0, kFailed = 1, kInputError = 2, kRuntimeFailure = 3, kInconclusive = 4, kInterrupted = 130 };
 
 // The one piece of process-wide state: a signal handler can reach nothing else.
 std::atomic<bool> g_interrupted{false};
@@ -79,10 +79,24 @@ aiway::Scenario load_with_overrides(const std::string& name, const std::filesyst
 
 struct CompareArgs {
   std::string format = "console";
-  double alpha = 0.05;
+  aiway::CompareOptions options;
   std::vector<std::string> thresholds;  // METRIC=FRACTION
   bool fail_on_inconclusive = false;
 };
+
+// The comparison options every command that compares takes.
+void add_compare_options(CLI::App* command, CompareArgs& args, bool gate_options) {
+  command->add_option("--alpha", args.options.alpha, "Significance level of the regression test")
+      ->check(CLI::Range(0.0001, 0.5));
+  command->add_option("--threshold", args.thresholds,
+                      "Practical threshold METRIC=FRACTION (repeatable), e.g. throughput_tps=0.05");
+  command->add_flag("--strict", args.options.strict, "Advisory (non-gating) metrics decide the exit code too");
+  command->add_flag("--allow-different-workload", args.options.allow_different_workload,
+                    "Compare scenarios whose workloads differ (noted loudly) instead of refusing them");
+  if (gate_options)
+    command->add_flag("--fail-on-inconclusive", args.fail_on_inconclusive,
+                      "Exit 4 when a gating verdict is inconclusive");
+}
 
 std::vector<aiway::MetricPolicy> policies_with(const std::vector<std::string>& overrides) {
   auto policies = aiway::default_policies();
@@ -109,7 +123,11 @@ std::vector<aiway::MetricPolicy> policies_with(const std::vector<std::string>& o
 // Prints the comparison; returns the gate's exit code.
 int gate(const aiway::RunResults& base, const aiway::RunResults& current, const CompareArgs& args,
          std::ostream& out = std::cout) {
-  const aiway::Comparison c = aiway::compare_results(base, current, policies_with(args.thresholds), args.alpha);
+  for (const auto* side : {&base, &current})
+    if (side->scenarios.empty())
+      throw aiway::InputError(fmt::format("the {} results hold no scenario: there is nothing to compare",
+                                          side == &base ? "base" : "new"));
+  const aiway::Comparison c = aiway::compare_results(base, current, policies_with(args.thresholds), args.options);
   if (!c.same_machine) std::cerr << "aiway-stress: WARNING: " << c.machine_note << "\n";
   aiway::print_comparison(c, args.format, use_color() && &out == &std::cout, out);
   if (c.regressed()) return kFailed;
@@ -183,6 +201,8 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   if (!save_baseline.empty()) aiway::check_writable(save_baseline);
   std::optional<aiway::RunResults> baseline;
   if (!args.baseline.empty()) baseline = aiway::load_results_file(args.baseline);
+  policies_with(args.compare.thresholds);  // a bad --threshold is an input error before the run, as in compare
+  for (const auto& s : scenarios) aiway::gating_metrics(s);  // and so is a bad [compare] gating list
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
@@ -337,9 +357,7 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   run->add_option("--save-baseline", run_args.save_baseline,
                   "Also store the results as a baseline: NAME (baselines/NAME.json) or FILE; not for a failed or interrupted run");
-  run->add_option("--alpha", run_args.compare.alpha, "Significance level of the regression test")->check(CLI::Range(0.0001, 0.5));
-  run->add_option("--threshold", run_args.compare.thresholds, "Practical threshold METRIC=FRACTION (repeatable), e.g. throughput_tps=0.05");
-  run->add_flag("--fail-on-inconclusive", run_args.compare.fail_on_inconclusive, "Exit 3 when a verdict is inconclusive");
+  add_compare_options(run, run_args.compare, true);
 
   std::string compare_base, compare_new;
   CompareArgs compare_args;
@@ -347,9 +365,7 @@ int main(int argc, char** argv) {
   compare->add_option("base", compare_base, "Base (e.g. a baseline) results file")->required();
   compare->add_option("new", compare_new, "New results file")->required();
   compare->add_option("--format", compare_args.format, "console, markdown or json")->check(CLI::IsMember({"console", "markdown", "json"}));
-  compare->add_option("--alpha", compare_args.alpha, "Significance level")->check(CLI::Range(0.0001, 0.5));
-  compare->add_option("--threshold", compare_args.thresholds, "Practical threshold METRIC=FRACTION (repeatable)");
-  compare->add_flag("--fail-on-inconclusive", compare_args.fail_on_inconclusive, "Exit 3 when a verdict is inconclusive");
+  add_compare_options(compare, compare_args, true);
 
   std::string calibrate_format = "console";
   auto* calibrate = app.add_subcommand("calibrate", "Score this machine on a short fixed workload (a few seconds)");
@@ -361,8 +377,7 @@ int main(int argc, char** argv) {
   report->add_option("--baseline", report_baseline, "Overlay and compare with this baseline (results file)");
   report->add_option("--html", report_html, "The HTML file to write (atomically)")->required();
   CompareArgs report_compare;
-  report->add_option("--alpha", report_compare.alpha, "Significance level")->check(CLI::Range(0.0001, 0.5));
-  report->add_option("--threshold", report_compare.thresholds, "Practical threshold METRIC=FRACTION (repeatable)");
+  add_compare_options(report, report_compare, false);
 
   std::vector<std::string> baseline_from;
   std::string baseline_out;
@@ -408,7 +423,7 @@ int main(int argc, char** argv) {
       std::optional<aiway::Comparison> comparison;
       if (!report_baseline.empty()) {
         base = aiway::load_results_file(report_baseline);
-        comparison = aiway::compare_results(*base, results, policies_with(report_compare.thresholds), report_compare.alpha);
+        comparison = aiway::compare_results(*base, results, policies_with(report_compare.thresholds), report_compare.options);
       }
       aiway::write_file_atomically(report_html, aiway::html_report(results, base ? &*base : nullptr,
                                                                    comparison ? &*comparison : nullptr));

@@ -30,12 +30,14 @@ std::vector<double> u_distribution(std::size_t n1, std::size_t n2) {
 
 }  // namespace
 
-double smallest_possible_p(std::size_t n1, std::size_t n2) {
+double smallest_one_sided_p(std::size_t n1, std::size_t n2) {
   if (n1 == 0 || n2 == 0) return 1.0;
   double orderings = 1;  // C(n1 + n2, n1)
   for (std::size_t k = 1; k <= n1; ++k) orderings = orderings * double(n2 + k) / double(k);
-  return std::min(1.0, 2.0 / orderings);
+  return std::min(1.0, 1.0 / orderings);
 }
+
+double smallest_possible_p(std::size_t n1, std::size_t n2) { return std::min(1.0, 2.0 * smallest_one_sided_p(n1, n2)); }
 
 MannWhitneyResult mann_whitney_u(const std::vector<double>& x, const std::vector<double>& y) {
   MannWhitneyResult r;
@@ -67,6 +69,8 @@ MannWhitneyResult mann_whitney_u(const std::vector<double>& x, const std::vector
       if (k >= u) at_least += counts[k];
     }
     r.p_value = std::min(1.0, 2.0 * std::min(at_most, at_least) / total);
+    r.p_greater = at_least / total;
+    r.p_less = at_most / total;
     r.exact = true;
     return r;
   }
@@ -75,8 +79,12 @@ MannWhitneyResult mann_whitney_u(const std::vector<double>& x, const std::vector
   for (const auto& [value, count] : groups) tie_term += double(count) * double(count) * double(count) - double(count);
   const double variance = double(n1 * n2) / 12.0 * ((n + 1) - tie_term / (n * (n - 1)));
   if (variance <= 0) return r;  // every value equal: no evidence of any difference
-  const double z = (std::fabs(r.u - mean) - 0.5) / std::sqrt(variance);
+  const double sd = std::sqrt(variance);
+  const double z = (std::fabs(r.u - mean) - 0.5) / sd;
   r.p_value = std::min(1.0, std::erfc(std::max(z, 0.0) / std::sqrt(2.0)));
+  // One-sided, continuity-corrected towards the null: P(U >= u) and P(U <= u).
+  r.p_greater = std::min(1.0, 0.5 * std::erfc((r.u - mean - 0.5) / sd / std::sqrt(2.0)));
+  r.p_less = std::min(1.0, 0.5 * std::erfc((mean - r.u - 0.5) / sd / std::sqrt(2.0)));
   return r;
 }
 
@@ -89,6 +97,20 @@ std::vector<double> holm_adjust(const std::vector<double>& p_values) {
   double running = 0;  // adjusted p-values never decrease along the sorted order
   for (std::size_t rank = 0; rank < m; ++rank) {
     running = std::max(running, std::min(1.0, double(m - rank) * p_values[order[rank]]));
+    adjusted[order[rank]] = running;
+  }
+  return adjusted;
+}
+
+std::vector<double> benjamini_hochberg_adjust(const std::vector<double>& p) {
+  const std::size_t m = p.size();
+  std::vector<std::size_t> order(m);
+  for (std::size_t i = 0; i < m; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p[a] < p[b]; });
+  std::vector<double> adjusted(m);
+  double running = 1;
+  for (std::size_t rank = m; rank-- > 0;) {
+    running = std::min(running, std::min(1.0, p[order[rank]] * double(m) / double(rank + 1)));
     adjusted[order[rank]] = running;
   }
   return adjusted;

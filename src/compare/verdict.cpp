@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <unordered_map>
 
 #include "aiway/scenario_file.hpp"
 #include "compare/mann_whitney.hpp"
@@ -23,6 +24,10 @@ std::string_view to_string(Verdict verdict) {
   return "?";
 }
 
+std::string_view to_string(Rule rule) {
+  return rule == Rule::u_test ? "one-sided Mann-Whitney U" : "complete separation + Hodges-Lehmann shift";
+}
+
 std::vector<MetricPolicy> default_policies() {
   constexpr bool speed = true;
   return {
@@ -35,6 +40,8 @@ std::vector<MetricPolicy> default_policies() {
       {"cpu_conductor_s", false, 0.10, 0, speed},  {"cpu_surface_s", false, 0.10, 0, speed},
       {"quit_latency_us", false, 0.20, 0, speed},  {"allocs_per_token", false, 0.05},
       {"alloc_bytes_per_token", false, 0.05},
+      // Loss of a lossy scenario: a change under 0.1 % of the tokens never matters.
+      {"loss_ratio", false, 0.10, 0.001},
   };
 }
 
@@ -47,6 +54,36 @@ std::vector<MetricPolicy> policies_for(const std::vector<MetricPolicy>& policies
   }
   return out;
 }
+
+std::vector<std::string> gating_metrics(const Scenario& s) {
+  std::vector<std::string> out;
+  if (!s.compare.gating.empty()) {
+    const auto policies = default_policies();
+    std::string_view list = s.compare.gating;
+    while (!list.empty()) {
+      const auto comma = list.find(',');
+      std::string name(list.substr(0, comma));
+      name.erase(0, name.find_first_not_of(' '));
+      name.erase(name.find_last_not_of(' ') + 1);
+      list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+      if (name.empty()) continue;
+      if (std::none_of(policies.begin(), policies.end(), [&](const auto& p) { return p.metric == name; })) {
+        const auto it = s.origin.find("compare.gating");
+        throw InputError(fmt::format("{}: compare.gating: {} is not a compared metric",
+                                     it == s.origin.end() ? s.name : it->second, name));
+      }
+      out.push_back(std::move(name));
+    }
+    return out;
+  }
+  out = {"throughput_tps", "latency_p99_us"};
+  if (s.control.quit_at) out.push_back("quit_latency_us");
+  if (s.backend.rate_tps > 0) out.push_back("cpu_share");
+  if (s.channel.overflow != Overflow::block || s.surface_channel.overflow != Overflow::block) out.push_back("loss_ratio");
+  return out;
+}
+
+bool schedule_bound(const Scenario& s) { return s.backend.rate_tps > 0 || s.hop1.active(); }
 
 ConfidenceInterval bootstrap_median_change(const std::vector<double>& base, const std::vector<double>& current,
                                            int resamples, std::uint64_t seed) {
@@ -69,71 +106,238 @@ ConfidenceInterval bootstrap_median_change(const std::vector<double>& base, cons
   return {at(0.025), at(0.975)};
 }
 
-MetricComparison measure_change(const MetricPolicy& policy, const std::vector<double>& base,
-                                const std::vector<double>& current) {
-  MetricComparison c;
-  c.metric = policy.metric;
-  c.base_median = median(base);
-  c.new_median = median(current);
-  if (c.base_median != 0) c.change = c.new_median / c.base_median - 1;
-  else c.change = c.new_median == 0 ? 0 : (c.new_median > 0 ? INFINITY : -INFINITY);
-  c.raw_change = c.change;
-  c.ci = bootstrap_median_change(base, current);
-  c.p_value = mann_whitney_u(base, current).p_value;
-  c.p_adjusted = c.p_value;
-  return c;
+double hodges_lehmann_shift(const std::vector<double>& base, const std::vector<double>& current) {
+  std::vector<double> d;
+  d.reserve(base.size() * current.size());
+  for (double b : base)
+    for (double c : current) d.push_back(c - b);
+  return d.empty() ? 0 : median(std::move(d));
 }
 
-void judge(MetricComparison& c, const MetricPolicy& policy, std::size_t n_base, std::size_t n_new, double alpha) {
-  const bool practical = std::fabs(c.change) > policy.threshold &&
-                         std::fabs(c.new_median - c.base_median) >= policy.floor;
-  const bool worse = policy.higher_is_better ? c.change < 0 : c.change > 0;
-  const double best_p = smallest_possible_p(n_base, n_new);
-  const std::string p_text = c.family > 1 ? fmt::format("p = {:.3g}, Holm-adjusted over {} metrics {:.3g}", c.p_value,
-                                                        c.family, c.p_adjusted)
-                                          : fmt::format("p = {:.3g}", c.p_value);
-  if (!practical) {
-    c.verdict = Verdict::unchanged;
-    c.reason = c.p_adjusted < alpha ? fmt::format("significant but within ±{:.0f} %", policy.threshold * 100) : p_text;
-  } else if (best_p * double(c.family) > alpha) {
-    // Holm's first step needs p < alpha / family: out of reach for these counts.
-    c.verdict = Verdict::inconclusive;
-    c.reason = fmt::format("{:+.1f} %, but {} vs {} repetitions reach p = {:.2g} at best, and {} compared metrics need "
-                           "p < {:.2g}: add repetitions",
-                           c.change * 100, n_base, n_new, best_p, c.family, alpha / double(c.family));
-  } else if (c.p_adjusted < alpha) {
-    c.verdict = worse ? Verdict::regressed : Verdict::improved;
-    c.reason = fmt::format("{:+.1f} % beyond ±{:.0f} %, {}", c.change * 100, policy.threshold * 100, p_text);
-  } else {
-    c.verdict = Verdict::inconclusive;
-    c.reason = fmt::format("{:+.1f} % but not significant ({}): too noisy to tell", c.change * 100, p_text);
+double robust_spread(const std::vector<double>& values) {
+  if (values.empty()) return 0;
+  const double m = median(values);
+  std::vector<double> dev;
+  dev.reserve(values.size());
+  for (double v : values) dev.push_back(std::fabs(v - m));
+  return 1.4826 * median(std::move(dev));
+}
+
+namespace {
+
+double relative_change(double base, double current) {
+  if (base != 0) return current / base - 1;
+  return current == 0 ? 0 : (current > 0 ? INFINITY : -INFINITY);
+}
+
+// Complete separation in the given direction (current all above base, or all below).
+bool separated(const std::vector<double>& base, const std::vector<double>& current, bool above) {
+  const auto [bmin, bmax] = std::minmax_element(base.begin(), base.end());
+  const auto [cmin, cmax] = std::minmax_element(current.begin(), current.end());
+  return above ? *cmin > *bmax : *cmax < *bmin;
+}
+
+struct Decision {
+  bool harm = false, better = false;
+};
+
+// The rule on one pair of samples. For the separation rule the shift must pass
+// the practical threshold, the absolute floor and 3x the base's robust spread.
+Decision decide(Rule rule, const MetricPolicy& policy, const std::vector<double>& base, const std::vector<double>& cur,
+                double p_harm, double p_better, double level) {
+  const double base_median = median(base);
+  const double change = relative_change(base_median, median(cur));
+  const bool practical = std::fabs(change) > policy.threshold && std::fabs(median(cur) - base_median) >= policy.floor;
+  const bool worse = policy.higher_is_better ? change < 0 : change > 0;
+  Decision d;
+  if (!practical) return d;
+  if (rule == Rule::u_test) {
+    d.harm = worse && p_harm < level;
+    d.better = !worse && p_better < level;
+    return d;
   }
+  // Three a side at least: with fewer, separation happens by chance too often
+  // (1 in 6 for 2 vs 2) and the base's spread is not estimated.
+  if (base.size() < 3 || cur.size() < 3) return d;
+  const double shift = hodges_lehmann_shift(base, cur);
+  const bool large = std::fabs(shift) > policy.threshold * std::fabs(base_median) &&
+                     std::fabs(shift) >= policy.floor && std::fabs(shift) > 3 * robust_spread(base);
+  const bool up = shift > 0;
+  if (!large || !separated(base, cur, up)) return d;
+  const bool shift_worse = policy.higher_is_better ? !up : up;
+  d.harm = shift_worse;
+  d.better = !shift_worse;
+  return d;
+}
+
+// The one-sided p-values that the new sample is worse / better than the base.
+std::pair<double, double> one_sided(const MetricPolicy& policy, const std::vector<double>& base,
+                                    const std::vector<double>& cur) {
+  const MannWhitneyResult u = mann_whitney_u(cur, base);
+  return policy.higher_is_better ? std::pair{u.p_less, u.p_greater} : std::pair{u.p_greater, u.p_less};
+}
+
+// Which rule can decide: the U test when its smallest one-sided p can pass the
+// family's first Holm step, else the separation rule.
+Rule rule_for(std::size_t n_base, std::size_t n_new, std::size_t family, double alpha) {
+  return smallest_one_sided_p(n_base, n_new) < alpha / double(family) ? Rule::u_test : Rule::separation;
+}
+
+// The smallest harmful relative change the rule would call a regression: the
+// new sample's own noise around the base median, shifted until it does (at
+// the family's strictest level, alpha / family).
+double smallest_detectable(const MetricPolicy& policy, Rule rule, const std::vector<double>& base,
+                           const std::vector<double>& cur, std::size_t family, double alpha) {
+  const double base_median = median(base);
+  if (base_median == 0 || base.size() < 2 || cur.size() < 2) return INFINITY;
+  const double cur_median = median(cur);
+  auto regressed_at = [&](double d) {
+    const double factor = policy.higher_is_better ? 1 - d : 1 + d;
+    std::vector<double> moved;
+    moved.reserve(cur.size());
+    for (double v : cur) moved.push_back(base_median * factor + (v - cur_median) * factor);
+    const auto [p_harm, p_better] = one_sided(policy, base, moved);
+    return decide(rule, policy, base, moved, p_harm, p_better, alpha / double(family)).harm;
+  };
+  const double max = policy.higher_is_better ? 0.999 : 100.0;
+  if (!regressed_at(max)) return INFINITY;
+  double lo = 0, hi = max;
+  for (int i = 0; i < 40; ++i) {
+    const double mid = (lo + hi) / 2;
+    (regressed_at(mid) ? hi : lo) = mid;
+  }
+  return hi;
+}
+
+std::string percent(double change) {
+  if (!std::isfinite(change)) return change > 0 ? "+inf %" : "-inf %";
+  return fmt::format("{:+.1f} %", change * 100);
+}
+
+}  // namespace
+
+void judge(MetricComparison& c, const MetricPolicy& policy, const std::vector<double>& base,
+           const std::vector<double>& judged_new, double p_adj_harm, double p_adj_better, double alpha) {
+  c.rule = rule_for(base.size(), judged_new.size(), c.family, alpha);
+  c.detectable = smallest_detectable(policy, c.rule, base, judged_new, c.family, alpha);
+  const bool worse = policy.higher_is_better ? c.change < 0 : c.change > 0;
+  c.p_adjusted = worse ? p_adj_harm : p_adj_better;
+  const bool beyond = std::fabs(c.change) > policy.threshold;
+  const bool above_floor = std::fabs(c.new_median_judged - c.base_median) >= policy.floor;
+  const std::string adjusted = c.family > 1 ? fmt::format(", {} over {} metrics {:.3g}",
+                                                          c.gating ? "Holm" : "BH", c.family, c.p_adjusted)
+                                            : "";
+  const std::string p_text = fmt::format("one-sided p = {:.3g}{}", worse ? c.p_harm : c.p_better, adjusted);
+  if (!beyond || !above_floor) {
+    c.verdict = Verdict::unchanged;
+    c.reason = !beyond ? fmt::format("{} within ±{:.0f} %", percent(c.change), policy.threshold * 100)
+                       : fmt::format("{} but an absolute change of {:.3g} is below the floor of {:.3g}",
+                                     percent(c.change), std::fabs(c.new_median_judged - c.base_median), policy.floor);
+    return;
+  }
+  const Decision d = decide(c.rule, policy, base, judged_new, p_adj_harm, p_adj_better, alpha);
+  const std::string detect = std::isfinite(c.detectable) ? fmt::format("detectable here: {:.1f} %", c.detectable * 100)
+                                                          : "nothing is detectable with these repetitions";
+  if (d.harm || d.better) {
+    c.verdict = d.harm ? Verdict::regressed : Verdict::improved;
+    c.reason = c.rule == Rule::u_test
+                   ? fmt::format("{} beyond ±{:.0f} %, {} ({})", percent(c.change), policy.threshold * 100, p_text,
+                                 to_string(c.rule))
+                   : fmt::format("{} beyond ±{:.0f} %: samples completely separated, Hodges-Lehmann shift {:.3g} over "
+                                 "3x the base's spread {:.3g} ({} vs {} repetitions are too few for the U test)",
+                                 percent(c.change), policy.threshold * 100, c.hl_shift, 3 * robust_spread(base),
+                                 base.size(), judged_new.size());
+    return;
+  }
+  c.verdict = Verdict::inconclusive;
+  c.reason = c.rule == Rule::u_test
+                 ? fmt::format("{} but not significant ({}); {}: add repetitions", percent(c.change), p_text, detect)
+                 : fmt::format("{}, but {} vs {} repetitions are too few for the U test and the samples overlap or "
+                               "their shift is within 3x the base's spread; {}: add repetitions",
+                               percent(c.change), base.size(), judged_new.size(), detect);
 }
 
 MetricComparison verdict_for(const MetricPolicy& policy, const std::vector<double>& base,
                              const std::vector<double>& current, double alpha) {
-  MetricComparison c = measure_change(policy, base, current);
-  judge(c, policy, base.size(), current.size(), alpha);
+  MetricComparison c;
+  c.metric = policy.metric;
+  c.gating = true;
+  c.base_median = median(base);
+  c.new_median = c.new_median_judged = median(current);
+  c.change = c.raw_change = relative_change(c.base_median, c.new_median);
+  c.ci = bootstrap_median_change(base, current);
+  c.hl_shift = hodges_lehmann_shift(base, current);
+  std::tie(c.p_harm, c.p_better) = one_sided(policy, base, current);
+  judge(c, policy, base, current, c.p_harm, c.p_better, alpha);
   return c;
 }
 
 bool Comparison::regressed() const {
   for (const auto& s : scenarios)
     for (const auto& m : s.metrics)
-      if (m.verdict == Verdict::regressed) return true;
+      if (decides(m) && m.verdict == Verdict::regressed) return true;
   return false;
 }
 
 bool Comparison::inconclusive() const {
   for (const auto& s : scenarios)
     for (const auto& m : s.metrics)
-      if (m.verdict == Verdict::inconclusive) return true;
+      if (decides(m) && m.verdict == Verdict::inconclusive) return true;
   return false;
 }
 
+VerdictCounts Comparison::counts(bool deciding_only) const {
+  VerdictCounts n;
+  for (const auto& s : scenarios)
+    for (const auto& m : s.metrics) {
+      if (deciding_only && !decides(m)) continue;
+      switch (m.verdict) {
+        case Verdict::regressed: ++n.regressed; break;
+        case Verdict::improved: ++n.improved; break;
+        case Verdict::inconclusive: ++n.inconclusive; break;
+        case Verdict::unchanged: ++n.unchanged; break;
+      }
+    }
+  return n;
+}
+
+std::string Comparison::headline() const {
+  const VerdictCounts all = counts(false), gate = counts(true);
+  std::vector<std::string> regressions;
+  for (const auto& s : scenarios)
+    for (const auto& m : s.metrics)
+      if (decides(m) && m.verdict == Verdict::regressed) regressions.push_back(fmt::format("{} {}", s.scenario, m.metric));
+  const std::string outcome = regressed() ? fmt::format("Regression: {}.", fmt::join(regressions, ", "))
+                              : gate.inconclusive ? "No regression shown; some gating verdicts are inconclusive."
+                                                  : "No regression.";
+  return fmt::format("{} regressed, {} improved, {} inconclusive, {} unchanged; {}: {} regressed, {} improved, {} "
+                     "inconclusive, {} unchanged. {}",
+                     all.regressed, all.improved, all.inconclusive, all.unchanged, strict ? "deciding (strict)" : "gating",
+                     gate.regressed, gate.improved, gate.inconclusive, gate.unchanged, outcome);
+}
+
+std::vector<std::string> workload_differences(const Scenario& base, const Scenario& current) {
+  const auto a = scenario_fields(base), b = scenario_fields(current);
+  auto text = [](const FieldValue& v) {
+    return std::visit([](const auto& x) -> std::string {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, std::monostate>) return "unset";
+      else if constexpr (std::is_same_v<T, std::string>) return fmt::format("\"{}\"", x);
+      else return fmt::format("{}", x);
+    }, v);
+  };
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i)
+    if (is_workload_section(a[i].section) && !(a[i].value == b[i].value))
+      out.push_back(fmt::format("{}.{}: {} vs {}", a[i].section, a[i].key, text(a[i].value), text(b[i].value)));
+  return out;
+}
+
 Comparison compare_results(const RunResults& base, const RunResults& current, const std::vector<MetricPolicy>& policies,
-                           double alpha) {
+                           const CompareOptions& options) {
+  const double alpha = options.alpha;
   Comparison out;
+  out.strict = options.strict;
   out.same_machine = base.machine.fingerprint == current.machine.fingerprint;
   if (!out.same_machine)
     out.machine_note = fmt::format("different machines or builds: base {} ({}, {} CPUs, {}, {}) vs new {} ({}, {} CPUs, {}, {})",
@@ -141,11 +345,9 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
                                    base.tool.compiler, base.tool.allocator, current.machine.fingerprint,
                                    current.machine.cpu_model, current.machine.logical_cpus, current.tool.compiler,
                                    current.tool.allocator);
-  auto find = [](const RunResults& r, const std::string& name) -> const ScenarioResult* {
-    for (const auto& s : r.scenarios)
-      if (s.scenario.name == name) return &s;
-    return nullptr;
-  };
+  std::unordered_map<std::string, const ScenarioResult*> base_by_name, new_by_name;
+  for (const auto& s : base.scenarios) base_by_name.emplace(s.scenario.name, &s);
+  for (const auto& s : current.scenarios) new_by_name.emplace(s.scenario.name, &s);
   if (!out.same_machine && base.machine.calibration && current.machine.calibration) {
     out.speed_ratio = current.machine.calibration->score / base.machine.calibration->score;
     for (const auto* side : {&base, &current})
@@ -155,26 +357,43 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
             "amount, and so the normalised figures are uncertain", side == &base ? "base" : "new",
             *side->machine.calibration->foreign_cpu_share * 100));
   }
-  for (const auto* side : {&base, &current})
+  for (const auto* side : {&base, &current}) {
     if (side->method.processes == 1)
       out.method_notes.push_back(fmt::format(
           "the {} results took every repetition in one process: the spread between processes is not sampled, so "
           "a change may look more certain than it is (use run --processes N)", side == &base ? "base" : "new"));
+    if (side->interrupted)
+      out.method_notes.push_back(fmt::format("the {} run was interrupted: it holds only the repetitions completed "
+                                             "before the stop", side == &base ? "base" : "new"));
+  }
   for (const auto& b : base.scenarios)
-    if (!find(current, b.scenario.name)) out.scenarios_only_in_base.push_back(b.scenario.name);
+    if (!new_by_name.count(b.scenario.name)) out.scenarios_only_in_base.push_back(b.scenario.name);
+
   struct Judged {
     MetricPolicy policy;
-    std::size_t n_base, n_new;
+    std::vector<double> base, judged_new;
   };
-  std::vector<Judged> judged;  // per compared metric, in order
+  std::vector<std::vector<Judged>> judged;  // per scenario, per metric
   for (const auto& n : current.scenarios) {
-    const ScenarioResult* b = find(base, n.scenario.name);
-    if (!b) {
+    const auto found = base_by_name.find(n.scenario.name);
+    if (found == base_by_name.end()) {
       out.scenarios_only_in_new.push_back(n.scenario.name);
       continue;
     }
+    const ScenarioResult* b = found->second;
+    if (const auto diff = workload_differences(b->scenario, n.scenario); !diff.empty()) {
+      if (!options.allow_different_workload)
+        throw WorkloadMismatch(fmt::format("{}: the two sides ran different workloads ({}): their figures are not "
+                                           "comparable (--allow-different-workload compares them anyway)",
+                                           n.scenario.name, fmt::join(diff, "; ")));
+      out.workload_notes.push_back(fmt::format("{}: DIFFERENT WORKLOADS compared on request: {}", n.scenario.name,
+                                               fmt::join(diff, "; ")));
+    }
     ScenarioComparison sc;
     sc.scenario = n.scenario.name;
+    if (b->repetitions.empty() || n.repetitions.empty())
+      throw InputError(fmt::format("{}: the {} side has no repetitions: there is nothing to compare",
+                                     n.scenario.name, b->repetitions.empty() ? "base" : "new"));
     for (const auto* side : {b, &n})
       if (const std::string d = describe_disturbed(disturbance_of(*side)); !d.empty()) {
         sc.disturbed.push_back(fmt::format("{} in the {} results", d, side == b ? "base" : "new"));
@@ -182,6 +401,9 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
                                                "told from a slower build",
                                                n.scenario.name, sc.disturbed.back()));
       }
+    const std::vector<std::string> gating = gating_metrics(n.scenario);
+    const bool bound = schedule_bound(n.scenario);
+    std::vector<Judged> metrics;
     // The new side's [compare] wins over the base's: it is the scenario as it is now.
     for (const auto& policy : policies_for(policies_for(policies, b->scenario), n.scenario)) {
       const auto before = metric_values(b->repetitions, policy.metric);
@@ -195,37 +417,61 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
         sc.only_in_new.push_back(policy.metric);
         continue;
       }
-      MetricComparison m = measure_change(policy, before, after);
-      if (out.speed_ratio && policy.scales_with_machine) {
+      MetricComparison m;
+      m.metric = policy.metric;
+      m.gating = std::find(gating.begin(), gating.end(), policy.metric) != gating.end();
+      m.base_median = median(before);
+      m.new_median = median(after);
+      m.raw_change = relative_change(m.base_median, m.new_median);
+      const bool time_like = policy.metric.find("cpu_") == 0;  // stage CPU seconds scale even when paced
+      if (out.speed_ratio && policy.scales_with_machine && (!bound || time_like)) {
         // Judged on the new machine's figures as the base machine would have shown them.
-        const double raw_change = m.change;
         for (double& v : after) v = policy.higher_is_better ? v / *out.speed_ratio : v * *out.speed_ratio;
-        m = measure_change(policy, before, after);
-        m.raw_change = raw_change;
         m.normalised = true;
       }
+      m.new_median_judged = median(after);
+      m.change = relative_change(m.base_median, m.new_median_judged);
+      m.ci = bootstrap_median_change(before, after);
+      m.hl_shift = hodges_lehmann_shift(before, after);
+      std::tie(m.p_harm, m.p_better) = one_sided(policy, before, after);
       sc.metrics.push_back(std::move(m));
-      judged.push_back({policy, before.size(), after.size()});
+      metrics.push_back({policy, before, std::move(after)});
     }
     out.scenarios.push_back(std::move(sc));
+    judged.push_back(std::move(metrics));
   }
-  // One family: every metric of every scenario compared.
-  std::vector<double> p_values;
+  // Gating metrics: one Holm family for the whole comparison, since the exit
+  // code is one decision over all of them (for one scenario that is its own
+  // gating family). Advisory metrics: Benjamini–Hochberg over all of them.
+  std::vector<double> gate_harm, gate_better, adv_harm, adv_better;
   for (const auto& s : out.scenarios)
-    for (const auto& m : s.metrics) p_values.push_back(m.p_value);
-  const std::vector<double> adjusted = holm_adjust(p_values);
-  std::size_t k = 0;
-  for (auto& s : out.scenarios)
-    for (auto& m : s.metrics) {
-      m.p_adjusted = adjusted[k];
-      m.family = adjusted.size();
-      judge(m, judged[k].policy, judged[k].n_base, judged[k].n_new, alpha);
+    for (const auto& m : s.metrics) {
+      (m.gating ? gate_harm : adv_harm).push_back(m.p_harm);
+      (m.gating ? gate_better : adv_better).push_back(m.p_better);
+    }
+  const auto gate_harm_adj = holm_adjust(gate_harm), gate_better_adj = holm_adjust(gate_better);
+  const auto adv_harm_adj = benjamini_hochberg_adjust(adv_harm), adv_better_adj = benjamini_hochberg_adjust(adv_better);
+  std::size_t g = 0, adv = 0;
+  for (std::size_t si = 0; si < out.scenarios.size(); ++si) {
+    auto& s = out.scenarios[si];
+    for (std::size_t mi = 0; mi < s.metrics.size(); ++mi) {
+      auto& m = s.metrics[mi];
+      const Judged& j = judged[si][mi];
+      if (m.gating) {
+        m.family = gate_harm.size();
+        judge(m, j.policy, j.base, j.judged_new, gate_harm_adj[g], gate_better_adj[g], alpha);
+        ++g;
+      } else {
+        m.family = adv_harm.size();
+        judge(m, j.policy, j.base, j.judged_new, adv_harm_adj[adv], adv_better_adj[adv], alpha);
+        ++adv;
+      }
       if (!s.disturbed.empty() && (m.verdict == Verdict::regressed || m.verdict == Verdict::improved)) {
         m.verdict = Verdict::inconclusive;
-        m.reason = fmt::format("{:+.1f} %, but {}", m.change * 100, fmt::join(s.disturbed, "; "));
+        m.reason = fmt::format("{}, but {}", percent(m.change), fmt::join(s.disturbed, "; "));
       }
-      ++k;
     }
+  }
   return out;
 }
 

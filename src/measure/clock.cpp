@@ -21,16 +21,44 @@ bool cpu_has_invariant_tsc() {
 
 Clock Clock::steady() { return Clock{}; }
 
+Clock Clock::tsc_with_rate(double ns_per_tick) {
+  Clock clock;
+  clock.source_ = Source::tsc;
+  clock.ns_per_tick_ = ns_per_tick;
+  clock.base_tick_ = __rdtsc();
+  clock.base_ns_ = monotonic_ns();
+  return clock;
+}
+
+void sleep_ns(std::int64_t ns) {
+  if (ns <= 0) return;
+  const timespec ts{time_t(ns / 1'000'000'000), long(ns % 1'000'000'000)};
+  clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, nullptr);
+}
+
+void Clock::sleep_until(std::int64_t deadline_ns) const { sleep_ns(deadline_ns - now_ns()); }
+
 Clock Clock::detect() {
   Clock clock;
   if (!cpu_has_invariant_tsc()) return clock;
-  // Two (tsc, monotonic) pairs 20 ms apart give the rate; each pair is read
-  // tightly bracketed so the pairing error stays in the tens of ns.
+  // Two (tsc, monotonic) pairs 20 ms apart give the rate. Each pair is the
+  // most tightly bracketed of many reads: a pair whose monotonic read was
+  // preempted (a VM exit, another thread) would put its midpoint microseconds
+  // off and the rate off by percents, and that changed from process to process.
   auto pair = [] {
-    std::uint64_t t0 = __rdtsc();
-    std::int64_t ns = monotonic_ns();
-    std::uint64_t t1 = __rdtsc();
-    return std::pair<std::uint64_t, std::int64_t>{t0 + (t1 - t0) / 2, ns};
+    std::uint64_t best_width = UINT64_MAX, best_tick = 0;
+    std::int64_t best_ns = 0;
+    for (int i = 0; i < 64; ++i) {
+      const std::uint64_t t0 = __rdtsc();
+      const std::int64_t ns = monotonic_ns();
+      const std::uint64_t t1 = __rdtsc();
+      if (t1 > t0 && t1 - t0 < best_width) {
+        best_width = t1 - t0;
+        best_tick = t0 + (t1 - t0) / 2;
+        best_ns = ns;
+      }
+    }
+    return std::pair<std::uint64_t, std::int64_t>{best_tick, best_ns};
   };
   const auto a = pair();
   std::this_thread::sleep_for(std::chrono::milliseconds(20));

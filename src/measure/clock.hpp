@@ -1,6 +1,14 @@
 // A cheap monotonic clock in nanoseconds. Uses the TSC where the CPU says it is
-// invariant (constant_tsc + nonstop_tsc), calibrated against CLOCK_MONOTONIC so
-// its readings are comparable with futex deadlines; otherwise steady_clock.
+// invariant (constant_tsc + nonstop_tsc), its rate calibrated against
+// CLOCK_MONOTONIC; otherwise steady_clock.
+//
+// Guarantee: a deadline read from this clock is waited for with this clock
+// alone (sleep_until, or a kernel timeout computed as deadline - now_ns()).
+// The TSC's rate is never exactly CLOCK_MONOTONIC's (calibration error, NTP
+// slewing the kernel clock), so an absolute TSC reading handed to a
+// CLOCK_MONOTONIC wait drifts by milliseconds over a run: a lagging clock then
+// finds every deadline already past and spins. A duration carries only
+// rate error x duration (nanoseconds over a 10 ms sleep).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +23,15 @@ class Clock {
   // Detects the best source and calibrates it (takes ~20 ms for the TSC).
   static Clock detect();
   static Clock steady();
+  // A TSC clock with a given rate (tests: a clock that runs fast or slow
+  // against CLOCK_MONOTONIC).
+  static Clock tsc_with_rate(double ns_per_tick);
+
+  // Sleeps until this clock reads at least deadline_ns, or returns at once
+  // when it already does. One call may wake early (a signal); callers loop.
+  void sleep_until(std::int64_t deadline_ns) const;
+  // The nanoseconds rate of this clock's ticks (1 for steady_clock).
+  double ns_per_tick() const { return ns_per_tick_; }
 
   std::int64_t now_ns() const;
   Source source() const { return source_; }
@@ -27,8 +44,10 @@ class Clock {
   double ns_per_tick_ = 1.0;
 };
 
-// CLOCK_MONOTONIC in ns: the time base of Clock and of futex deadlines.
+// CLOCK_MONOTONIC in ns: the watchdog's and the sampler's time base.
 std::int64_t monotonic_ns();
+// Sleeps for ns nanoseconds of CLOCK_MONOTONIC (nothing when ns <= 0).
+void sleep_ns(std::int64_t ns);
 // CPU time of the calling thread, in seconds.
 double thread_cpu_seconds();
 

@@ -71,9 +71,8 @@ void Backend::request_quit() {
 
 // Sleeps until due_ns (or at most 10 ms, to re-check the stop flag); false when stopped.
 bool Backend::sleep_until(std::int64_t due_ns) {
-  const std::int64_t wake = std::min(due_ns, clock_.now_ns() + 10'000'000);
-  const timespec ts{time_t(wake / 1'000'000'000), long(wake % 1'000'000'000)};
-  clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+  ++stats_.wakeups;
+  clock_.sleep_until(std::min(due_ns, clock_.now_ns() + 10'000'000));
   return !control_.backend_stop.load(std::memory_order_acquire);
 }
 

@@ -23,6 +23,7 @@ struct BackendStats {
   std::uint64_t terminals_sent = 0;
   std::int64_t start_ns = 0;       // the request: schedule origin, TTFT origin
   std::int64_t producer_lag_max_ns = 0;
+  std::uint64_t wakeups = 0;       // sleeps of a paced backend: its cost is mostly these
   StageUsage usage;  // CPU time and allocations of the stage's thread
 };
 

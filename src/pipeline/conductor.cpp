@@ -116,9 +116,7 @@ bool Conductor::await_arrival(std::int64_t arrives_ns) {
     t1_ = clock_.now_ns();
     if (t1_ >= arrives_ns) return true;
     if (arrives_ns - t1_ > 50'000) {
-      const std::int64_t wake = std::min(arrives_ns - 20'000, t1_ + 10'000'000);
-      const timespec ts{time_t(wake / 1'000'000'000), long(wake % 1'000'000'000)};
-      clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+      clock_.sleep_until(std::min(arrives_ns - 20'000, t1_ + 10'000'000));
     } else {
       _mm_pause();
     }

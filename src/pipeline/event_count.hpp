@@ -1,10 +1,10 @@
 // An event count on a futex: lets a thread sleep until another says "something
-// changed", with an absolute deadline, without a mutex on the signalling side.
+// changed", with a timeout, without a mutex on the signalling side.
 // The notifier pays one atomic read-modify-write when nobody sleeps. No
 // standalone fences: the waiter's increment and the notifier's RMW on the same
 // counter order the two sides (and ThreadSanitizer can follow them).
 //
-// Waiter:   auto key = ec.prepare_wait(); if (ready()) { ec.cancel_wait(); } else { ec.wait(key, deadline); }
+// Waiter:   auto key = ec.prepare_wait(); if (ready()) { ec.cancel_wait(); } else { ec.wait(key, timeout_ns); }
 // Notifier: make ready() true; ec.notify_all();
 #pragma once
 
@@ -29,18 +29,19 @@ class EventCount {
   }
   void cancel_wait() { waiters_.fetch_sub(1, std::memory_order_release); }
 
-  // Sleeps until notified after prepare_wait() or until CLOCK_MONOTONIC reaches
-  // deadline_ns (kForever: no deadline). Spurious returns are possible.
-  void wait(std::uint32_t key, std::int64_t deadline_ns) {
+  // Sleeps until notified after prepare_wait() or for at most timeout_ns
+  // (kForever: no limit). A timeout, not a deadline: the caller measures it on
+  // its own clock, so no two clocks meet in the wait. Spurious returns are possible.
+  void wait(std::uint32_t key, std::int64_t timeout_ns) {
     timespec ts{};
     timespec* timeout = nullptr;
-    if (deadline_ns != kForever) {
-      ts.tv_sec = deadline_ns / 1'000'000'000;
-      ts.tv_nsec = deadline_ns % 1'000'000'000;
+    if (timeout_ns != kForever) {
+      timeout_ns = timeout_ns < 0 ? 0 : timeout_ns;
+      ts.tv_sec = timeout_ns / 1'000'000'000;
+      ts.tv_nsec = timeout_ns % 1'000'000'000;
       timeout = &ts;
     }
-    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&epoch_), FUTEX_WAIT_BITSET_PRIVATE, key, timeout,
-            nullptr, FUTEX_BITSET_MATCH_ANY);
+    syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&epoch_), FUTEX_WAIT_PRIVATE, key, timeout, nullptr, 0);
     waiters_.fetch_sub(1, std::memory_order_release);
   }
 

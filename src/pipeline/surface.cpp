@@ -14,6 +14,7 @@ Surface::Surface(const Scenario& scenario, const Clock& clock, TokenChannel& in,
       integrity_(scenario.backend.streams),
       last_delivery_ns_(scenario.backend.streams, -1),
       frame_(std::size_t(scenario.surface.width) * scenario.surface.height),
+      extra_work_(scenario.surface.extra_work_ns),
       inbox_(scenario.pipeline.batch) {
   const std::uint32_t streams = scenario.backend.streams;
   scrollback_.reserve(streams);
@@ -59,6 +60,7 @@ void Surface::deliver(Token& token, std::int64_t& now) {
   }
   focused_stream_ = stream;
 
+  if (extra_work_.active()) extra_work_.run();
   if (scenario_.surface.work_us > 0) {
     // Busy work spins (a sleep would overshoot) but stays stoppable.
     const std::int64_t until = now + std::int64_t(scenario_.surface.work_us * 1000);

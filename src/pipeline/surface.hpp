@@ -11,6 +11,7 @@
 #include "aiway/scenario.hpp"
 #include "aiway/token.hpp"
 #include "measure/allocation_counter.hpp"
+#include "measure/busy_work.hpp"
 #include "measure/clock.hpp"
 #include "measure/run_length_recorder.hpp"
 #include "pipeline/control_lane.hpp"
@@ -79,6 +80,7 @@ class Surface {
   std::vector<Scrollback> scrollback_;
   std::vector<std::int64_t> last_delivery_ns_;
   std::vector<char> frame_;
+  BusyWork extra_work_;
   std::uint32_t focused_stream_ = 0;
   std::uint64_t frame_checksum_ = 0;
   std::int64_t request_ns_ = 0;

@@ -116,7 +116,7 @@ bool TokenChannel::wait_for_room(const std::atomic<bool>& cancel) {
       space_ready_.cancel_wait();
       continue;
     }
-    space_ready_.wait(key, monotonic_ns() + kRecheckNs);
+    space_ready_.wait(key, kRecheckNs);
   }
   stats_.blocked_ns += clock_.now_ns() - start;
   return !cancelled;
@@ -194,7 +194,7 @@ std::size_t TokenChannel::push_through_policy(Token* items, std::size_t n, const
 std::uint64_t TokenChannel::drain(Token* scratch, std::size_t size, const std::atomic<bool>& aborted) {
   std::uint64_t discarded = 0;
   while (!aborted.load(std::memory_order_acquire)) {
-    const auto r = pop(scratch, size, monotonic_ns() + kRecheckNs, aborted);
+    const auto r = pop(scratch, size, clock_.now_ns() + kRecheckNs, aborted);
     for (std::size_t k = 0; k < r.count; ++k) discarded += scratch[k].kind == TokenKind::data;
     if (r.closed) break;
   }
@@ -221,10 +221,10 @@ TokenChannel::PopResult TokenChannel::pop_locked(Token* out, std::size_t max, st
   {
     std::unique_lock lock(mutex_);
     while (locked_queue_.empty() && !closed_.load(std::memory_order_acquire) && !interrupt.load(std::memory_order_acquire)) {
-      const std::int64_t now = monotonic_ns();
+      const std::int64_t now = clock_.now_ns();
       if (deadline_ns != EventCount::kForever && now >= deadline_ns) return {0, false};
-      const std::int64_t until = deadline_ns == EventCount::kForever ? now + kRecheckNs : std::min(deadline_ns, now + kRecheckNs);
-      not_empty_.wait_for(lock, std::chrono::nanoseconds(until - now));
+      const std::int64_t wait = deadline_ns == EventCount::kForever ? kRecheckNs : std::min(deadline_ns - now, kRecheckNs);
+      not_empty_.wait_for(lock, std::chrono::nanoseconds(wait));
     }
     n = std::min(max, locked_queue_.size());
     std::move(locked_queue_.begin(), locked_queue_.begin() + std::ptrdiff_t(n), out);
@@ -271,8 +271,7 @@ TokenChannel::PopResult TokenChannel::pop(Token* out, std::size_t max, std::int6
       data_ready_.cancel_wait();
       continue;
     }
-    const std::int64_t recheck = monotonic_ns() + kRecheckNs;
-    data_ready_.wait(key, deadline_ns == EventCount::kForever ? recheck : std::min(deadline_ns, recheck));
+    data_ready_.wait(key, deadline_ns == EventCount::kForever ? kRecheckNs : std::min(deadline_ns - now, kRecheckNs));
   }
 }
 

@@ -69,7 +69,7 @@ class TokenChannel {
     bool closed = false;  // the producer closed the channel and it is empty
   };
   // Consumer side (one thread). Moves up to `max` items into `out`. Returns with
-  // count 0 when closed, at deadline_ns (CLOCK_MONOTONIC; kForever for none), or
+  // count 0 when closed, at deadline_ns (on the channel's Clock; kForever for none), or
   // when `interrupt` is true (the caller then checks its control lane).
   PopResult pop(Token* out, std::size_t max, std::int64_t deadline_ns, const std::atomic<bool>& interrupt);
 

@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "report/xml_text.hpp"
 
 namespace aiway {
 namespace {
@@ -15,7 +18,8 @@ std::string percent(double change) {
 
 std::string speed_note(double ratio) {
   return fmt::format("Calibration: the new machine scores {:.2f}x the base machine. Figures of speed (throughput, "
-                     "latency, stage CPU time) are judged normalised by that ratio; the raw change is shown beside.",
+                     "latency, stage CPU time; never those a schedule or a network delay bounds) are judged "
+                     "normalised by that ratio; the measured figure is shown beside.",
                      ratio);
 }
 
@@ -26,27 +30,46 @@ std::string number(double v) {
   return fmt::format("{:.4g}", v);
 }
 
+// The new figure as measured, with the normalised one beside when it differs.
+std::string new_figure(const MetricComparison& m) {
+  return m.normalised ? fmt::format("{} (normalised {})", number(m.new_median), number(m.new_median_judged))
+                      : number(m.new_median);
+}
+
+std::string detectable(const MetricComparison& m) {
+  return std::isfinite(m.detectable) ? fmt::format("{:.1f} %", m.detectable * 100) : "none";
+}
+
+void notes(const Comparison& c, std::string_view prefix, std::ostream& out) {
+  for (const auto& note : c.workload_notes) out << prefix << "WARNING: " << note << "\n";
+  if (!c.same_machine) out << prefix << "Warning: " << c.machine_note << "\n";
+  if (c.speed_ratio) out << prefix << speed_note(*c.speed_ratio) << "\n";
+  for (const auto& note : c.method_notes) out << prefix << "Note: " << note << "\n";
+}
+
 void print_markdown(const Comparison& c, std::ostream& out) {
   out << "## aiway-stress comparison\n\n";
-  if (!c.same_machine) out << "> **Warning:** " << c.machine_note << "\n\n";
-  if (c.speed_ratio) out << "> " << speed_note(*c.speed_ratio) << "\n\n";
-  for (const auto& note : c.method_notes) out << "> Note: " << note << "\n\n";
-  out << "| scenario | metric | base | new | raw change | change | 95 % CI | p (Holm) | verdict |\n"
-         "|---|---|---:|---:|---:|---:|---|---:|---|\n";
+  std::ostringstream n;
+  notes(c, "> ", n);
+  std::istringstream lines(n.str());
+  for (std::string line; std::getline(lines, line);) out << escape_markdown(line) << "\n\n";
+  out << "| scenario | metric | gating | base | new | measured change | judged change | 95 % CI | p (adjusted) | "
+         "detectable | verdict |\n"
+         "|---|---|---|---:|---:|---:|---:|---|---:|---:|---|\n";
   for (const auto& s : c.scenarios)
     for (const auto& m : s.metrics)
-      out << fmt::format("| {} | {} | {} | {} | {} | {} | [{}, {}] | {:.3g} | {}{}{} |\n", s.scenario, m.metric,
-                         number(m.base_median), number(m.new_median), percent(m.raw_change),
-                         m.normalised ? percent(m.change) + " (normalised)" : percent(m.change), percent(m.ci.low),
-                         percent(m.ci.high), m.p_adjusted, m.verdict == Verdict::regressed ? "**" : "",
-                         to_string(m.verdict), m.verdict == Verdict::regressed ? "**" : "");
-  for (const auto& name : c.scenarios_only_in_base) out << fmt::format("\nScenario `{}` is only in the base.\n", name);
-  for (const auto& name : c.scenarios_only_in_new) out << fmt::format("\nScenario `{}` is only in the new results.\n", name);
+      out << fmt::format("| {} | {} | {} | {} | {} | {} | {} | [{}, {}] | {:.3g} | {} | {}{}{} |\n",
+                         escape_markdown(s.scenario), m.metric, m.gating ? "yes" : "advisory", number(m.base_median),
+                         new_figure(m), percent(m.raw_change), percent(m.change), percent(m.ci.low), percent(m.ci.high),
+                         m.p_adjusted, detectable(m), c.decides(m) && m.verdict == Verdict::regressed ? "**" : "",
+                         to_string(m.verdict), c.decides(m) && m.verdict == Verdict::regressed ? "**" : "");
+  for (const auto& name : c.scenarios_only_in_base) out << fmt::format("\nScenario `{}` is only in the base.\n", escape_markdown(name));
+  for (const auto& name : c.scenarios_only_in_new) out << fmt::format("\nScenario `{}` is only in the new results.\n", escape_markdown(name));
   for (const auto& s : c.scenarios) {
-    for (const auto& m : s.only_in_base) out << fmt::format("\n`{}`: metric `{}` is only in the base.\n", s.scenario, m);
-    for (const auto& m : s.only_in_new) out << fmt::format("\n`{}`: metric `{}` is only in the new results.\n", s.scenario, m);
+    for (const auto& m : s.only_in_base) out << fmt::format("\n`{}`: metric `{}` is only in the base.\n", escape_markdown(s.scenario), m);
+    for (const auto& m : s.only_in_new) out << fmt::format("\n`{}`: metric `{}` is only in the new results.\n", escape_markdown(s.scenario), m);
   }
-  out << fmt::format("\n**{}**\n", c.regressed() ? "Regression" : "No regression");
+  out << fmt::format("\n**{}**\n", c.headline());
 }
 
 nlohmann::ordered_json finite_or_null(double v) {
@@ -59,16 +82,29 @@ void print_json(const Comparison& c, std::ostream& out) {
   j["machine_note"] = c.machine_note;
   j["speed_ratio"] = c.speed_ratio ? nlohmann::ordered_json(*c.speed_ratio) : nlohmann::ordered_json(nullptr);
   j["method_notes"] = c.method_notes;
+  j["workload_notes"] = c.workload_notes;
+  j["strict"] = c.strict;
   j["regressed"] = c.regressed();
+  j["inconclusive"] = c.inconclusive();
+  const auto counts = [](const VerdictCounts& n) {
+    return nlohmann::ordered_json{{"regressed", n.regressed}, {"improved", n.improved},
+                                  {"inconclusive", n.inconclusive}, {"unchanged", n.unchanged}};
+  };
+  j["counts"] = counts(c.counts(false));
+  j["gating_counts"] = counts(c.counts(true));
+  j["headline"] = c.headline();
   j["scenarios"] = nlohmann::ordered_json::array();
   for (const auto& s : c.scenarios) {
     nlohmann::ordered_json sj{{"name", s.scenario}, {"only_in_base", s.only_in_base}, {"only_in_new", s.only_in_new}};
     sj["metrics"] = nlohmann::ordered_json::array();
     for (const auto& m : s.metrics)
-      sj["metrics"].push_back({{"metric", m.metric}, {"base_median", m.base_median}, {"new_median", m.new_median},
+      sj["metrics"].push_back({{"metric", m.metric}, {"gating", m.gating}, {"base_median", m.base_median},
+                               {"new_median", m.new_median}, {"new_median_judged", m.new_median_judged},
                                {"change", finite_or_null(m.change)}, {"raw_change", finite_or_null(m.raw_change)},
-                               {"normalised", m.normalised},
-                               {"ci_low", m.ci.low}, {"ci_high", m.ci.high}, {"p_value", m.p_value}, {"p_adjusted", m.p_adjusted}, {"family", m.family},
+                               {"normalised", m.normalised}, {"ci_low", m.ci.low}, {"ci_high", m.ci.high},
+                               {"hodges_lehmann_shift", m.hl_shift}, {"p_harm", m.p_harm}, {"p_better", m.p_better},
+                               {"p_adjusted", m.p_adjusted}, {"family", m.family}, {"rule", to_string(m.rule)},
+                               {"detectable_change", finite_or_null(m.detectable)},
                                {"verdict", to_string(m.verdict)}, {"reason", m.reason}});
     j["scenarios"].push_back(std::move(sj));
   }
@@ -82,22 +118,21 @@ void print_console(const Comparison& c, bool color, std::ostream& out) {
     const char* code = v == Verdict::regressed ? "1;31" : v == Verdict::improved ? "32" : v == Verdict::inconclusive ? "33" : "";
     return color && *code ? fmt::format("\x1b[{}m{}\x1b[0m", code, text) : std::string(text);
   };
-  if (!c.same_machine) out << "WARNING: " << c.machine_note << "\n";
-  if (c.speed_ratio) out << speed_note(*c.speed_ratio) << "\n";
-  for (const auto& note : c.method_notes) out << "Note: " << note << "\n";
+  notes(c, "", out);
   for (const auto& s : c.scenarios) {
     out << fmt::format("\n{}\n", s.scenario);
     for (const auto& m : s.metrics)
-      out << fmt::format("  {:<24} {:>10} -> {:>10}  {:>9}{}  CI [{}, {}]  {:<12}  {}\n", m.metric, number(m.base_median),
-                         number(m.new_median), percent(m.change),
-                         m.normalised ? fmt::format(" (raw {})", percent(m.raw_change)) : "", percent(m.ci.low), percent(m.ci.high),
-                         paint(to_string(m.verdict), m.verdict), m.reason);
-    for (const auto& m : s.only_in_base) out << fmt::format("  {:<24} only in the base\n", m);
-    for (const auto& m : s.only_in_new) out << fmt::format("  {:<24} only in the new results\n", m);
+      out << fmt::format("  {}{:<24} {:>10} -> {:>10}  {:>9}{}  CI [{}, {}]  {:<12}  {}\n", m.gating ? "* " : "  ",
+                         m.metric, number(m.base_median), number(m.new_median), percent(m.raw_change),
+                         m.normalised ? fmt::format(" (normalised {} -> {})", number(m.new_median_judged), percent(m.change)) : "",
+                         percent(m.ci.low), percent(m.ci.high), paint(to_string(m.verdict), m.verdict), m.reason);
+    for (const auto& m : s.only_in_base) out << fmt::format("    {:<24} only in the base\n", m);
+    for (const auto& m : s.only_in_new) out << fmt::format("    {:<24} only in the new results\n", m);
   }
   for (const auto& name : c.scenarios_only_in_base) out << fmt::format("\nscenario {}: only in the base\n", name);
   for (const auto& name : c.scenarios_only_in_new) out << fmt::format("\nscenario {}: only in the new results\n", name);
-  out << "\n" << (c.regressed() ? "Regression." : "No regression.") << "\n";
+  out << "\n* gating metric: decides the exit code" << (c.strict ? " (with --strict every metric does)" : "") << "\n"
+      << c.headline() << "\n";
 }
 
 }  // namespace

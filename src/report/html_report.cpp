@@ -146,22 +146,23 @@ std::string sweep_section(const RunResults& results) {
 std::string verdict_section(const Comparison& c) {
   std::string html = "<h2 id=\"verdicts\">Comparison with the baseline</h2>";
   if (!c.same_machine) html += fmt::format("<p class=\"warn\">{}</p>", escape_xml(c.machine_note));
+  for (const auto& note : c.workload_notes) html += fmt::format("<p class=\"fail\">{}</p>", escape_xml(note));
   for (const auto& note : c.method_notes) html += fmt::format("<p class=\"warn\">{}</p>", escape_xml(note));
-  html += fmt::format("<p class=\"{}\">{}</p>", c.regressed() ? "fail" : "pass", c.regressed() ? "Regression" : "No regression");
+  html += fmt::format("<p class=\"{}\">{}</p>", c.regressed() ? "fail" : "pass", escape_xml(c.headline()));
   // The verdicts that say something first; every metric in a folded table below.
   auto table = [&](bool notable_only) {
-    std::string t = "<table><tr><th>scenario</th><th>metric</th><th>base</th><th>new</th><th>change</th><th>95 % CI</th>"
-                    "<th>p (Holm)</th><th>verdict</th></tr>";
+    std::string t = "<table><tr><th>scenario</th><th>metric</th><th>gating</th><th>base</th><th>new (measured)</th>"
+                    "<th>measured change</th><th>judged change</th><th>95 % CI</th><th>p (adjusted)</th><th>verdict</th></tr>";
     std::size_t rows = 0;
     for (const auto& s : c.scenarios)
       for (const auto& m : s.metrics) {
         if (notable_only && m.verdict == Verdict::unchanged) continue;
         ++rows;
-        t += fmt::format("<tr><td>{}</td><td>{}</td><td>{:.4g}</td><td>{:.4g}</td><td>{:+.1f} %{}</td><td>[{:+.1f} %, {:+.1f} %]</td>"
-                         "<td>{:.3g}</td><td class=\"{}\">{}</td></tr>",
-                         escape_xml(s.scenario), m.metric, m.base_median, m.new_median, m.change * 100,
-                         m.normalised ? " (normalised)" : "", m.ci.low * 100, m.ci.high * 100, m.p_adjusted,
-                         to_string(m.verdict), to_string(m.verdict));
+        t += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4g}</td><td>{:.4g}</td><td>{:+.1f} %</td><td>{:+.1f} %{}</td>"
+                         "<td>[{:+.1f} %, {:+.1f} %]</td><td>{:.3g}</td><td class=\"{}\" title=\"{}\">{}</td></tr>",
+                         escape_xml(s.scenario), m.metric, m.gating ? "yes" : "advisory", m.base_median, m.new_median,
+                         m.raw_change * 100, m.change * 100, m.normalised ? " (normalised)" : "", m.ci.low * 100,
+                         m.ci.high * 100, m.p_adjusted, to_string(m.verdict), escape_xml(m.reason), to_string(m.verdict));
       }
     return std::pair{t + "</table>", rows};
   };

@@ -5,6 +5,7 @@
 #include "compare/statistics.hpp"
 #include "report/reporter.hpp"
 #include "report/sweep_table.hpp"
+#include "report/xml_text.hpp"
 #include <fmt/ranges.h>
 
 namespace aiway {
@@ -24,7 +25,7 @@ class MarkdownReporter final : public Reporter {
       const MetricSummary* throughput = find_summary(r, "throughput_tps");
       const double cv = throughput ? throughput->cv : 0;
       const auto unstable = unstable_headline_metrics(r);
-      out << fmt::format("| {} | {} | {} | {:.0f} | {:.1f} %{} | {:.2f} ms | {:.1f} % | {:.1f} MiB | {:.0f} |\n", r.scenario.name,
+      out << fmt::format("| {} | {} | {} | {:.0f} | {:.1f} %{} | {:.2f} ms | {:.1f} % | {:.1f} MiB | {:.0f} |\n", escape_markdown(r.scenario.name),
                          r.passed ? "pass" : "**FAIL**", r.repetitions.size(), summary_median(r, "throughput_tps"), cv * 100,
                          unstable.empty() ? "" : fmt::format(" (unstable: {})", fmt::join(unstable, ", ")), summary_median(r, "latency_p99_us") / 1e3,
                          summary_median(r, "cpu_share") * 100, summary_median(r, "rss_growth_bytes") / (1024.0 * 1024.0),
@@ -32,14 +33,14 @@ class MarkdownReporter final : public Reporter {
     }
     for (const auto& r : results.scenarios)
       if (const std::string d = describe_disturbed(disturbance_of(r)); !d.empty())
-        out << fmt::format("\n> **Warning** `{}`: {}: a comparison will call its changes inconclusive.\n", r.scenario.name, d);
+        out << fmt::format("\n> **Warning** `{}`: {}: a comparison will call its changes inconclusive.\n", escape_markdown(r.scenario.name), d);
     print_sweep_table(sweep_table(results), /*markdown=*/true, out);
     for (const auto& r : results.scenarios) {
       const bool failed = !r.failure.empty() ||
                           std::any_of(r.thresholds.begin(), r.thresholds.end(), [](const auto& t) { return !t.passed; });
       if (!failed) continue;
-      out << fmt::format("\n### {}\n\n", r.scenario.name);
-      if (!r.failure.empty()) out << fmt::format("Run failed: {}\n\n", r.failure);
+      out << fmt::format("\n### {}\n\n", escape_markdown(r.scenario.name));
+      if (!r.failure.empty()) out << fmt::format("Run failed: {}\n\n", escape_markdown(r.failure));
       for (const auto& t : r.thresholds)
         if (!t.passed)
           out << fmt::format("- `{} {} {}`: {} was {}\n", t.metric, t.op, t.limit, t.aggregate,

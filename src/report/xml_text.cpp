@@ -20,4 +20,19 @@ std::string escape_xml(std::string_view text) {
   return out;
 }
 
+std::string escape_markdown(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '|': case '\\': case '`': case '*': case '_': case '[': case ']': out += '\\'; out += c; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      default: out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c;
+    }
+  }
+  return out;
+}
+
 }  // namespace aiway

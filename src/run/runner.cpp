@@ -132,7 +132,10 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
     if (lat.first_token.count() > 0) m.set("ttft_us", us(lat.first_token.value_at_percentile(50)));
     if (lat.inter_token.count() > 0) m.set("itl_p99_us", us(lat.inter_token.value_at_percentile(99)));
   }
-  if (s.backend.rate_tps > 0) m.set("producer_lag_max_us", us(b.producer_lag_max_ns));
+  if (s.backend.rate_tps > 0) {
+    m.set("producer_lag_max_us", us(b.producer_lag_max_ns));
+    m.set("backend_wakeups", double(b.wakeups));
+  }
 
   const std::int64_t peak = std::max({sampled.rss_peak_bytes, rss_before, rss_baseline});
   m.set("rss_baseline_bytes", double(rss_baseline));

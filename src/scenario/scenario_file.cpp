@@ -97,6 +97,7 @@ void visit_fields(S& s, Visitor&& v) {
   v("conductor", "max_commands", s.conductor.max_commands, Range{0, 1e6});
 
   v("surface", "work_us", s.surface.work_us, Range{0, 1e6});
+  v("surface", "extra_work_ns", s.surface.extra_work_ns, Range{0, 1e7});
   v("surface", "frame_rate_hz", s.surface.frame_rate_hz, Range{0, 1000});
   v("surface", "width", s.surface.width, Range{1, 1000});
   v("surface", "height", s.surface.height, Range{1, 1000});
@@ -156,6 +157,8 @@ void visit_fields(S& s, Visitor&& v) {
   v("compare", "quit_latency_us", s.compare.quit_latency_us, kChange);
   v("compare", "allocs_per_token", s.compare.allocs_per_token, kChange);
   v("compare", "alloc_bytes_per_token", s.compare.alloc_bytes_per_token, kChange);
+  v("compare", "loss_ratio", s.compare.loss_ratio, kChange);
+  v("compare", "gating", s.compare.gating, Range{});
 }
 
 std::string dotted(std::string_view section, std::string_view key) {
@@ -257,6 +260,13 @@ const std::string& origin_of(const Scenario& s, const std::string& field) {
 }  // namespace
 
 std::string_view to_string(Overflow overflow) { return choice_name(overflow); }
+
+bool is_workload_section(std::string_view section) {
+  // What is sent through the system and what happens to it on the way in: two
+  // results are comparable only when these agree. The stages' own settings
+  // (channels, surface work, pipeline tuning) are what an A/B changes.
+  return section == "backend" || section == "hop1" || section == "control" || section == "faults";
+}
 
 Scenario parse_scenario(std::string_view text, const std::string& source) {
   if (text.find('\0') != std::string_view::npos)

@@ -49,6 +49,33 @@ TEST(MannWhitney, TiesUseTheCorrectedNormalApproximation) {
   EXPECT_NEAR(r.p_value, 3.4687167145274976e-06, 1e-12);
 }
 
+// scipy.stats.mannwhitneyu(x, y, alternative="greater" / "less", method="exact"
+// or "asymptotic" with use_continuity=True), scipy 1.10.1.
+TEST(MannWhitney, OneSidedPValuesMatchScipy) {
+  struct Case {
+    std::vector<double> x, y;
+    double greater, less;
+  };
+  const std::vector<Case> cases = {
+      {{1, 2, 3, 4, 5}, {6, 7, 8, 9, 10}, 0.9999999999999998, 0.003968253968253968},
+      {{19, 22, 16, 29, 24}, {20, 11, 17, 12}, 0.05555555555555555, 0.9682539682539684},
+      {{1, 3, 5, 7, 9}, {2, 4, 6, 8, 10}, 0.726190476190476, 0.34523809523809523},
+  };
+  for (const auto& c : cases) {
+    const auto r = mann_whitney_u(c.x, c.y);
+    EXPECT_NEAR(r.p_greater, c.greater, 1e-12);
+    EXPECT_NEAR(r.p_less, c.less, 1e-12);
+  }
+  std::vector<double> x, y;
+  for (int k = 0; k < 3; ++k) {
+    for (double v : {1, 2, 2, 3, 3, 3, 4, 4, 5, 6}) x.push_back(v);
+    for (double v : {3, 4, 4, 5, 5, 6, 6, 7, 7, 8}) y.push_back(v);
+  }
+  const auto r = mann_whitney_u(x, y);
+  EXPECT_NEAR(r.p_greater, 0.9999983870368078, 1e-12);
+  EXPECT_NEAR(r.p_less, 1.7343583572637488e-06, 1e-12);
+}
+
 TEST(MannWhitney, IdenticalSamplesGiveNoEvidence) {
   EXPECT_DOUBLE_EQ(mann_whitney_u({5, 5, 5}, {5, 5, 5}).p_value, 1.0);
 }
@@ -56,6 +83,17 @@ TEST(MannWhitney, IdenticalSamplesGiveNoEvidence) {
 TEST(MannWhitney, SmallestPossibleP) {
   EXPECT_NEAR(smallest_possible_p(5, 5), 2.0 / 252, 1e-15);
   EXPECT_NEAR(smallest_possible_p(3, 3), 0.1, 1e-15);  // three repetitions a side can never reach 0.05
+  EXPECT_NEAR(smallest_one_sided_p(5, 5), 1.0 / 252, 1e-15);
+  EXPECT_NEAR(smallest_one_sided_p(3, 3), 0.05, 1e-15);
+}
+
+TEST(BenjaminiHochberg, AdjustsAsStatsmodelsDoes) {
+  // statsmodels 0.13.5: multipletests([0.01, 0.04, 0.03, 0.005, 0.5], method="fdr_bh")[1]
+  const auto adjusted = benjamini_hochberg_adjust({0.01, 0.04, 0.03, 0.005, 0.5});
+  const std::vector<double> expected = {0.025, 0.05, 0.05, 0.025, 0.5};
+  ASSERT_EQ(adjusted.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(adjusted[i], expected[i], 1e-15) << i;
+  EXPECT_TRUE(benjamini_hochberg_adjust({}).empty());
 }
 
 TEST(Holm, AdjustsAsTheStepDownProcedureDefines) {
@@ -95,7 +133,7 @@ TEST(CompareResults, ManyMetricsShareOneFamilyWiseLevel) {
   }
   const Comparison c = compare_results(base, now, default_policies());
   const MetricComparison& first = c.scenarios[0].metrics[0];
-  EXPECT_LT(first.p_value, 0.05) << "significant on its own";
+  EXPECT_LT(first.p_harm, 0.05) << "significant on its own";
   EXPECT_EQ(first.family, 40u);
   EXPECT_GT(first.p_adjusted, 0.05);
   EXPECT_FALSE(c.regressed());
@@ -136,10 +174,56 @@ TEST(Verdict, RegressionNeedsSignificanceAndSize) {
   EXPECT_EQ(verdict_for(throughput, base, {98, 98.1, 97.9, 98.2, 97.8}).verdict, Verdict::unchanged);
   // Large but noisy: inconclusive, not regressed.
   EXPECT_EQ(verdict_for(throughput, base, {50, 150, 60, 140, 90}).verdict, Verdict::inconclusive);
-  // Too few repetitions to ever be significant.
-  EXPECT_EQ(verdict_for(throughput, {100, 101, 99}, {50, 51, 49}).verdict, Verdict::inconclusive);
   // Direction: latency going up is the regression.
   EXPECT_EQ(verdict_for({"latency_p99_us", false, 0.10}, base, {150, 151, 149, 150.5, 149.5}).verdict, Verdict::regressed);
+}
+
+// Three repetitions a side: the one-sided U test can reach p = 0.05 at best,
+// never below it, so the separation rule decides. Worked by hand below.
+TEST(Verdict, SeparationRuleDecidesWhereTheTestCannot) {
+  const MetricPolicy throughput{"throughput_tps", true, 0.05};
+  // Base 99, 100, 101: median 100, MAD 1, robust spread 1.4826, 3x = 4.45.
+  // New 49, 50, 51: all below 99; pairwise differences -52..-48, median -50.
+  // |-50| > 5 % of 100 and > 4.45: regressed, by the separation rule.
+  const auto slow = verdict_for(throughput, {100, 101, 99}, {50, 51, 49});
+  EXPECT_EQ(slow.rule, Rule::separation);
+  EXPECT_DOUBLE_EQ(slow.hl_shift, -50);
+  EXPECT_EQ(slow.verdict, Verdict::regressed) << slow.reason;
+  EXPECT_EQ(verdict_for(throughput, {100, 101, 99}, {150, 151, 149}).verdict, Verdict::improved);
+  // Base 90, 100, 110: MAD 10, spread 14.826, 3x = 44.5. New 70, 75, 80: all
+  // below 90, and the nine differences -40 -35 -30 -30 -25 -20 -20 -15 -10
+  // have median -25: beyond 5 % but within 3x the spread: inconclusive.
+  const auto noisy = verdict_for(throughput, {100, 110, 90}, {70, 75, 80});
+  EXPECT_DOUBLE_EQ(noisy.hl_shift, -25);
+  EXPECT_EQ(noisy.verdict, Verdict::inconclusive) << noisy.reason;
+  // Overlapping samples never separate: inconclusive, however large the median change.
+  EXPECT_EQ(verdict_for(throughput, {100, 101, 99}, {50, 51, 100.5}).verdict, Verdict::inconclusive);
+  // Fewer than three a side: no spread to judge by, no rule can decide.
+  EXPECT_EQ(verdict_for(throughput, {100}, {50}).verdict, Verdict::inconclusive);
+  EXPECT_EQ(verdict_for(throughput, {100, 101}, {50, 51}).verdict, Verdict::inconclusive);
+}
+
+TEST(Verdict, FiveAgainstFiveDecidesWithTheOneSidedTest) {
+  // The case a two-sided test Holm-adjusted over 14 metrics could never
+  // decide: 5 vs 5, completely separated, -92 %.
+  const MetricPolicy throughput{"throughput_tps", true, 0.05};
+  const auto c = verdict_for(throughput, {11.2, 11.1, 11.3, 11.0, 11.4}, {0.88, 0.89, 0.87, 0.9, 0.86});
+  EXPECT_EQ(c.rule, Rule::u_test);
+  EXPECT_NEAR(c.p_harm, 1.0 / 252, 1e-12);
+  EXPECT_EQ(c.verdict, Verdict::regressed) << c.reason;
+}
+
+TEST(Verdict, SmallestDetectableChangeReflectsThresholdAndNoise) {
+  const MetricPolicy throughput{"throughput_tps", true, 0.05};
+  const std::vector<double> base = {100, 101, 99, 100.5, 99.5};
+  // Quiet: anything just past the 5 % threshold separates the samples.
+  const double quiet = verdict_for(throughput, base, base).detectable;
+  EXPECT_GT(quiet, 0.05);
+  EXPECT_LT(quiet, 0.07);
+  // Noisy: the samples must move further apart before they separate.
+  const std::vector<double> noisy = {80, 120, 90, 110, 100};
+  // ({80..120} x 0.82 first falls far enough below the base for p < 0.05.)
+  EXPECT_GT(verdict_for(throughput, noisy, noisy).detectable, 0.15);
 }
 
 TEST(Verdict, RssChangesBelowTheFloorNeverMatter) {
@@ -425,10 +509,92 @@ namespace {
 TEST(ComparePolicies, EveryGatedMetricHasAScenarioCompareField) {
   std::vector<std::string> keys;
   for (const Field& f : scenario_fields(Scenario{}))
-    if (f.section == "compare") keys.push_back(f.key);
+    if (f.section == "compare" && f.key != "gating") keys.push_back(f.key);
   for (const auto& p : default_policies())
     EXPECT_NE(std::find(keys.begin(), keys.end(), p.metric), keys.end()) << p.metric << " has no [compare] field";
   EXPECT_EQ(keys.size(), default_policies().size());
+}
+
+TEST(Gating, DefaultFamilyFollowsTheScenario) {
+  EXPECT_EQ(gating_metrics(parse_scenario("name = \"x\"\n", "x.toml")),
+            (std::vector<std::string>{"throughput_tps", "latency_p99_us"}));
+  EXPECT_EQ(gating_metrics(parse_scenario("[backend]\nrate_tps = 1000\n[control]\nquit_at = 0.5\n"
+                                          "[surface_channel]\noverflow = \"drop-newest\"\n", "x.toml")),
+            (std::vector<std::string>{"throughput_tps", "latency_p99_us", "quit_latency_us", "cpu_share", "loss_ratio"}));
+  EXPECT_EQ(gating_metrics(parse_scenario("[compare]\ngating = \"cpu_share, rss_growth_bytes\"\n", "x.toml")),
+            (std::vector<std::string>{"cpu_share", "rss_growth_bytes"}));
+  try {
+    gating_metrics(parse_scenario("[compare]\ngating = \"throughput_tps,nope\"\n", "x.toml"));
+    FAIL() << "an unknown gating metric was accepted";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(), "x.toml:2:1: compare.gating: nope is not a compared metric");
+  }
+}
+
+RunResults one_scenario(const std::string& config_toml, std::vector<double> tps) {
+  RunResults r;
+  r.machine.fingerprint = "m";
+  r.method.processes = 5;
+  ScenarioResult s;
+  s.scenario = parse_scenario(config_toml, "c.toml");
+  s.scenario.name = "a";
+  for (double v : tps) {
+    Repetition rep;
+    rep.metrics.set("throughput_tps", v);
+    rep.metrics.set("cpu_surface_s", v);
+    s.repetitions.push_back(rep);
+  }
+  r.scenarios.push_back(s);
+  return r;
+}
+
+TEST(CompareResults, DifferentWorkloadsAreRefusedNamingTheField) {
+  const auto base = one_scenario("[backend]\nmessages = 1000000\n", {1, 2, 3});
+  const auto now = one_scenario("[backend]\nmessages = 20000\n", {1, 2, 3});
+  try {
+    compare_results(base, now, default_policies());
+    FAIL() << "different workloads were compared";
+  } catch (const WorkloadMismatch& e) {
+    EXPECT_NE(std::string(e.what()).find("backend.messages: 1000000 vs 20000"), std::string::npos) << e.what();
+  }
+  CompareOptions allow;
+  allow.allow_different_workload = true;
+  const Comparison c = compare_results(base, now, default_policies(), allow);
+  ASSERT_EQ(c.workload_notes.size(), 1u);
+  EXPECT_NE(c.workload_notes[0].find("DIFFERENT WORKLOADS"), std::string::npos);
+  // A stage's own setting is what an A/B changes: not a workload difference.
+  EXPECT_TRUE(workload_differences(parse_scenario("[surface]\nwork_us = 1\n", "a"), parse_scenario("name = \"a\"\n", "a")).empty());
+}
+
+TEST(CompareResults, PacedThroughputIsNeverNormalisedByCalibration) {
+  for (const bool paced : {false, true}) {
+    const std::string config = paced ? "[backend]\nrate_tps = 1000\n" : "name = \"a\"\n";
+    auto base = one_scenario(config, {100, 101, 99, 100.5, 99.5});
+    auto now = one_scenario(config, {100, 101, 99, 100.5, 99.5});
+    base.machine.fingerprint = "slow";
+    base.machine.calibration = Calibration{1.0, 1, 1, 1, 0, std::nullopt};
+    now.machine.calibration = Calibration{2.0, 1, 1, 1, 0, std::nullopt};
+    const Comparison c = compare_results(base, now, default_policies());
+    const auto& m = c.scenarios[0].metrics;
+    const auto tps = std::find_if(m.begin(), m.end(), [](const auto& x) { return x.metric == "throughput_tps"; });
+    const auto cpu = std::find_if(m.begin(), m.end(), [](const auto& x) { return x.metric == "cpu_surface_s"; });
+    ASSERT_NE(tps, m.end());
+    ASSERT_NE(cpu, m.end());
+    EXPECT_EQ(tps->normalised, !paced);
+    EXPECT_DOUBLE_EQ(tps->new_median, 100);  // always the measured figure
+    EXPECT_DOUBLE_EQ(tps->new_median_judged, paced ? 100 : 50);
+    EXPECT_TRUE(cpu->normalised);  // CPU time for the same work scales, paced or not
+  }
+}
+
+TEST(CompareResults, HeadlineCountsVerdictsAndNamesRegressions) {
+  const auto base = one_scenario("name = \"a\"\n", {100, 101, 99, 100.5, 99.5});
+  const auto now = one_scenario("name = \"a\"\n", {50, 51, 49, 50.5, 49.5});
+  const Comparison c = compare_results(base, now, default_policies());
+  EXPECT_TRUE(c.regressed());
+  // cpu_surface_s halves too (an advisory improvement): counted, never deciding.
+  EXPECT_EQ(c.headline(), "1 regressed, 1 improved, 0 inconclusive, 0 unchanged; gating: 1 regressed, 0 improved, "
+                          "0 inconclusive, 0 unchanged. Regression: a throughput_tps.");
 }
 
 TEST(ComparePolicies, ScenarioThresholdsApplyButTheCommandLineWins) {
