@@ -5,7 +5,7 @@
 # compares with this machine class's baseline, writes every format into a
 # dated folder, prints the Markdown summary and exits with the gate's code:
 #   0 no regression, 1 a regression or a failed threshold, 2 bad input,
-#   3 a runtime failure (or inconclusive with --fail-on-inconclusive), 130 interrupted.
+#   3 a runtime failure, 4 inconclusive with --fail-on-inconclusive, 130 interrupted.
 #
 #   ./scripts/nightly.sh                      # baseline: baselines/<machine class>.json
 #   AIWAY_BASELINE=baselines/x.json ./scripts/nightly.sh

@@ -3,15 +3,34 @@
 # (ctest) in the release build, then again under ThreadSanitizer and under
 # AddressSanitizer + UBSan with the integration scenarios scaled down; first a
 # short libFuzzer run of both loaders (scripts/fuzz.sh runs longer ones).
+# Every step runs even when an earlier one failed; the last lines give one
+# result per step, and the exit status is non-zero when any step failed.
 #   AIWAY_SKIP_SANITIZERS=1 ./scripts/test.sh   # release tests only (a quick local loop)
-set -euo pipefail
+set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-"$root/scripts/setup.sh" clang libclang-rt-14-dev libbenchmark-tools python3-scipy chromium python3-pil fonts-dejavu-core
+"$root/scripts/setup.sh" clang libclang-rt-14-dev libbenchmark-tools python3-scipy python3-statsmodels chromium \
+  python3-pil fonts-dejavu-core || { echo "test: setup failed" >&2; exit 2; }
+
+summary=()
+failed=0
+step() {  # step NAME COMMAND...: runs it, records "NAME: passed|FAILED (exit N)"
+  local name="$1"
+  shift
+  local start=$SECONDS
+  "$@"
+  local code=$?
+  if [ "$code" -eq 0 ]; then
+    summary+=("$name: passed ($((SECONDS - start)) s)")
+  else
+    summary+=("$name: FAILED (exit $code, $((SECONDS - start)) s)")
+    failed=$((failed + 1))
+  fi
+}
 
 if [ "${AIWAY_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== fuzz: scenario and results loaders, 15 s each" >&2
-  "$root/scripts/fuzz.sh" 15
+  step "fuzz" "$root/scripts/fuzz.sh" 15
 fi
 
 presets=(release)
@@ -19,7 +38,19 @@ presets=(release)
 
 for preset in "${presets[@]}"; do
   echo "== $preset: build" >&2
-  "$root/scripts/build.sh" "$preset"
-  echo "== $preset: test" >&2
-  ctest --preset "$preset" -j "$(nproc)"
+  if "$root/scripts/build.sh" "$preset"; then
+    echo "== $preset: test" >&2
+    step "$preset" ctest --preset "$preset" -j "$(nproc)"
+  else
+    summary+=("$preset: FAILED (build)")
+    failed=$((failed + 1))
+  fi
 done
+
+echo "== summary" >&2
+for line in "${summary[@]}"; do echo "test: $line"; done
+if [ "$failed" -gt 0 ]; then
+  echo "test: $failed of ${#summary[@]} steps FAILED"
+  exit 1
+fi
+echo "test: all ${#summary[@]} steps passed"

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <unordered_map>
 #include <vector>
 
 #include "aiway/scenario.hpp"
@@ -14,25 +15,25 @@
 namespace aiway {
 
 // Named numbers, in the order they were set; units are in the names.
+// A repetition's metrics in the order they were set, looked up by name in
+// constant time (a results file may hold many thousands of names).
 class Metrics {
  public:
   void set(const std::string& name, double value) {
-    for (auto& [n, v] : values_)
-      if (n == name) {
-        v = value;
-        return;
-      }
-    values_.emplace_back(name, value);
+    const auto [it, added] = index_.try_emplace(name, values_.size());
+    if (added) values_.emplace_back(name, value);
+    else values_[it->second].second = value;
   }
   std::optional<double> get(const std::string& name) const {
-    for (const auto& [n, v] : values_)
-      if (n == name) return v;
-    return std::nullopt;
+    const auto it = index_.find(name);
+    if (it == index_.end()) return std::nullopt;
+    return values_[it->second].second;
   }
   const std::vector<std::pair<std::string, double>>& values() const { return values_; }
 
  private:
   std::vector<std::pair<std::string, double>> values_;
+  std::unordered_map<std::string, std::size_t> index_;
 };
 
 struct SpectrumLine {
@@ -139,6 +140,9 @@ struct RunResults {
   RunMethod method;
   std::string started_at;  // UTC, ISO 8601
   bool interrupted = false;
+  // Repetitions the command asked for, all scenarios together (0: unknown, a
+  // file from before 0.3): an interrupted run says how far it got.
+  std::uint64_t planned_repetitions = 0;
   bool passed = false;
   std::vector<ScenarioResult> scenarios;
 };

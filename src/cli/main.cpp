@@ -22,7 +22,7 @@
 #include "compare/pool.hpp"
 #include "compare/statistics.hpp"
 #include "compare/verdict.hpp"
-#include "report/atomic_file.hpp"
+#include "files/output_file.hpp"
 #include "report/calibration_report.hpp"
 #include "report/comparison_report.hpp"
 #include "report/html_report.hpp"
@@ -31,6 +31,8 @@
 #include "report/scenario_toml.hpp"
 #include "report/sweep_table.hpp"
 #include "run/runner.hpp"
+#include "files/input_file.hpp"
+#include "report/results_json.hpp"
 
 namespace {
 
@@ -39,6 +41,7 @@ enum Exit { kPass = 0, kFailed = 1, kInputError = 2, kRuntimeFailure = 3, kIncon
 // The one piece of process-wide state: a signal handler can reach nothing else.
 std::atomic<bool> g_interrupted{false};
 std::atomic<std::int64_t> g_first_signal_ns{0};
+std::atomic<int> g_signals{0};
 
 extern "C" void on_signal(int) {
   timespec now{};
@@ -46,11 +49,14 @@ extern "C" void on_signal(int) {
   const std::int64_t now_ns = std::int64_t(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
   if (!g_interrupted.exchange(true)) {
     g_first_signal_ns = now_ns;
+    g_signals = 1;
     return;
   }
-  // A second ^C leaves at once, without results. One within a second of the
-  // first is the same request delivered twice (to the process and its group).
-  if (now_ns - g_first_signal_ns.load() > 1'000'000'000) _exit(kInterrupted);
+  // One within a second of the first is the same request delivered twice (to
+  // the process and its group). A second request stops just as the first
+  // does, results written; only a third leaves at once, for a harness that
+  // cannot stop (the results of what completed are then lost).
+  if (now_ns - g_first_signal_ns.load() > 1'000'000'000 && g_signals.fetch_add(1) + 1 >= 3) _exit(kInterrupted);
 }
 
 std::filesystem::path default_scenarios_dir() {
@@ -140,6 +146,14 @@ int gate(const aiway::RunResults& base, const aiway::RunResults& current, const 
 void write_baseline(const aiway::RunResults& r, const std::string& text, const std::string& source,
                     const std::string& path) {
   if (r.interrupted) throw aiway::ResultsError(fmt::format("{}: an interrupted run is no baseline", source));
+  if (r.scenarios.empty()) throw aiway::ResultsError(fmt::format("{}: holds no scenario: an empty run is no baseline", source));
+  for (const auto& s : r.scenarios)
+    if (s.repetitions.empty())
+      throw aiway::ResultsError(fmt::format("{}: scenario {} has no repetition: it is no baseline", source, s.scenario.name));
+  for (std::size_t i = 0; i < r.scenarios.size(); ++i)
+    for (std::size_t k = 0; k < i; ++k)
+      if (r.scenarios[i].scenario.name == r.scenarios[k].scenario.name)
+        throw aiway::ResultsError(fmt::format("{}: scenario {} appears twice", source, r.scenarios[i].scenario.name));
   for (const auto& s : r.scenarios)
     if (const std::string d = aiway::describe_disturbed(aiway::disturbance_of(s)); !d.empty())
       std::cerr << fmt::format("aiway-stress: WARNING: baseline scenario {}: {}: comparisons with it will call its "
@@ -154,6 +168,35 @@ std::string baseline_path_for(const std::string& name_or_file) {
   if (name_or_file.empty() || name_or_file.find('/') != std::string::npos || name_or_file.ends_with(".json"))
     return name_or_file;
   return "baselines/" + name_or_file + ".json";
+}
+
+// A --set value is one TOML value on one line, in UTF-8: a value with a line
+// break could smuggle in other fields, and text that is not UTF-8 would fail
+// only when results are written, after the whole run.
+void check_assignment_text(const std::string& assignment) {
+  // The value as shown in the message: control characters escaped, so the message stays one line.
+  const auto where = [&](std::size_t at) {
+    std::string shown;
+    for (char ch : assignment.substr(0, 60))
+      shown += static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f ? fmt::format("\\x{:02x}", static_cast<unsigned char>(ch))
+                                                                  : std::string(1, ch);
+    return fmt::format("--set {}: byte {}", shown, at + 1);
+  };
+  for (std::size_t i = 0; i < assignment.size();) {
+    const auto c = static_cast<unsigned char>(assignment[i]);
+    if (c < 0x20 || c == 0x7f) throw aiway::ScenarioError(fmt::format("{}: a control character (line break, tab ...) "
+                                                                      "is not allowed in a value", where(i)));
+    const int length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    bool ok = length > 0 && i + std::size_t(length) <= assignment.size();
+    for (int k = 1; ok && k < length; ++k) ok = (static_cast<unsigned char>(assignment[i + k]) >> 6) == 0x2;
+    if (ok && length == 2) ok = c >= 0xc2;  // no overlong forms
+    if (!ok) throw aiway::ScenarioError(fmt::format("{}: not valid UTF-8", where(i)));
+    i += std::size_t(length);
+  }
+}
+
+void check_assignments(const std::vector<std::string>& assignments) {
+  for (const auto& a : assignments) check_assignment_text(a);
 }
 
 struct RunArgs {
@@ -177,6 +220,7 @@ struct RunArgs {
 };
 
 int run_command(const RunArgs& args, const std::filesystem::path& dir) {
+  check_assignments(args.sets);
   std::vector<aiway::Scenario> scenarios;
   std::vector<std::string> names = args.scenarios;
   if (args.all)
@@ -186,6 +230,12 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
     aiway::Scenario s = load_with_overrides(name, dir, args.sets);
     if (args.repetitions) s.repetitions = *args.repetitions;
     if (args.warmup) s.warmup = *args.warmup;
+    // The same scenario twice (-s X -s X, or -s X --all) runs once: two results
+    // of one name would be compared, pooled and linked as if they were one.
+    if (std::any_of(scenarios.begin(), scenarios.end(), [&](const auto& t) { return t.name == s.name; })) {
+      std::cerr << fmt::format("aiway-stress: scenario {} is named more than once: it runs once\n", s.name);
+      continue;
+    }
     scenarios.push_back(std::move(s));
   }
   // With --sweep, each scenario runs once per combination, as a scenario of its own.
@@ -195,10 +245,12 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   // Every output path is checked before minutes of work, not after.
   const std::vector<std::pair<std::string, std::string>> outputs = {
       {"json", args.out}, {"markdown", args.out_markdown}, {"junit", args.out_junit}, {"gbench", args.out_gbench}};
-  for (const auto& [format, path] : outputs)
-    if (!path.empty()) aiway::check_writable(path);
   const std::string save_baseline = baseline_path_for(args.save_baseline);
-  if (!save_baseline.empty()) aiway::check_writable(save_baseline);
+  std::vector<std::string> inputs = {args.baseline};
+  for (const auto& s : scenarios) inputs.push_back(s.source);
+  aiway::check_outputs({{"--out", args.out}, {"--out-markdown", args.out_markdown}, {"--out-junit", args.out_junit},
+                        {"--out-gbench", args.out_gbench}, {"--save-baseline", save_baseline}},
+                       inputs);
   std::optional<aiway::RunResults> baseline;
   if (!args.baseline.empty()) baseline = aiway::load_results_file(args.baseline);
   policies_with(args.compare.thresholds);  // a bad --threshold is an input error before the run, as in compare
@@ -206,12 +258,14 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
+  std::signal(SIGHUP, on_signal);
 
   const aiway::Clock clock = aiway::Clock::detect();
   aiway::RunResults results;
   results.tool = aiway::describe_tool();
   results.machine = aiway::describe_machine(clock);
   results.started_at = utc_now();
+  for (const auto& s : scenarios) results.planned_repetitions += s.repetitions;
 
   const bool progress = !args.quiet && isatty(STDERR_FILENO);
   if ((args.calibrate || args.all) && !args.no_calibrate) {
@@ -274,7 +328,7 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   }
   results.passed = !results.interrupted && !failed_run &&
                    std::all_of(results.scenarios.begin(), results.scenarios.end(), [](const auto& r) { return r.passed; });
-  if (args.format != "console") aiway::make_file_reporter(args.format)->report(results, std::cout);
+  // Files first: a closed standard output (| head) must never cost them.
   for (const auto& [format, path] : outputs) {
     if (path.empty()) continue;
     std::ostringstream text;
@@ -282,6 +336,8 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
     aiway::write_file_atomically(path, text.str());
     if (!args.quiet) std::cerr << fmt::format("{} written to {}\n", format == "json" ? "results" : format, path);
   }
+  if (args.format != "console") aiway::make_file_reporter(args.format)->report(results, std::cout);
+  if (results.interrupted) std::cerr << fmt::format("aiway-stress: {}\n", aiway::describe_interrupted(results));
   if (!save_baseline.empty() && (results.interrupted || failed_run))
     std::cerr << fmt::format("aiway-stress: no baseline written to {}: the run {}\n", save_baseline,
                              results.interrupted ? "was interrupted" : "failed");
@@ -306,7 +362,12 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// A path option given as "" is an error, not the option left unset.
+const CLI::Validator kPath(
+    [](std::string& value) { return value.empty() ? std::string("an empty path names no file") : std::string(); },
+    "PATH", "path");
+
+int dispatch(int argc, char** argv) {
   CLI::App app{"aiway-stress: stress benchmarks for token-streaming pipelines"};
   app.set_version_flag("--version", std::string(AIWAY_VERSION));
   app.require_subcommand(1);
@@ -333,10 +394,10 @@ int main(int argc, char** argv) {
   run->add_option("--set", run_args.sets, "Override a field for this run: SECTION.KEY=VALUE (repeatable)");
   run->add_option("-r,--repetitions", run_args.repetitions, "Measured repetitions per scenario")->check(CLI::Range(1, 1000));
   run->add_option("--warmup", run_args.warmup, "Warm-up repetitions (not counted)")->check(CLI::Range(0, 100));
-  run->add_option("-o,--out,--out-json", run_args.out, "Write the results JSON here (atomically)");
-  run->add_option("--out-markdown", run_args.out_markdown, "Write a Markdown summary here");
-  run->add_option("--out-junit", run_args.out_junit, "Write JUnit XML here");
-  run->add_option("--out-gbench", run_args.out_gbench, "Write Google Benchmark JSON here");
+  run->add_option("-o,--out,--out-json", run_args.out, "Write the results JSON here (atomically)")->check(kPath);
+  run->add_option("--out-markdown", run_args.out_markdown, "Write a Markdown summary here")->check(kPath);
+  run->add_option("--out-junit", run_args.out_junit, "Write JUnit XML here")->check(kPath);
+  run->add_option("--out-gbench", run_args.out_gbench, "Write Google Benchmark JSON here")->check(kPath);
   run->add_option("--format", run_args.format, "Standard output format")
       ->check(CLI::IsMember({"console", "json", "markdown", "junit", "gbench"}));
   run->add_flag("-q,--quiet", run_args.quiet, "No progress, and one PASS/FAIL line per scenario instead of the report");
@@ -356,14 +417,15 @@ int main(int argc, char** argv) {
   run->add_option("--baseline", run_args.baseline, "Compare the results with this baseline (results file); exit 1 on a regression")
       ->check(CLI::ExistingFile);
   run->add_option("--save-baseline", run_args.save_baseline,
-                  "Also store the results as a baseline: NAME (baselines/NAME.json) or FILE; not for a failed or interrupted run");
+                  "Also store the results as a baseline: NAME (baselines/NAME.json) or FILE; not for a failed or interrupted run")
+      ->check(kPath);
   add_compare_options(run, run_args.compare, true);
 
   std::string compare_base, compare_new;
   CompareArgs compare_args;
   auto* compare = app.add_subcommand("compare", "Compare two results files: verdict per scenario and metric");
-  compare->add_option("base", compare_base, "Base (e.g. a baseline) results file")->required();
-  compare->add_option("new", compare_new, "New results file")->required();
+  compare->add_option("base", compare_base, "Base (e.g. a baseline) results file")->check(kPath)->required();
+  compare->add_option("new", compare_new, "New results file")->check(kPath)->required();
   compare->add_option("--format", compare_args.format, "console, markdown or json")->check(CLI::IsMember({"console", "markdown", "json"}));
   add_compare_options(compare, compare_args, true);
 
@@ -373,9 +435,9 @@ int main(int argc, char** argv) {
 
   std::string report_file, report_baseline, report_html;
   auto* report = app.add_subcommand("report", "Render a results file as a self-contained HTML page with SVG charts");
-  report->add_option("results", report_file, "Results file (from run --out)")->required();
-  report->add_option("--baseline", report_baseline, "Overlay and compare with this baseline (results file)");
-  report->add_option("--html", report_html, "The HTML file to write (atomically)")->required();
+  report->add_option("results", report_file, "Results file (from run --out)")->check(kPath)->required();
+  report->add_option("--baseline", report_baseline, "Overlay and compare with this baseline (results file)")->check(kPath);
+  report->add_option("--html", report_html, "The HTML file to write (atomically)")->check(kPath)->required();
   CompareArgs report_compare;
   add_compare_options(report, report_compare, false);
 
@@ -386,8 +448,8 @@ int main(int argc, char** argv) {
   baseline->require_subcommand(1);
   baseline_update->add_option("--from", baseline_from,
                               "Results file (from run --out); repeat it to pool several runs' repetitions into one baseline")
-      ->required();
-  baseline_update->add_option("--out", baseline_out, "Baseline file to write, e.g. baselines/ci-2cpu.json")->required();
+      ->check(kPath)->required();
+  baseline_update->add_option("--out", baseline_out, "Baseline file to write, e.g. baselines/ci-2cpu.json")->check(kPath)->required();
 
   try {
     app.parse(argc, argv);
@@ -407,6 +469,7 @@ int main(int argc, char** argv) {
       return kPass;
     }
     if (*show) {
+      check_assignments(show_sets);
       std::cout << aiway::scenario_to_toml(load_with_overrides(show_name, scenarios_dir, show_sets));
       return kPass;
     }
@@ -417,7 +480,7 @@ int main(int argc, char** argv) {
     }
     if (*run) return run_command(run_args, scenarios_dir);
     if (*report) {
-      aiway::check_writable(report_html);
+      aiway::check_outputs({{"--html", report_html}}, {report_file, report_baseline});
       const aiway::RunResults results = aiway::load_results_file(report_file);
       std::optional<aiway::RunResults> base;
       std::optional<aiway::Comparison> comparison;
@@ -437,10 +500,15 @@ int main(int argc, char** argv) {
     }
     if (*compare) return gate(aiway::load_results_file(compare_base), aiway::load_results_file(compare_new), compare_args);
     if (*baseline_update) {
+      aiway::check_outputs({{"--out", baseline_out}}, baseline_from);
+      for (std::size_t i = 0; i < baseline_from.size(); ++i)
+        for (std::size_t k = 0; k < i; ++k)
+          if (std::filesystem::weakly_canonical(baseline_from[i]) == std::filesystem::weakly_canonical(baseline_from[k]))
+            throw aiway::InputError(fmt::format("--from {}: given twice: pooling a run with itself would count its "
+                                                "repetitions twice", baseline_from[i]));
       if (baseline_from.size() == 1) {
         // Checked as compare will read it, then copied byte for byte (nothing is lost).
-        std::ifstream in(baseline_from[0], std::ios::binary);
-        const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const std::string text = aiway::read_input_file(baseline_from[0], aiway::kMaxResultsBytes, "results file");
         write_baseline(aiway::results_from_json_text(text, baseline_from[0]), text, baseline_from[0], baseline_out);
         return kPass;
       }
@@ -460,4 +528,16 @@ int main(int argc, char** argv) {
     return kRuntimeFailure;
   }
   return kInputError;
+}
+
+int main(int argc, char** argv) {
+  // A closed standard output (| head) is reported as a write error, never a
+  // silent death by SIGPIPE that skips the files still to be written.
+  std::signal(SIGPIPE, SIG_IGN);
+  const int code = dispatch(argc, argv);
+  std::cout.flush();
+  if (std::cout.fail())
+    std::cerr << "aiway-stress: standard output was closed before everything was printed (broken pipe); files named "
+                 "with --out options were written first\n";
+  return code;
 }

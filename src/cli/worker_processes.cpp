@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "compare/pool.hpp"
-#include "report/atomic_file.hpp"
+#include "files/output_file.hpp"
 #include "report/results_json.hpp"
 #include "report/scenario_toml.hpp"
 

@@ -1,6 +1,7 @@
 #include "compare/statistics.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 #include <cmath>
 #include <numeric>
 
@@ -52,9 +53,10 @@ std::vector<std::string> unstable_headline_metrics(const ScenarioResult& result)
 std::vector<std::pair<std::string, MetricSummary>> summarize(const std::vector<Repetition>& repetitions) {
   std::vector<std::pair<std::string, MetricSummary>> out;
   std::vector<std::string> names;
+  std::unordered_set<std::string> seen;  // linear in the names, however many a file holds
   for (const auto& r : repetitions)
     for (const auto& [name, value] : r.metrics.values())
-      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+      if (seen.insert(name).second) names.push_back(name);
   for (const auto& name : names) out.emplace_back(name, summarize(metric_values(repetitions, name)));
   return out;
 }
@@ -99,6 +101,14 @@ std::string describe_disturbed(const Disturbance& d) {
   return fmt::format("{} of {} repetitions ran while other work used up to {:.0f} % of the machine's CPU (limit {:.0f} %{})",
                      d.disturbed, d.repetitions, d.max_share * 100, d.limit * 100,
                      d.reruns > 0 ? fmt::format(", after {} re-runs", d.reruns) : "");
+}
+
+std::string describe_interrupted(const RunResults& results) {
+  if (!results.interrupted) return "";
+  std::size_t done = 0;
+  for (const auto& s : results.scenarios) done += s.repetitions.size();
+  if (results.planned_repetitions == 0) return fmt::format("interrupted after {} repetitions", done);
+  return fmt::format("interrupted after {} of {} repetitions", done, results.planned_repetitions);
 }
 
 }  // namespace aiway

@@ -42,5 +42,7 @@ bool calibration_disturbed(const Calibration& calibration);
 // "3 of 9 repetitions ran while other work used up to 51 % of the machine's
 // CPU (limit 10 %)"; empty when none did.
 std::string describe_disturbed(const Disturbance& d);
+// "interrupted after 3 of 40 repetitions"; empty when the run was not interrupted.
+std::string describe_interrupted(const RunResults& results);
 
 }  // namespace aiway

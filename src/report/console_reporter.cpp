@@ -75,7 +75,7 @@ class ConsoleReporter final : public Reporter {
     for (const auto& scenario : results.scenarios) print_scenario(scenario, style_, out);
     out << fmt::format("{} scenario(s), {} passed{}\n", results.scenarios.size(),
                        std::count_if(results.scenarios.begin(), results.scenarios.end(), [](const auto& s) { return s.passed; }),
-                       results.interrupted ? " (interrupted: partial results)" : "");
+                       results.interrupted ? fmt::format(" ({}: partial results)", describe_interrupted(results)) : "");
   }
 
  private:

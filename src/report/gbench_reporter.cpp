@@ -35,6 +35,7 @@ class GbenchReporter final : public Reporter {
                        {"aiway_git", results.tool.git},
                        {"aiway_allocator", results.tool.allocator},
                        {"json_schema_version", 1}};
+    if (results.interrupted) root["context"]["aiway_interrupted"] = describe_interrupted(results);
     json benchmarks = json::array();
     int family = 0;
     for (const auto& r : results.scenarios) {

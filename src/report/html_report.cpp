@@ -189,6 +189,7 @@ std::string html_report(const RunResults& results, const RunResults* baseline, c
       escape_xml(results.tool.compiler), escape_xml(results.tool.build_type), escape_xml(results.tool.allocator),
       escape_xml(results.tool.git), escape_xml(results.started_at), results.method.processes,
       results.method.processes == 1 ? "" : "es");
+  if (results.interrupted) html += fmt::format("<p class=\"warn\">{}: partial results</p>", describe_interrupted(results));
   html += "<table><tr><th>scenario</th><th>result</th><th>reps</th><th>tokens/s</th><th>p99 (ms)</th><th>CPU share</th><th>RSS growth (MiB)</th></tr>";
   for (const auto& r : results.scenarios)
     html += fmt::format("<tr><td><a href=\"#{0}\">{0}</a></td><td class=\"{1}\">{2}</td><td>{3}</td><td>{4:.4g}</td><td>{5:.3g}</td>"

@@ -48,6 +48,8 @@ nlohmann::ordered_json results_to_json(const RunResults& results) {
   out["method"] = {{"processes", results.method.processes}, {"interleave", results.method.interleave}};
   out["started_at"] = results.started_at;
   out["interrupted"] = results.interrupted;
+  out["planned_repetitions"] = results.planned_repetitions;
+  if (results.interrupted) out["interruption"] = describe_interrupted(results);
   out["passed"] = results.passed;
   json scenarios = json::array();
   for (const auto& r : results.scenarios) {

@@ -20,6 +20,9 @@ class JunitReporter final : public Reporter {
     }
     out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     out << fmt::format("<testsuites name=\"aiway-stress\" tests=\"{}\" failures=\"{}\">\n", tests, failures);
+    if (results.interrupted)
+      out << fmt::format("  <!-- {} -->\n  <properties><property name=\"interrupted\" value=\"{}\"/></properties>\n",
+                         escape_xml(describe_interrupted(results)), escape_xml(describe_interrupted(results)));
     for (const auto& r : results.scenarios) {
       std::size_t suite_failures = !r.failure.empty() || r.repetitions.empty();
       for (const auto& t : r.thresholds) suite_failures += !t.passed;

@@ -16,6 +16,7 @@ class MarkdownReporter final : public Reporter {
  public:
   void report(const RunResults& results, std::ostream& out) const override {
     out << fmt::format("## aiway-stress: {}\n\n", results.passed ? "passed" : results.interrupted ? "interrupted" : "FAILED");
+    if (results.interrupted) out << fmt::format("> **{}**: partial results.\n\n", describe_interrupted(results));
     out << fmt::format("`{}` on {} ({} CPUs), {} {}, {}, git {}\n\n", results.tool.version, results.machine.cpu_model,
                        results.machine.logical_cpus, results.tool.compiler, results.tool.build_type,
                        results.tool.allocator, results.tool.git);

@@ -1,4 +1,4 @@
-// The results JSON of shared/results-schema.md.
+// The results JSON (schema aiway-stress/results/v1; docs in the README).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -21,6 +21,9 @@ class ResultsError : public InputError {
  public:
   using InputError::InputError;
 };
+// Results files are bounded: a run --all with 1,000 repetitions a scenario is
+// well under 100 MiB; anything over this is not a results file.
+constexpr std::size_t kMaxResultsBytes = std::size_t(512) << 20;
 RunResults load_results_file(const std::string& path);
 RunResults results_from_json_text(const std::string& text, const std::string& source);
 

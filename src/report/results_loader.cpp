@@ -7,6 +7,7 @@
 
 #include "aiway/scenario_file.hpp"
 #include "compare/statistics.hpp"
+#include "files/input_file.hpp"
 #include "report/results_json.hpp"
 
 namespace aiway {
@@ -112,12 +113,60 @@ void read_config(const Reader& r, const json& scenario, const std::string& at, S
     apply("measure.max_foreign_cpu", config["measure"]["max_foreign_cpu"]);  // absent in older files
 }
 
+// JSON nested deeper than this is no results file (the schema needs 5 levels);
+// refusing it keeps every recursive walk of the document on a small stack.
+constexpr int kMaxNesting = 64;
+
+// The document, or a ResultsError naming where it nests too deeply
+// ("scenarios[0].config.x: nested too deeply"), found while parsing.
+json parse_bounded(const std::string& text, const std::string& source) {
+  struct Frame {
+    bool array;
+    std::size_t index = 0;
+    std::string key;
+  };
+  std::vector<Frame> stack;
+  auto path = [&] {
+    std::string p;
+    for (const auto& f : stack) {
+      if (f.array) p += fmt::format("[{}]", f.index);
+      else if (!f.key.empty()) p += (p.empty() ? "" : ".") + f.key;
+    }
+    return p;
+  };
+  // Counts an array element that has just begun or ended as a value.
+  auto element = [&] {
+    if (!stack.empty() && stack.back().array) ++stack.back().index;
+  };
+  return json::parse(text, [&](int depth, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::key:
+        if (!stack.empty()) stack.back().key = parsed.get<std::string>();
+        break;
+      case json::parse_event_t::object_start:
+      case json::parse_event_t::array_start:
+        if (depth >= kMaxNesting)
+          throw ResultsError(fmt::format("{}: {}: nested too deeply (more than {} levels)", source,
+                                         path().empty() ? "(top)" : path(), kMaxNesting));
+        stack.push_back({event == json::parse_event_t::array_start});
+        break;
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        if (!stack.empty()) stack.pop_back();
+        element();
+        break;
+      case json::parse_event_t::value: element(); break;
+    }
+    return true;
+  });
+}
+
 }  // namespace
 
 RunResults results_from_json_text(const std::string& text, const std::string& source) {
   json root;
   try {
-    root = json::parse(text);
+    root = parse_bounded(text, source);
   } catch (const json::parse_error& e) {
     throw ResultsError(fmt::format("{}: not valid JSON (byte {}): truncated or not a results file", source, e.byte));
   } catch (const json::exception& e) {  // e.g. a number too large for a double (found by fuzzing)
@@ -192,6 +241,8 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
   }
   out.started_at = r.text(root, "", "started_at");
   out.interrupted = r.field(root, "", "interrupted", json::value_t::boolean).get<bool>();
+  if (root.contains("planned_repetitions") && root["planned_repetitions"].is_number_unsigned())
+    out.planned_repetitions = root["planned_repetitions"].get<std::uint64_t>();
   out.passed = r.field(root, "", "passed", json::value_t::boolean).get<bool>();
   const json& scenarios = r.field(root, "", "scenarios", json::value_t::array);
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
@@ -240,13 +291,13 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
 }
 
 RunResults load_results_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw ResultsError(fmt::format("{}: is a directory, not a results file", path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ResultsError(fmt::format("{}: cannot open the results file", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return results_from_json_text(buffer.str(), path);
+  std::string text;
+  try {
+    text = read_input_file(path, kMaxResultsBytes, "results file");
+  } catch (const InputError& e) {
+    throw ResultsError(e.what());
+  }
+  return results_from_json_text(text, path);
 }
 
 }  // namespace aiway

@@ -21,6 +21,20 @@ constexpr double kMinForeignWindowS = 0.1;
 
 double us(std::int64_t ns) { return double(ns) / 1e3; }
 
+// The longest a healthy pipeline waits on purpose without any progress: a
+// planned stall, the network hop's delay, the gap a paced schedule leaves
+// between tokens (random arrivals: 20 mean gaps, a gap a healthy run exceeds
+// with probability e^-20) and the batch window the backend sleeps at least.
+double planned_wait_s(const Scenario& s) {
+  double wait = (s.faults.surface_stall_ms + s.faults.backend_stall_ms) / 1e3;
+  wait += (s.hop1.delay_us + s.hop1.jitter_us) / 1e6;
+  if (s.backend.rate_tps > 0) {
+    const double gap_s = 1 / (s.backend.rate_tps * s.backend.streams);
+    wait += (s.backend.arrival == Arrival::constant ? 1 : 20) * gap_s + s.pipeline.batch_window_us / 1e6;
+  }
+  return wait;
+}
+
 // Names the stage that stopped, from where each one is.
 std::string diagnose(const PipelineProgress& p) {
   std::string stage = "backend";
@@ -218,8 +232,8 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
   pipeline.start();
 
   const std::int64_t deadline = t0 + std::int64_t(s.timeout_s * 1e9);
-  // Planned stalls are not hangs: the watchdog gives them their time on top.
-  const auto stall_ns = std::int64_t((s.stall_timeout_s + (s.faults.surface_stall_ms + s.faults.backend_stall_ms) / 1e3) * 1e9);
+  // Planned waits are not hangs: the watchdog gives them their time on top.
+  const auto stall_ns = std::int64_t((s.stall_timeout_s + planned_wait_s(s)) * 1e9);
   PipelineProgress last = pipeline.progress();
   std::int64_t last_change = t0;
   while (!pipeline.wait_until(std::min(deadline, monotonic_ns() + kWatchdogTickNs))) {
@@ -261,7 +275,10 @@ ScenarioRun::ScenarioRun(const Scenario& scenario, const Clock& clock, const Run
   result_.scenario = scenario;
 }
 
-bool ScenarioRun::done() const {
+bool ScenarioRun::done() {
+  // A stop request is honoured between repetitions too: repetitions shorter
+  // than a watchdog tick never see it inside run_repetition.
+  if (options_.interrupt && options_.interrupt->load()) interrupted_ = true;
   return !result_.failure.empty() || interrupted_ || result_.repetitions.size() >= result_.scenario.repetitions;
 }
 

@@ -45,7 +45,7 @@ class ScenarioRun {
   ScenarioResult finish() &&;
 
  private:
-  bool done() const;
+  bool done();
   void take_rss_baseline();
   void repetition(bool warmup, std::uint32_t index);
 

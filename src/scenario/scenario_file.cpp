@@ -9,6 +9,8 @@
 #include <system_error>
 #include <toml++/toml.h>
 
+#include "files/input_file.hpp"
+
 namespace aiway {
 namespace {
 
@@ -300,18 +302,12 @@ Scenario parse_scenario(std::string_view text, const std::string& source) {
 }
 
 Scenario load_scenario_file(const std::filesystem::path& file) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(file, ec))
-    throw ScenarioError(fmt::format("{}: is a directory, not a scenario file", file.string()));
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw ScenarioError(fmt::format("{}: cannot open the scenario file", file.string()));
-  constexpr std::streamsize kMaxFile = 1 << 20;
-  std::string text(kMaxFile + 1, '\0');
-  in.read(text.data(), kMaxFile + 1);
-  if (in.bad()) throw ScenarioError(fmt::format("{}: cannot read the scenario file", file.string()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > std::size_t(kMaxFile))
-    throw ScenarioError(fmt::format("{}: larger than 1 MiB, not a scenario file", file.string()));
+  std::string text;
+  try {
+    text = read_input_file(file, 1 << 20, "scenario file");
+  } catch (const InputError& e) {
+    throw ScenarioError(e.what());  // one error type per loader: callers such as list catch it
+  }
   return parse_scenario(text, file.string());
 }
 
@@ -345,19 +341,23 @@ void apply_overrides(Scenario& s, const std::vector<std::string>& assignments) {
 }
 
 void validate(const Scenario& s) {
-  auto check = [&](bool ok, const std::string& field, const std::string& message) {
-    if (!ok) fail(origin_of(s, field), field, message);
+  // A cross-field error is reported where the file set one of the fields
+  // involved: the field named first if it was set, else the one that was.
+  auto check = [&](bool ok, const std::string& field, const std::string& message, const char* related = nullptr) {
+    if (ok) return;
+    const bool set = s.origin.count(field) > 0;
+    fail(!set && related && s.origin.count(related) ? origin_of(s, related) : origin_of(s, field), field, message);
   };
   check(double(s.backend.messages) * s.backend.streams <= kMaxTokens, "backend.messages",
         fmt::format("streams x messages must be at most {:.0e} tokens", kMaxTokens));
   check(s.faults.error_at <= s.backend.messages, "faults.error_at",
-        fmt::format("must be at most backend.messages ({})", s.backend.messages));
+        fmt::format("must be at most backend.messages ({})", s.backend.messages), "backend.messages");
   check(s.faults.surface_stall_at <= s.total_tokens(), "faults.surface_stall_at",
         fmt::format("must be at most the scenario's {} tokens", s.total_tokens()));
   check(s.faults.surface_stall_at == 0 || s.faults.surface_stall_ms > 0, "faults.surface_stall_ms",
-        "must be positive when faults.surface_stall_at is set");
+        "must be positive when faults.surface_stall_at is set", "faults.surface_stall_at");
   check(s.faults.backend_stall_at == 0 || s.faults.backend_stall_ms > 0, "faults.backend_stall_ms",
-        "must be positive when faults.backend_stall_at is set");
+        "must be positive when faults.backend_stall_at is set", "faults.backend_stall_at");
   for (const auto& [field, at] : {std::pair{"faults.second_request_at", s.faults.second_request_at},
                                   std::pair{"faults.disconnect_at", s.faults.disconnect_at},
                                   std::pair{"faults.backend_stall_at", s.faults.backend_stall_at},
@@ -372,7 +372,7 @@ void validate(const Scenario& s) {
   check(s.backend.rate_tps == 0 || s.backend.rate_tps >= 0.001, "backend.rate_tps",
         "must be 0 (flat out) or at least 0.001 tokens/s");
   check(s.backend.arrival == Arrival::constant || s.backend.rate_tps > 0, "backend.arrival",
-        "random arrivals need a rate: set backend.rate_tps");
+        "random arrivals need a rate: set backend.rate_tps", "backend.rate_tps");
   check(rate <= kMaxRate, "backend.rate_tps",
         fmt::format("rate x streams must be at most {:.0e} tokens/s, the finest a clock paces here", kMaxRate));
 }

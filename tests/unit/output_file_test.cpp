@@ -1,4 +1,4 @@
-#include "report/atomic_file.hpp"
+#include "files/output_file.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
