@@ -121,6 +121,10 @@ struct MeasureConfig {
   // scenario in each process. 0 switches the check off.
   double max_foreign_cpu = 0.10;
   std::uint32_t rerun_disturbed = 3;
+  // The memory a scenario may need, estimated before it runs (transcripts,
+  // channels full of its largest tokens, scrollback, histograms); unset: half
+  // of the machine's MemAvailable. A scenario over it is refused.
+  std::optional<double> max_memory_mib;
 };
 
 // Absolute pass/fail limits; an unset limit is not checked.

@@ -12,8 +12,13 @@ namespace aiway {
 
 using SweepCombination = std::vector<std::pair<std::string, std::string>>;  // field -> value
 
+// A grid larger than this is refused: it would run for days and its results
+// would not fit in memory.
+constexpr std::size_t kMaxSweepCombinations = 10'000;
+
 // Every combination of "SECTION.KEY=V1,V2,..." options, the first option
-// varying slowest. Throws ScenarioError on a malformed option.
+// varying slowest. Throws ScenarioError on a malformed option, a field swept
+// twice, or more than kMaxSweepCombinations combinations.
 std::vector<SweepCombination> sweep_combinations(const std::vector<std::string>& sweeps);
 
 struct SweepVariant {

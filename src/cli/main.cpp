@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <deque>
 #include <ctime>
@@ -31,6 +32,12 @@
 #include "report/scenario_toml.hpp"
 #include "report/sweep_table.hpp"
 #include "run/runner.hpp"
+#include "run/memory_estimate.hpp"
+#include "results/history.hpp"
+#include "report/history_report.hpp"
+#include "compare/history_check.hpp"
+#include "compare/series.hpp"
+#include "measure/process_stats.hpp"
 #include "files/input_file.hpp"
 #include "report/results_json.hpp"
 
@@ -241,7 +248,11 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   // With --sweep, each scenario runs once per combination, as a scenario of its own.
   const std::vector<aiway::SweepVariant> variants = aiway::expand_sweeps(scenarios, args.sweeps);
   scenarios.clear();
-  for (const auto& v : variants) scenarios.push_back(v.scenario);
+  const std::int64_t available = aiway::mem_available_bytes();
+  for (const auto& v : variants) {
+    aiway::check_memory_budget(v.scenario, available);  // one at a time: variants run one after another
+    scenarios.push_back(v.scenario);
+  }
   // Every output path is checked before minutes of work, not after.
   const std::vector<std::pair<std::string, std::string>> outputs = {
       {"json", args.out}, {"markdown", args.out_markdown}, {"junit", args.out_junit}, {"gbench", args.out_gbench}};
@@ -451,6 +462,27 @@ int dispatch(int argc, char** argv) {
       ->check(kPath)->required();
   baseline_update->add_option("--out", baseline_out, "Baseline file to write, e.g. baselines/ci-2cpu.json")->check(kPath)->required();
 
+  auto* history = app.add_subcommand("history", "The nightly history: store runs, judge a run against it, find change points");
+  history->require_subcommand(1);
+  std::string history_db, history_results, history_format = "console";
+  std::size_t history_last = 14;
+  double history_alpha = 0.05, history_p = 0.001;
+  bool history_fail_on_inconclusive = false;
+  auto* history_add = history->add_subcommand("add", "Store a results file's gating metrics in the history database");
+  history_add->add_option("results", history_results, "Results file (from run --out)")->required()->check(kPath);
+  history_add->add_option("--db", history_db, "History database (SQLite; created on first use)")->required()->check(kPath);
+  auto* history_check = history->add_subcommand("check", "Judge a run against the last N runs of the same machine");
+  history_check->add_option("results", history_results, "Results file (from run --out)")->required()->check(kPath);
+  history_check->add_option("--db", history_db, "History database")->required()->check(kPath);
+  history_check->add_option("--last", history_last, "Judge against this many earlier runs (default 14)")->check(CLI::Range(2, 100000));
+  history_check->add_option("--alpha", history_alpha, "Significance level")->check(CLI::Range(0.0001, 0.5));
+  history_check->add_flag("--fail-on-inconclusive", history_fail_on_inconclusive, "Exit 4 when a verdict is inconclusive");
+  history_check->add_option("--format", history_format, "console or json")->check(CLI::IsMember({"console", "json"}));
+  auto* history_changes = history->add_subcommand("changes", "Find change points over every series of the history");
+  history_changes->add_option("--db", history_db, "History database")->required()->check(kPath);
+  history_changes->add_option("--p", history_p, "Significance of a change point's t-test (default 0.001)")->check(CLI::Range(1e-12, 0.5));
+  history_changes->add_option("--format", history_format, "console or json")->check(CLI::IsMember({"console", "json"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -479,6 +511,55 @@ int dispatch(int argc, char** argv) {
       return kPass;
     }
     if (*run) return run_command(run_args, scenarios_dir);
+    if (*history_add) {
+      const aiway::RunResults results = aiway::load_results_file(history_results);
+      aiway::HistoryDb db(history_db, /*create=*/true);
+      const std::int64_t id = db.add(results);
+      std::cerr << fmt::format("run {} added to {} ({} scenarios, git {}, machine {})\n", id, history_db,
+                               results.scenarios.size(), results.tool.git, results.machine.fingerprint);
+      return kPass;
+    }
+    if (*history_check) {
+      const aiway::RunResults results = aiway::load_results_file(history_results);
+      const aiway::HistoryDb db(history_db, /*create=*/false);
+      const auto prior = [&](const std::string& scenario, const std::string& metric) {
+        std::vector<double> medians;
+        // Runs that started before this one: checking a run already added judges it against its past.
+        for (const auto& p : db.series(results.machine.fingerprint, scenario, metric, history_last, results.started_at))
+          medians.push_back(p.median);
+        return medians;
+      };
+      const aiway::HistoryCheck check =
+          aiway::check_against_history(results, prior, aiway::default_policies(), history_alpha);
+      aiway::print_history_check(check, history_format, std::cout);
+      if (check.regressed()) return kFailed;
+      if (history_fail_on_inconclusive && check.inconclusive()) return kInconclusive;
+      return kPass;
+    }
+    if (*history_changes) {
+      const aiway::HistoryDb db(history_db, /*create=*/false);
+      std::vector<aiway::SeriesChanges> all;
+      for (const auto& fingerprint : db.fingerprints())
+        for (const auto& [scenario, metric] : db.series_keys(fingerprint)) {
+          const auto points = db.series(fingerprint, scenario, metric);
+          std::vector<double> values;
+          bool positive = true;
+          for (const auto& p : points) positive &= p.median > 0;
+          for (const auto& p : points) values.push_back(positive ? std::log(p.median) : p.median);
+          aiway::SeriesChanges s{fingerprint, scenario, metric, points.size(), {}};
+          for (const auto& c : aiway::change_points(values, history_p)) {
+            aiway::ChangePoint shown = c;  // means as figures, not logs
+            if (positive) {
+              shown.mean_before = std::exp(c.mean_before);
+              shown.mean_after = std::exp(c.mean_after);
+            }
+            s.changes.push_back({shown, points[c.index].run.started_at, points[c.index].run.git, points[c.index].run.id});
+          }
+          all.push_back(std::move(s));
+        }
+      aiway::print_history_changes(all, history_format, std::cout);
+      return kPass;
+    }
     if (*report) {
       aiway::check_outputs({{"--html", report_html}}, {report_file, report_baseline});
       const aiway::RunResults results = aiway::load_results_file(report_file);
@@ -534,6 +615,7 @@ int main(int argc, char** argv) {
   // A closed standard output (| head) is reported as a write error, never a
   // silent death by SIGPIPE that skips the files still to be written.
   std::signal(SIGPIPE, SIG_IGN);
+  aiway::bind_to_parent();
   const int code = dispatch(argc, argv);
   std::cout.flush();
   if (std::cout.fail())

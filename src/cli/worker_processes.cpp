@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -26,12 +27,30 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A private folder for the workers' scenario and results files, removed after.
+fs::path temp_base() {
+  const char* base = std::getenv("TMPDIR");
+  return base && *base ? base : "/tmp";
+}
+
+// Folders of runs that were killed before they could remove their own
+// (aiway-stress-<pid>-XXXXXX whose process is gone) are removed by the next run.
+void remove_stale_folders() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(temp_base(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("aiway-stress-", 0) != 0 || !entry.is_directory(ec)) continue;
+    const long pid = std::strtol(name.c_str() + 13, nullptr, 10);
+    if (pid <= 0 || (kill(pid_t(pid), 0) != 0 && errno == ESRCH)) fs::remove_all(entry.path(), ec);
+  }
+}
+
+// A private folder for the workers' scenario and results files, removed after;
+// named after this process, so a later run can tell when it is stale.
 class TempDir {
  public:
   TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = fmt::format("{}/aiway-stress-XXXXXX", base && *base ? base : "/tmp");
+    remove_stale_folders();
+    std::string pattern = (temp_base() / fmt::format("aiway-stress-{}-XXXXXX", getpid())).string();
     if (!mkdtemp(pattern.data())) throw std::runtime_error(fmt::format("cannot create a folder from {}", pattern));
     path_ = pattern;
   }
@@ -61,6 +80,14 @@ pid_t spawn(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  // The worker learns its parent, so it can end with it (see bind_to_parent).
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, "AIWAY_PARENT_PID=", 17) != 0) env_strings.emplace_back(*e);
+  env_strings.push_back(fmt::format("AIWAY_PARENT_PID={}", getpid()));
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
@@ -69,21 +96,23 @@ pid_t spawn(const std::vector<std::string>& args) {
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attributes, 0);
   pid_t pid = 0;
-  const int error = posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), environ);
+  const int error = posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (error != 0) throw std::runtime_error(fmt::format("cannot start a worker process: {}", std::strerror(error)));
   return pid;
 }
 
-int wait_for(pid_t pid, const std::atomic<bool>* interrupt) {
+}  // namespace
+
+static ProcessEnd wait_for_process(pid_t pid, const std::atomic<bool>* interrupt) {
   bool forwarded = false;
   for (;;) {
     int status = 0;
     const pid_t done = waitpid(pid, &status, WNOHANG);
     if (done == pid) {
-      if (WIFEXITED(status)) return WEXITSTATUS(status);
-      throw std::runtime_error(fmt::format("a worker process died of signal {}", WTERMSIG(status)));
+      if (WIFEXITED(status)) return {WEXITSTATUS(status), 0};
+      return {-1, WTERMSIG(status)};
     }
     if (done < 0 && errno != EINTR) throw std::runtime_error(fmt::format("waitpid: {}", std::strerror(errno)));
     if (interrupt && interrupt->load() && !forwarded) {
@@ -94,7 +123,24 @@ int wait_for(pid_t pid, const std::atomic<bool>* interrupt) {
   }
 }
 
-}  // namespace
+ProcessEnd run_process(const std::vector<std::string>& args, const std::atomic<bool>* interrupt) {
+  return wait_for_process(spawn(args), interrupt);
+}
+
+std::string ProcessEnd::describe() const {
+  if (signal == 0) return fmt::format("exited with {}", code);
+  const char* name = sigabbrev_np(signal);
+  return fmt::format("died of signal {} (SIG{})", signal, name ? name : "?");
+}
+
+void bind_to_parent() {
+  const char* parent = std::getenv("AIWAY_PARENT_PID");
+  if (!parent) return;
+  // The parent's death (kill -9, a cancelled CI job) sends this worker SIGTERM,
+  // which it handles as a stop: it ends instead of running on as an orphan.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() != pid_t(std::strtol(parent, nullptr, 10))) std::raise(SIGTERM);  // it died before prctl
+}
 
 std::uint32_t repetitions_for_worker(std::uint32_t repetitions, std::uint32_t processes, std::uint32_t worker) {
   return repetitions / processes + (worker < repetitions % processes ? 1 : 0);
@@ -103,6 +149,9 @@ std::uint32_t repetitions_for_worker(std::uint32_t repetitions, std::uint32_t pr
 std::vector<ScenarioResult> run_in_worker_processes(const WorkerPlan& plan, bool& interrupted) {
   std::vector<ScenarioResult> results(plan.scenarios.size());
   for (std::size_t i = 0; i < results.size(); ++i) results[i].scenario = plan.scenarios[i];
+  // A scenario that failed in a worker (timeout, stall) runs no more; one whose
+  // worker died goes on in the next workers.
+  std::vector<bool> scenario_failed(results.size(), false);
   const TempDir dir;
   const std::string exe = own_executable().string();
   for (std::uint32_t worker = 0; worker < plan.processes; ++worker) {
@@ -111,7 +160,7 @@ std::vector<ScenarioResult> run_in_worker_processes(const WorkerPlan& plan, bool
     for (std::size_t i = 0; i < plan.scenarios.size(); ++i) {
       Scenario share = plan.scenarios[i];
       share.repetitions = repetitions_for_worker(share.repetitions, plan.processes, worker);
-      if (share.repetitions == 0 || !results[i].failure.empty()) continue;
+      if (share.repetitions == 0 || scenario_failed[i]) continue;
       const fs::path file = dir.path() / fmt::format("w{}-s{}.toml", worker, i);
       write_file_atomically(file, scenario_to_toml(share));
       args.insert(args.end(), {"--scenario", file.string()});
@@ -123,17 +172,35 @@ std::vector<ScenarioResult> run_in_worker_processes(const WorkerPlan& plan, bool
     if (plan.interleave) args.push_back("--interleave");
 
     if (plan.on_process_started) plan.on_process_started(worker + 1, plan.processes);
-    const int code = wait_for(spawn(args), plan.interrupt);
-    if (code == 2) throw std::runtime_error(fmt::format("worker {} rejected its scenarios (exit 2)", worker + 1));
+    const ProcessEnd end = run_process(args, plan.interrupt);
     std::error_code ec;
-    if (!fs::exists(out, ec))
-      throw std::runtime_error(fmt::format("worker {} exited with {} and wrote no results", worker + 1, code));
+    // A worker that died, refused its scenarios or left no results costs its
+    // own repetitions, never the others': each scenario it owed says so.
+    if (end.signal != 0 || end.code == 2 || !fs::exists(out, ec)) {
+      for (const std::size_t i : scenario_of) {
+        const std::uint32_t owed = repetitions_for_worker(plan.scenarios[i].repetitions, plan.processes, worker);
+        const std::string what = fmt::format("worker process {} {}{}: its {} repetition{} lost", worker + 1, end.describe(),
+                                             end.signal == 0 && end.code != 2 ? " and wrote no results" : "", owed,
+                                             owed == 1 ? " was" : "s were");
+        if (results[i].failure.empty()) results[i].failure = what;
+        else results[i].failure += "; " + what;
+      }
+      if (plan.interrupt && plan.interrupt->load()) {
+        interrupted = true;
+        break;
+      }
+      continue;
+    }
+    const int code = end.code;
     RunResults part = load_results_file(out.string());
     for (std::size_t n = 0; n < part.scenarios.size() && n < scenario_of.size(); ++n) {
       ScenarioResult& into = results[scenario_of[n]];
       ScenarioResult& from = part.scenarios[n];
-      if (!from.failure.empty() && into.failure.empty())
-        into.failure = fmt::format("worker process {}: {}", worker + 1, from.failure);
+      if (!from.failure.empty()) {
+        scenario_failed[scenario_of[n]] = true;
+        const std::string what = fmt::format("worker process {}: {}", worker + 1, from.failure);
+        into.failure = into.failure.empty() ? what : into.failure + "; " + what;
+      }
       append_repetitions(into, std::move(from));
     }
     if (part.interrupted || code == 130) {

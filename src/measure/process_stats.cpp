@@ -121,6 +121,14 @@ std::int64_t rss_bytes() {
   return std::int64_t(resident) * sysconf(_SC_PAGESIZE);
 }
 
+std::int64_t mem_available_bytes() {
+  char buffer[4096];
+  if (!read_proc_file("/proc/meminfo", buffer)) return 0;
+  const char* line = std::strstr(buffer, "MemAvailable:");
+  if (!line) return 0;
+  return std::strtoll(line + 13, nullptr, 10) * 1024;
+}
+
 std::int64_t peak_rss_bytes() {
   char buffer[4096];
   if (!read_proc_file("/proc/self/status", buffer)) return 0;

@@ -49,6 +49,8 @@ class CpuWindow {
 
 // Resident set size now, from /proc/self/statm (one read, no allocation).
 std::int64_t rss_bytes();
+// MemAvailable of /proc/meminfo (what can be allocated without swapping); 0 when unknown.
+std::int64_t mem_available_bytes();
 // VmHWM from /proc/self/status: the peak RSS since the last reset_peak_rss().
 std::int64_t peak_rss_bytes();
 // Resets VmHWM (writes "5" to /proc/self/clear_refs); false where not permitted.

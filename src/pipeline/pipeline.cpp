@@ -1,5 +1,7 @@
 #include "pipeline/pipeline.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
 
 namespace aiway {
@@ -28,20 +30,44 @@ void Pipeline::stage_finished(std::atomic<bool>& flag) {
   finished_.notify_all();
 }
 
+template <class Body>
+void Pipeline::guarded(const char* stage, Body&& body) {
+  try {
+    body();
+  } catch (const std::bad_alloc&) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stage_failure_.empty()) stage_failure_ = fmt::format("{}: out of memory (std::bad_alloc)", stage);
+    }
+    request_stop();
+  } catch (const std::exception& e) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stage_failure_.empty()) stage_failure_ = fmt::format("{}: {}", stage, e.what());
+    }
+    request_stop();
+  }
+}
+
+std::string Pipeline::stage_failure() const {
+  std::lock_guard lock(mutex_);
+  return stage_failure_;
+}
+
 void Pipeline::start() {
   start_ns_ = clock_.now_ns();
   running_.store(3);
   // Consumers first, so the backend's first token finds them ready.
   threads_.emplace_back([this] {
-    surface_.run(start_ns_);
+    guarded("surface", [&] { surface_.run(start_ns_); });
     stage_finished(surface_done_);
   });
   threads_.emplace_back([this] {
-    conductor_.run();
+    guarded("conductor", [&] { conductor_.run(); });
     stage_finished(conductor_done_);
   });
   threads_.emplace_back([this] {
-    backend_.run(start_ns_);
+    guarded("backend", [&] { backend_.run(start_ns_); });
     stage_finished(backend_done_);
   });
 }
@@ -59,6 +85,11 @@ bool Pipeline::wait_until(std::int64_t deadline_ns) {
 }
 
 void Pipeline::abort() {
+  request_stop();
+  join();
+}
+
+void Pipeline::request_stop() {
   control_.aborted.store(true, std::memory_order_release);
   control_.backend_stop.store(true, std::memory_order_release);
   control_.conductor_attention.store(true, std::memory_order_release);
@@ -67,7 +98,6 @@ void Pipeline::abort() {
   channel_.wake_consumer();
   surface_channel_.wake_producer();
   surface_channel_.wake_consumer();
-  join();
 }
 
 void Pipeline::join() {

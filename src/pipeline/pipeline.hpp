@@ -57,11 +57,18 @@ class Pipeline {
   const ChannelStats& channel() const { return channel_.stats(); }
   const ChannelStats& surface_channel() const { return surface_channel_.stats(); }
   const ControlLane& control() const { return control_; }
+  // A stage that threw (std::bad_alloc above all) stopped the pipeline: what
+  // and where ("conductor: std::bad_alloc"); empty when none did.
+  std::string stage_failure() const;
   std::uint32_t scenario_streams() const { return scenario_.backend.streams; }
 
  private:
   void join();
   void stage_finished(std::atomic<bool>& flag);
+  // Runs a stage's body; an exception stops every stage instead of terminating the process.
+  template <class Body>
+  void guarded(const char* stage, Body&& body);
+  void request_stop();
 
   const Scenario& scenario_;
   const Clock& clock_;
@@ -75,9 +82,10 @@ class Pipeline {
 
   std::atomic<bool> backend_done_{false}, conductor_done_{false}, surface_done_{false};
   std::atomic<int> running_{0};
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable finished_;
   std::vector<std::thread> threads_;
+  std::string stage_failure_;  // under mutex_
 };
 
 }  // namespace aiway

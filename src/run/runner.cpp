@@ -258,6 +258,8 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
     }
   }
   if (!out.failure.empty() || out.interrupted) pipeline.abort();
+  if (const std::string failed = pipeline.stage_failure(); !failed.empty() && out.failure.empty())
+    out.failure = fmt::format("a stage failed and the pipeline stopped: {}", failed);
 
   const SamplerReport sampled = sampler.stop();
   const CpuUsage usage = cpu_window.close(kMinForeignWindowS);

@@ -130,6 +130,7 @@ void visit_fields(S& s, Visitor&& v) {
   v("measure", "sample_interval_ms", s.measure.sample_interval_ms, Range{1, 10000});
   v("measure", "max_foreign_cpu", s.measure.max_foreign_cpu, Range{0, 1});
   v("measure", "rerun_disturbed", s.measure.rerun_disturbed, Range{0, 100});
+  v("measure", "max_memory_mib", s.measure.max_memory_mib, Range{1, 1e9});
 
   v("expect", "min_throughput_tps", s.expect.min_throughput_tps, Range{0, 1e12});
   v("expect", "max_latency_p99_ms", s.expect.max_latency_p99_ms, Range{0, 1e9});

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "aiway/scenario_file.hpp"
@@ -13,17 +14,24 @@ std::vector<SweepCombination> sweep_combinations(const std::vector<std::string>&
   std::vector<SweepCombination> out;
   if (sweeps.empty()) return out;
   out.emplace_back();
+  std::vector<std::string> fields;
   for (const auto& sweep : sweeps) {
     const auto eq = sweep.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == sweep.size())
       throw ScenarioError(fmt::format("--sweep {}: expected SECTION.KEY=V1,V2,...", sweep));
     const std::string field = sweep.substr(0, eq);
+    if (std::find(fields.begin(), fields.end(), field) != fields.end())
+      throw ScenarioError(fmt::format("--sweep {}: {} is swept twice: give all its values in one --sweep", sweep, field));
+    fields.push_back(field);
     std::vector<std::string> values;
     std::stringstream list(sweep.substr(eq + 1));
     for (std::string v; std::getline(list, v, ',');) {
       if (v.empty()) throw ScenarioError(fmt::format("--sweep {}: an empty value", sweep));
       values.push_back(v);
     }
+    if (double(out.size()) * double(values.size()) > double(kMaxSweepCombinations))
+      throw ScenarioError(fmt::format("--sweep {}: the grid would have {:.0f} combinations, more than {}", sweep,
+                                      double(out.size()) * double(values.size()), kMaxSweepCombinations));
     std::vector<SweepCombination> grown;
     for (const auto& combination : out)
       for (const auto& v : values) {

@@ -218,6 +218,22 @@ std::vector<Case> corpus() {
                    "{d}/twice.json: scenario a appears twice"});
   cases.push_back({"baseline_same_source_twice", "baseline update --from {d}/good.json --from {d}/good.json --out {d}/b.json", 2,
                    "--from {d}/good.json: given twice"});
+  // 6. Memory: valid scenarios too large for the machine are refused with the estimate.
+  cases.push_back({"memory_streams", "run -s 1m-short -r 1 --set backend.streams=4096", 2,
+                   "scenario 1m-short needs about|transcripts: 4096 streams x 10 MiB|half the machine's available memory"});
+  cases.push_back({"memory_token_size", "run -s 1m-short -r 1 --set backend.size=16000000 --set backend.messages=100", 2,
+                   "channels: 20000 slots x 16000112 bytes"});
+  cases.push_back({"memory_capacity_budget", "run -s 1m-short -r 1 --set channel.capacity=10000000 --set measure.max_memory_mib=100", 2,
+                   "--set measure.max_memory_mib=100: scenario 1m-short needs about|its measure.max_memory_mib of 100 MiB"});
+  cases.push_back({"sweep_field_twice", "run -s 1m-short -r 1 --sweep backend.size=5,10 --sweep backend.size=20", 2,
+                   "--sweep backend.size=20: backend.size is swept twice"});
+  {
+    std::string sizes, streams;
+    for (int i = 1; i <= 101; ++i) sizes += (i > 1 ? "," : "") + std::to_string(i);
+    for (int i = 1; i <= 100; ++i) streams += (i > 1 ? "," : "") + std::to_string(i);
+    cases.push_back({"sweep_grid_too_large", "run -s 1m-short -r 1 --sweep backend.size=" + sizes + " --sweep backend.streams=" + streams,
+                     2, "the grid would have 10100 combinations, more than 10000"});
+  }
   cases.push_back({"threshold_unknown_metric", "compare {d}/good.json {d}/other.json --threshold nope=0.1", 2,
                    "--threshold nope=0.1: nope is not a compared metric"});
   return cases;

@@ -201,10 +201,14 @@ TEST(Cli, StallScenarioShowsCoordinatedOmission) {
   const auto& m = rep_metrics(results, 0);
   const double corrected = m["latency_p99_us"], uncorrected = m["latency_uncorrected_p99_us"];
   EXPECT_GE(corrected, 10'000) << "the 50 ms stall must show in the corrected p99";
-  // A sanitizer slows the pipeline enough to queue everything, which inflates
-  // the uncorrected figure: the ratio is a release-build property (and is
-  // asserted exactly on a fake clock in CoordinatedOmission.*).
-  if (!under_sanitizer()) {
+  // Every token's corrected latency is at least its uncorrected one, so the p99s are ordered.
+  EXPECT_GE(corrected, uncorrected);
+  // A sanitizer, or other work on the machine, slows the pipeline enough to
+  // queue tokens, which inflates the uncorrected figure: the ratio is a
+  // property of an undisturbed release run (asserted exactly on a fake clock in
+  // CoordinatedOmission.*), judged by the harness's own disturbance measure.
+  const bool disturbed = m.contains("foreign_cpu_share") && m["foreign_cpu_share"].get<double>() > 0.10;
+  if (!under_sanitizer() && !disturbed) {
     EXPECT_LE(uncorrected * 10, corrected) << "and hide in the uncorrected one";
   }
   EXPECT_GE(m["producer_lag_max_us"].get<double>(), 10'000);
@@ -265,11 +269,6 @@ TEST(Cli, CompareGatesOnlyRealRegressions) {
   EXPECT_NE(slow.out.find("| 1m-short | throughput_tps |"), std::string::npos) << slow.out;
   EXPECT_NE(slow.out.find("**regressed**"), std::string::npos);
   EXPECT_NE(slow.out.find("Regression: 1m-short throughput_tps"), std::string::npos) << slow.out;
-  // Asked to fail on inconclusive verdicts, a comparison that has only those exits 4, not 3.
-  const Outcome strict_thresholds = cli(fmt::format("compare {} {} --threshold throughput_tps=50 --threshold "
-                                                    "latency_p99_us=50 --fail-on-inconclusive",
-                                                    (dir / "a.json").string(), (dir / "slow.json").string()));
-  EXPECT_TRUE(strict_thresholds.exit_code == 0 || strict_thresholds.exit_code == 4) << strict_thresholds.out;
   // A file compared with itself: nothing changed.
   const Outcome same = cli(fmt::format("compare {} {} --format json", (dir / "a.json").string(), (dir / "a.json").string()));
   EXPECT_EQ(same.exit_code, 0) << same.out;
@@ -288,6 +287,31 @@ TEST(Cli, CompareGatesOnlyRealRegressions) {
   EXPECT_EQ(pooled["scenarios"][0]["summary"]["throughput_tps"]["n"], 10);
   EXPECT_EQ(pooled["scenarios"][0]["config"], nlohmann::json::parse(slurp(dir / "a.json"))["scenarios"][0]["config"]);
   EXPECT_EQ(cli(fmt::format("compare {} {}", (dir / "pooled.json").string(), (dir / "slow.json").string())).exit_code, 1);
+}
+
+// Exit 4 means one thing: a gating verdict is inconclusive and the caller asked
+// to fail on that. Three overlapping repetitions a side, -25 % in the median:
+// beyond the threshold, too few and too noisy for any rule to decide.
+TEST(Cli, InconclusiveUnderFailOnInconclusiveExitsFour) {
+  const fs::path dir = scratch();
+  auto results = [&](const char* name, std::vector<double> tps) {
+    std::string reps;
+    for (double v : tps) reps += fmt::format("{}{{\"metrics\": {{\"throughput_tps\": {}}}}}", reps.empty() ? "" : ", ", v);
+    std::ofstream(dir / name)
+        << R"({"schema": "aiway-stress/results/v1", "tool": {"name": "aiway-stress", "version": "0.1.0", "git": "abc",)"
+        << R"("compiler": "g++", "build_type": "Release", "allocator": "mimalloc"}, "method": {"processes": 3,)"
+        << R"("interleave": false}, "machine": {"fingerprint": "f", "cpu_model": "x", "logical_cpus": 2},)"
+        << R"("started_at": "t", "interrupted": false, "passed": true, "scenarios": [{"name": "a", "passed": true,)"
+        << R"("repetitions": [)" << reps << "]}]}";
+  };
+  results("base.json", {100, 80, 120});
+  results("new.json", {75, 95, 60});
+  const std::string files = fmt::format("{} {}", (dir / "base.json").string(), (dir / "new.json").string());
+  const Outcome plain = cli("compare " + files);
+  EXPECT_EQ(plain.exit_code, 0) << plain.out << plain.err;
+  EXPECT_NE(plain.out.find("gating: 0 regressed, 0 improved, 1 inconclusive"), std::string::npos) << plain.out;
+  const Outcome asked = cli("compare " + files + " --fail-on-inconclusive");
+  EXPECT_EQ(asked.exit_code, 4) << asked.out << asked.err;
 }
 
 TEST(Cli, CompareRefusesDifferentWorkloadsAndBadThresholdsBeforeRunning) {
@@ -768,6 +792,87 @@ TEST(CliReliability, ManyMetricNamesLoadInLinearTime) {
   // second. The test asserts the outcome; the time is in the README.
   const Outcome o = cli(fmt::format("compare {} {}", (dir / "many.json").string(), (dir / "many.json").string()));
   EXPECT_EQ(o.exit_code, 0) << o.err;
+}
+
+}  // namespace
+
+namespace {
+
+// Runs a bash script with AIWAY and SCENARIOS set; returns its exit status.
+int bash(const std::string& script, const fs::path& dir) {
+  std::ofstream(dir / "script.sh") << "set -u\nAIWAY=" << AIWAY_CLI << "\nSCENARIOS=" << AIWAY_SCENARIOS_DIR << "\n" << script;
+  const int status = std::system(fmt::format("bash {} >{} 2>{}", (dir / "script.sh").string(), (dir / "script.out").string(),
+                                             (dir / "script.err").string())
+                                     .c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Paced repetitions of a known length (1 s each), so a worker is alive to be killed.
+const char* kPacedRun = "run -s 1m-short --set backend.messages=20000 --set backend.rate_tps=20000 --set backend.commands=0 "
+                        "--set measure.max_foreign_cpu=0 --warmup 0 -q --no-calibrate";
+
+TEST(CliReliability, AKilledWorkerCostsOnlyItsOwnRepetitions) {
+  const fs::path dir = scratch() / "killed-worker";
+  fs::create_directories(dir);
+  const int code = bash(fmt::format(R"sh(
+"$AIWAY" --scenarios-dir "$SCENARIOS" {} -r 3 --processes 3 --out {}/r.json 2>{}/run.err &
+parent=$!
+for i in $(seq 1 200); do worker=$(pgrep -P $parent | head -n 1); [ -n "$worker" ] && break; sleep 0.02; done
+sleep 0.3
+kill -9 "$worker"
+wait $parent
+echo "exit $?"
+)sh", kPacedRun, dir.string(), dir.string()), dir);
+  ASSERT_EQ(code, 0) << slurp(dir / "script.err");
+  EXPECT_NE(slurp(dir / "script.out").find("exit 3"), std::string::npos) << slurp(dir / "script.out") << slurp(dir / "run.err");
+  const std::string err = slurp(dir / "run.err");
+  EXPECT_NE(err.find("worker process 1 died of signal 9 (SIGKILL): its 1 repetition was lost"), std::string::npos) << err;
+  ASSERT_TRUE(fs::exists(dir / "r.json")) << err;
+  const auto r = nlohmann::json::parse(slurp(dir / "r.json"));
+  EXPECT_EQ(r["scenarios"][0]["repetitions"].size(), 2u) << "the other two workers' repetitions are kept";
+}
+
+TEST(CliReliability, WorkersEndWithTheirParentAndStaleFoldersGo) {
+  const fs::path dir = scratch() / "killed-parent";
+  fs::create_directories(dir / "tmp");
+  const int code = bash(fmt::format(R"sh(
+export TMPDIR={0}/tmp
+"$AIWAY" --scenarios-dir "$SCENARIOS" {1} -r 4 --processes 2 --set backend.messages=100000 2>/dev/null &
+parent=$!
+for i in $(seq 1 200); do worker=$(pgrep -P $parent | head -n 1); [ -n "$worker" ] && break; sleep 0.02; done
+[ -n "$worker" ] || {{ echo "no worker"; exit 1; }}
+kill -9 $parent
+for i in $(seq 1 250); do kill -0 "$worker" 2>/dev/null || break; sleep 0.02; done
+if kill -0 "$worker" 2>/dev/null; then echo "orphan still running"; kill -9 "$worker"; exit 1; fi
+ls "$TMPDIR" | grep -c '^aiway-stress-' || true
+"$AIWAY" --scenarios-dir "$SCENARIOS" {1} -r 1 --processes 1 --set backend.messages=2000 >/dev/null 2>&1
+"$AIWAY" --scenarios-dir "$SCENARIOS" {1} -r 2 --processes 2 --set backend.messages=2000 >/dev/null 2>&1
+echo "left: $(ls "$TMPDIR" | grep -c '^aiway-stress-')"
+)sh", dir.string(), kPacedRun), dir);
+  const std::string out = slurp(dir / "script.out");
+  ASSERT_EQ(code, 0) << out << slurp(dir / "script.err");
+  EXPECT_NE(out.find("left: 0"), std::string::npos) << out;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(CliReliability, OutOfMemoryDuringARunFailsItAndKeepsTheResults) {
+  if (under_sanitizer()) GTEST_SKIP() << "sanitizers reserve terabytes of address space: ulimit -v cannot apply";
+  const fs::path dir = scratch();
+  const fs::path out = dir / "oom.json";
+  // 1.5 GB of address space, a transcript allowed to grow to 17 GB: the
+  // conductor's allocation fails mid-run (the estimate is raised past it).
+  const Outcome o = cli(fmt::format("run -s 1k-long --set backend.messages=200000 --set conductor.transcript_max_bytes=17000000000 "
+                                    "--set measure.max_memory_mib=100000 -r 1 --warmup 0 -q --no-calibrate --out {}",
+                                    out.string()),
+                        "ulimit -v 1500000;");
+  EXPECT_EQ(o.exit_code, 3) << o.err;
+  EXPECT_NE(o.err.find("conductor: out of memory (std::bad_alloc)"), std::string::npos) << o.err;
+  ASSERT_TRUE(fs::exists(out));
+  EXPECT_NE(nlohmann::json::parse(slurp(out))["scenarios"][0]["failure"].get<std::string>().find("out of memory"),
+            std::string::npos);
 }
 
 }  // namespace
