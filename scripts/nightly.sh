@@ -10,9 +10,14 @@
 #   ./scripts/nightly.sh                      # baseline: baselines/<machine class>.json
 #   AIWAY_BASELINE=baselines/x.json ./scripts/nightly.sh
 #   ./scripts/nightly.sh --fail-on-inconclusive
+# Then it judges the run against the history of this machine's earlier nights
+# (history check: the last 14 runs), stores it (history add) and prints the
+# change points over the whole history (history changes, with the git revision
+# of the first run of each change).
 # Environment: AIWAY_BASELINE (file), AIWAY_MACHINE_CLASS (default
 # <arch>-<cpus>cpu, e.g. x86_64-2cpu), AIWAY_NIGHTLY_REPETITIONS (default 9),
-# AIWAY_NIGHTLY_DIR (default results/nightly). Extra arguments go to compare.
+# AIWAY_NIGHTLY_DIR (default results/nightly), AIWAY_HISTORY_DB (default
+# results/history.sqlite). Extra arguments go to compare.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/setup.sh" || exit 2
@@ -22,6 +27,7 @@ class="${AIWAY_MACHINE_CLASS:-$(uname -m)-$(nproc)cpu}"
 baseline="${AIWAY_BASELINE:-$root/baselines/$class.json}"
 reps="${AIWAY_NIGHTLY_REPETITIONS:-9}"
 dir="${AIWAY_NIGHTLY_DIR:-$root/results/nightly}/$(date -u +%Y-%m-%dT%H%M%SZ)"
+db="${AIWAY_HISTORY_DB:-$root/results/history.sqlite}"
 mkdir -p "$dir" || exit 2
 
 "$bin" --scenarios-dir "$root/scenarios" run --all --calibrate -r "$reps" --processes "$reps" -q \
@@ -40,8 +46,19 @@ else
     "$class" "$baseline" "$dir/results.json" "$baseline" > "$dir/comparison.md"
 fi
 
+history_code=0
+if [ -f "$db" ]; then
+  "$bin" history check "$dir/results.json" --db "$db" > "$dir/history-check.txt"
+  history_code=$?
+  [ "$history_code" -le 1 ] || history_code=0  # an inconclusive or unreadable history never fails the night
+fi
+"$bin" history add "$dir/results.json" --db "$db" || echo "nightly: the run was not added to $db" >&2
+"$bin" history changes --db "$db" > "$dir/changes.txt"
+{ echo; echo '## History'; echo; echo '```'; cat "$dir/history-check.txt" 2>/dev/null; cat "$dir/changes.txt"; echo '```'; } >> "$dir/comparison.md"
+
 cat "$dir/summary.md" "$dir/comparison.md"
 [ -n "${GITHUB_STEP_SUMMARY:-}" ] && cat "$dir/summary.md" "$dir/comparison.md" >> "$GITHUB_STEP_SUMMARY"
 echo "nightly: results in $dir" >&2
 [ "$gate_code" -ne 0 ] && exit "$gate_code"
+[ "$history_code" -ne 0 ] && exit "$history_code"
 exit "$run_code"

@@ -17,6 +17,7 @@
 #include "aiway/scenario_file.hpp"
 #include "aiway/sweep.hpp"
 #include "calibrate/calibration.hpp"
+#include "cli/ab.hpp"
 #include "cli/worker_processes.hpp"
 #include "measure/clock.hpp"
 #include "measure/machine.hpp"
@@ -135,7 +136,7 @@ std::vector<aiway::MetricPolicy> policies_with(const std::vector<std::string>& o
 
 // Prints the comparison; returns the gate's exit code.
 int gate(const aiway::RunResults& base, const aiway::RunResults& current, const CompareArgs& args,
-         std::ostream& out = std::cout) {
+         std::ostream& out = std::cout, aiway::Comparison* comparison = nullptr) {
   for (const auto* side : {&base, &current})
     if (side->scenarios.empty())
       throw aiway::InputError(fmt::format("the {} results hold no scenario: there is nothing to compare",
@@ -143,6 +144,7 @@ int gate(const aiway::RunResults& base, const aiway::RunResults& current, const 
   const aiway::Comparison c = aiway::compare_results(base, current, policies_with(args.thresholds), args.options);
   if (!c.same_machine) std::cerr << "aiway-stress: WARNING: " << c.machine_note << "\n";
   aiway::print_comparison(c, args.format, use_color() && &out == &std::cout, out);
+  if (comparison) *comparison = c;
   if (c.regressed()) return kFailed;
   if (args.fail_on_inconclusive && c.inconclusive()) return kInconclusive;
   return kPass;
@@ -224,6 +226,7 @@ struct RunArgs {
   std::string save_baseline;  // NAME or FILE
   CompareArgs compare;
   bool calibrate = false, no_calibrate = false;  // default: on with --all
+  std::uint32_t confirm = 0;  // --confirm N: more repetitions for inconclusive gating verdicts
 };
 
 int run_command(const RunArgs& args, const std::filesystem::path& dir) {
@@ -340,13 +343,16 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   results.passed = !results.interrupted && !failed_run &&
                    std::all_of(results.scenarios.begin(), results.scenarios.end(), [](const auto& r) { return r.passed; });
   // Files first: a closed standard output (| head) must never cost them.
-  for (const auto& [format, path] : outputs) {
-    if (path.empty()) continue;
-    std::ostringstream text;
-    aiway::make_file_reporter(format)->report(results, text);
-    aiway::write_file_atomically(path, text.str());
-    if (!args.quiet) std::cerr << fmt::format("{} written to {}\n", format == "json" ? "results" : format, path);
-  }
+  const auto write_outputs = [&] {
+    for (const auto& [format, path] : outputs) {
+      if (path.empty()) continue;
+      std::ostringstream text;
+      aiway::make_file_reporter(format)->report(results, text);
+      aiway::write_file_atomically(path, text.str());
+      if (!args.quiet) std::cerr << fmt::format("{} written to {}\n", format == "json" ? "results" : format, path);
+    }
+  };
+  write_outputs();
   if (args.format != "console") aiway::make_file_reporter(args.format)->report(results, std::cout);
   if (results.interrupted) std::cerr << fmt::format("aiway-stress: {}\n", aiway::describe_interrupted(results));
   if (!save_baseline.empty() && (results.interrupted || failed_run))
@@ -365,7 +371,46 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   }
   if (baseline) {
     // Standard output may carry JSON/XML already: then the comparison goes to stderr.
-    const int verdict = gate(*baseline, results, args.compare, args.format == "console" ? std::cout : std::cerr);
+    std::ostream& out = args.format == "console" ? std::cout : std::cerr;
+    CompareArgs look = args.compare;
+    // With confirmation there are two looks at the data: each at alpha / 2, so
+    // that the chance of a false alarm over both stays at most alpha.
+    if (args.confirm > 0) look.options.alpha /= 2;
+    aiway::Comparison first;
+    int verdict = gate(*baseline, results, look, out, &first);
+    std::vector<std::size_t> doubtful;  // scenarios with an inconclusive gating verdict
+    for (std::size_t i = 0; i < results.scenarios.size(); ++i)
+      for (const auto& sc : first.scenarios)
+        if (sc.scenario == results.scenarios[i].scenario.name &&
+            std::any_of(sc.metrics.begin(), sc.metrics.end(),
+                        [&](const auto& m) { return first.decides(m) && m.verdict == aiway::Verdict::inconclusive; }))
+          doubtful.push_back(i);
+    if (args.confirm > 0 && !doubtful.empty() && !first.regressed()) {
+      aiway::WorkerPlan plan{{}, args.confirm, false, &g_interrupted, nullptr};
+      for (std::size_t i : doubtful) {
+        aiway::Scenario s = results.scenarios[i].scenario;
+        s.repetitions = args.confirm;
+        plan.scenarios.push_back(std::move(s));
+      }
+      out << fmt::format("\nconfirming: {} more repetition{} of {} scenario{} in fresh processes, then deciding again "
+                         "(each look at alpha = {:.3g})\n",
+                         args.confirm, args.confirm == 1 ? "" : "s", doubtful.size(), doubtful.size() == 1 ? "" : "s",
+                         look.options.alpha);
+      bool interrupted = false;
+      auto more = aiway::run_in_worker_processes(plan, interrupted);
+      for (std::size_t k = 0; k < doubtful.size(); ++k) {
+        aiway::ScenarioResult& into = results.scenarios[doubtful[k]];
+        if (!more[k].failure.empty()) into.failure = "confirmation: " + more[k].failure;
+        aiway::append_repetitions(into, std::move(more[k]));
+        aiway::finalize_result(into, interrupted);
+      }
+      results.method.processes += args.confirm;
+      results.planned_repetitions += std::uint64_t(args.confirm) * doubtful.size();
+      results.interrupted |= interrupted;
+      write_outputs();
+      if (interrupted) return kInterrupted;
+      verdict = gate(*baseline, results, look, out);
+    }
     if (verdict != kPass) return verdict;
   }
   return results.passed ? kPass : kFailed;
@@ -431,6 +476,10 @@ int dispatch(int argc, char** argv) {
                   "Also store the results as a baseline: NAME (baselines/NAME.json) or FILE; not for a failed or interrupted run")
       ->check(kPath);
   add_compare_options(run, run_args.compare, true);
+  run->add_option("--confirm", run_args.confirm,
+                  "With --baseline: when a gating verdict is inconclusive, take N more repetitions in fresh processes "
+                  "and decide again")
+      ->check(CLI::Range(1, 1000));
 
   std::string compare_base, compare_new;
   CompareArgs compare_args;
@@ -461,6 +510,25 @@ int dispatch(int argc, char** argv) {
                               "Results file (from run --out); repeat it to pool several runs' repetitions into one baseline")
       ->check(kPath)->required();
   baseline_update->add_option("--out", baseline_out, "Baseline file to write, e.g. baselines/ci-2cpu.json")->check(kPath)->required();
+
+  std::string ab_old, ab_new, ab_out_old, ab_out_new;
+  std::vector<std::string> ab_scenarios, ab_sets;
+  bool ab_all = false;
+  std::uint32_t ab_repetitions = 5, ab_warmup = 1;
+  CompareArgs ab_compare;
+  auto* ab = app.add_subcommand("ab", "Test a change: two builds, fresh processes in ABBA order, compared by the gate");
+  ab->add_option("old", ab_old, "The old aiway-stress binary, or a build folder holding one")->required()->check(kPath);
+  ab->add_option("new", ab_new, "The new aiway-stress binary, or a build folder holding one")->required()->check(kPath);
+  ab->add_option("-s,--scenario", ab_scenarios, "Scenario name or file; repeatable");
+  ab->add_flag("--all", ab_all, "Every scenario in the scenarios folder");
+  ab->add_option("--set", ab_sets, "Override a field for both builds: SECTION.KEY=VALUE (repeatable)");
+  ab->add_option("-r,--repetitions", ab_repetitions, "Repetitions per build, each a fresh process (default 5)")
+      ->check(CLI::Range(1, 1000));
+  ab->add_option("--warmup", ab_warmup, "Warm-up repetitions in each process (default 1)")->check(CLI::Range(0, 100));
+  ab->add_option("--out-old", ab_out_old, "Write the old build's pooled results here")->check(kPath);
+  ab->add_option("--out-new", ab_out_new, "Write the new build's pooled results here")->check(kPath);
+  ab->add_option("--format", ab_compare.format, "console, markdown or json")->check(CLI::IsMember({"console", "markdown", "json"}));
+  add_compare_options(ab, ab_compare, true);
 
   auto* history = app.add_subcommand("history", "The nightly history: store runs, judge a run against it, find change points");
   history->require_subcommand(1);
@@ -511,6 +579,43 @@ int dispatch(int argc, char** argv) {
       return kPass;
     }
     if (*run) return run_command(run_args, scenarios_dir);
+    if (*ab) {
+      check_assignments(ab_sets);
+      policies_with(ab_compare.thresholds);
+      aiway::check_outputs({{"--out-old", ab_out_old}, {"--out-new", ab_out_new}}, {});
+      if (ab_scenarios.empty() && !ab_all) throw aiway::ScenarioError("ab: name a scenario with --scenario NAME|FILE, or use --all");
+      for (const auto& name : ab_scenarios) load_with_overrides(name, scenarios_dir, ab_sets);  // bad input: exit 2 now
+      aiway::AbPlan plan;
+      plan.old_binary = aiway::resolve_binary(ab_old, "OLD");
+      plan.new_binary = aiway::resolve_binary(ab_new, "NEW");
+      plan.scenarios_dir = std::filesystem::absolute(scenarios_dir);
+      for (const auto& name : ab_scenarios) {
+        // A scenario file is passed as an absolute path: the processes run elsewhere.
+        const bool file = name.find('/') != std::string::npos || name.ends_with(".toml");
+        plan.run_args.insert(plan.run_args.end(), {"--scenario", file ? std::filesystem::absolute(name).string() : name});
+      }
+      if (ab_all) plan.run_args.push_back("--all");
+      for (const auto& set : ab_sets) plan.run_args.insert(plan.run_args.end(), {"--set", set});
+      plan.repetitions = ab_repetitions;
+      plan.warmup = ab_warmup;
+      plan.interrupt = &g_interrupted;
+      std::signal(SIGINT, on_signal);
+      std::signal(SIGTERM, on_signal);
+      if (isatty(STDERR_FILENO))
+        std::cerr << fmt::format("ab: {} processes of each build, ABBA order ...\n", ab_repetitions);
+      const aiway::AbOutcome outcome = aiway::run_ab(plan);
+      for (const auto& [path, side] : {std::pair{ab_out_old, &outcome.old_side}, std::pair{ab_out_new, &outcome.new_side}})
+        if (!path.empty()) {
+          std::ostringstream text;
+          aiway::make_file_reporter("json")->report(*side, text);
+          aiway::write_file_atomically(path, text.str());
+        }
+      for (const auto& f : outcome.failures) std::cerr << "aiway-stress: ab: " << f << "\n";
+      if (outcome.interrupted) return kInterrupted;
+      const int verdict = gate(outcome.old_side, outcome.new_side, ab_compare);
+      if (verdict != kPass) return verdict;
+      return outcome.failures.empty() ? kPass : kRuntimeFailure;
+    }
     if (*history_add) {
       const aiway::RunResults results = aiway::load_results_file(history_results);
       aiway::HistoryDb db(history_db, /*create=*/true);

@@ -44,28 +44,6 @@ void remove_stale_folders() {
   }
 }
 
-// A private folder for the workers' scenario and results files, removed after;
-// named after this process, so a later run can tell when it is stale.
-class TempDir {
- public:
-  TempDir() {
-    remove_stale_folders();
-    std::string pattern = (temp_base() / fmt::format("aiway-stress-{}-XXXXXX", getpid())).string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error(fmt::format("cannot create a folder from {}", pattern));
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 fs::path own_executable() {
   std::error_code ec;
   fs::path exe = fs::read_symlink("/proc/self/exe", ec);
@@ -142,6 +120,18 @@ void bind_to_parent() {
   if (getppid() != pid_t(std::strtol(parent, nullptr, 10))) std::raise(SIGTERM);  // it died before prctl
 }
 
+ScratchFolder::ScratchFolder() {
+  remove_stale_folders();
+  std::string pattern = (temp_base() / fmt::format("aiway-stress-{}-XXXXXX", getpid())).string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error(fmt::format("cannot create a folder from {}", pattern));
+  path_ = pattern;
+}
+
+ScratchFolder::~ScratchFolder() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
 std::uint32_t repetitions_for_worker(std::uint32_t repetitions, std::uint32_t processes, std::uint32_t worker) {
   return repetitions / processes + (worker < repetitions % processes ? 1 : 0);
 }
@@ -152,7 +142,7 @@ std::vector<ScenarioResult> run_in_worker_processes(const WorkerPlan& plan, bool
   // A scenario that failed in a worker (timeout, stall) runs no more; one whose
   // worker died goes on in the next workers.
   std::vector<bool> scenario_failed(results.size(), false);
-  const TempDir dir;
+  const ScratchFolder dir;
   const std::string exe = own_executable().string();
   for (std::uint32_t worker = 0; worker < plan.processes; ++worker) {
     std::vector<std::string> args = {exe, "--scenarios-dir", dir.path().string(), "run", "--quiet"};

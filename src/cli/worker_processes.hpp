@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -46,5 +47,20 @@ ProcessEnd run_process(const std::vector<std::string>& args, const std::atomic<b
 
 // In a worker (AIWAY_PARENT_PID set by its parent): end when the parent ends.
 void bind_to_parent();
+
+// A private folder for worker processes' scenario and results files, removed
+// with it; named aiway-stress-<pid>-XXXXXX under $TMPDIR, so the next run
+// removes it when this process was killed before it could.
+class ScratchFolder {
+ public:
+  ScratchFolder();
+  ~ScratchFolder();
+  ScratchFolder(const ScratchFolder&) = delete;
+  ScratchFolder& operator=(const ScratchFolder&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 }  // namespace aiway

@@ -876,3 +876,111 @@ TEST(CliReliability, OutOfMemoryDuringARunFailsItAndKeepsTheResults) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliAb, RunsBothBuildsInAbbaOrderAndGatesTheChange) {
+  const fs::path dir = scratch() / "ab";
+  fs::create_directories(dir);
+  // Two "builds": the same binary, the new one with 1 us of planted work per
+  // token (a 10x slowdown, which no load on the other core can mask), each
+  // logging its turn so the order can be checked.
+  for (const auto& [name, extra] : {std::pair{"old", ""}, std::pair{"new", " --set surface.work_us=1"}}) {
+    const fs::path script = dir / name;
+    std::ofstream(script) << "#!/bin/sh\necho " << name << " >> " << (dir / "order.log").string() << "\nexec " << AIWAY_CLI
+                          << " \"$@\"" << extra << "\n";
+    fs::permissions(script, fs::perms::owner_all);
+  }
+  const Outcome o = cli(fmt::format("ab {0}/old {0}/new -s 1m-short --set backend.messages={1} --set measure.max_foreign_cpu=0 "
+                                    "-r 4 --warmup 0 --out-old {0}/old.json --out-new {0}/new.json",
+                                    dir.string(), under_sanitizer() ? 5'000 : 30'000));
+  EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+  EXPECT_NE(o.out.find("Regression: 1m-short throughput_tps"), std::string::npos) << o.out;
+  std::string order;
+  std::ifstream log(dir / "order.log");
+  for (std::string line; std::getline(log, line);) order += line == "old" ? "A" : "B";
+  EXPECT_EQ(order, "ABBAABBA");
+  const auto old_side = nlohmann::json::parse(slurp(dir / "old.json"));
+  EXPECT_EQ(old_side["scenarios"][0]["repetitions"].size(), 4u);
+  EXPECT_EQ(old_side["method"]["processes"], 4);
+  // Not a binary: a clear error before anything runs.
+  const Outcome bad = cli(fmt::format("ab {0}/nope {0}/new -s 1m-short", dir.string()));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("not an aiway-stress binary or a build folder"), std::string::npos) << bad.err;
+}
+
+TEST(CliHistory, AddCheckAndChangesOverAKnownSeries) {
+  const fs::path dir = scratch() / "history";
+  fs::create_directories(dir);
+  const fs::path db = dir / "h.sqlite";
+  // Runs of one machine with known medians: ten at 100 (+-1), then five at 90.
+  auto write_run = [&](int day, double tps) {
+    const fs::path file = dir / fmt::format("run{}.json", day);
+    std::ofstream(file) << R"({"schema": "aiway-stress/results/v1", "tool": {"name": "aiway-stress", "version": "0.1.0",)"
+                        << fmt::format(R"("git": "rev{}", )", day)
+                        << R"("compiler": "g++", "build_type": "Release", "allocator": "mimalloc"}, "machine": {"fingerprint": "f",)"
+                        << R"("cpu_model": "x", "logical_cpus": 2},)"
+                        << fmt::format(R"("started_at": "2026-11-{:02}T03:17:00Z", )", day)
+                        << R"("interrupted": false, "passed": true, "scenarios": [{"name": "a", "passed": true, "repetitions": [)"
+                        << fmt::format(R"({{"metrics": {{"throughput_tps": {}, "latency_p99_us": 50}}}}, )", tps - 0.2)
+                        << fmt::format(R"({{"metrics": {{"throughput_tps": {}, "latency_p99_us": 50}}}}, )", tps)
+                        << fmt::format(R"({{"metrics": {{"throughput_tps": {}, "latency_p99_us": 50}}}}]}}]}})", tps + 0.2);
+    return file;
+  };
+  const double noise[] = {0.4, -0.6, 0.9, -0.3, 0.1, -0.8, 0.5, 0.2, -0.4, 0.7};
+  for (int day = 1; day <= 10; ++day) {
+    const Outcome add = cli(fmt::format("history add {} --db {}", write_run(day, 100 + noise[day - 1]).string(), db.string()));
+    ASSERT_EQ(add.exit_code, 0) << add.err;
+  }
+  // A run like the others passes; a run 10 % slower fails the check.
+  EXPECT_EQ(cli(fmt::format("history check {} --db {}", write_run(11, 100.2).string(), db.string())).exit_code, 0);
+  const Outcome slow = cli(fmt::format("history check {} --db {}", write_run(12, 90).string(), db.string()));
+  EXPECT_EQ(slow.exit_code, 1) << slow.out;
+  EXPECT_NE(slow.out.find("outside the one-sided prediction interval of the last 10 runs"), std::string::npos) << slow.out;
+  // The same run twice is refused.
+  const Outcome again = cli(fmt::format("history add {} --db {}", (dir / "run1.json").string(), db.string()));
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("already in the history"), std::string::npos) << again.err;
+  // Five slower runs: one change point, at the first of them (day 13, git rev13).
+  for (int day = 13; day <= 17; ++day)
+    ASSERT_EQ(cli(fmt::format("history add {} --db {}", write_run(day, 90 + noise[day - 13]).string(), db.string())).exit_code, 0);
+  const Outcome changes = cli(fmt::format("history changes --db {}", db.string()));
+  EXPECT_EQ(changes.exit_code, 0) << changes.err;
+  EXPECT_NE(changes.out.find("a throughput_tps: change at run 11 (git rev13, 2026-11-13T03:17:00Z)"), std::string::npos)
+      << changes.out;
+  EXPECT_NE(changes.out.find("1 change point in 2 series"), std::string::npos) << changes.out;
+  // Not a history database: refused, and left as it was.
+  std::ofstream(dir / "other.sqlite") << "not sqlite";
+  const Outcome foreign = cli(fmt::format("history changes --db {}", (dir / "other.sqlite").string()));
+  EXPECT_EQ(foreign.exit_code, 2) << foreign.err;
+  EXPECT_EQ(slurp(dir / "other.sqlite"), "not sqlite");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(CliConfirm, InconclusiveGatingVerdictsTakeMoreRepetitions) {
+  const fs::path dir = scratch() / "confirm";
+  fs::create_directories(dir);
+  const std::string run = "run -s 1m-short --set backend.messages=20000 --set measure.max_foreign_cpu=0 -r 3 --warmup 0 -q";
+  ASSERT_LE(cli(fmt::format("{} --out {}/base.json", run, dir.string())).exit_code, 1);
+  // A baseline whose gating figures scatter over six orders of magnitude: no
+  // change against it can be told from noise, so the first look is inconclusive.
+  auto base = nlohmann::json::parse(slurp(dir / "base.json"));
+  const double scatter[] = {1e3, 1e9, 5e6};
+  for (std::size_t k = 0; k < 3; ++k) {
+    base["scenarios"][0]["repetitions"][k]["metrics"]["throughput_tps"] = scatter[k];
+    base["scenarios"][0]["repetitions"][k]["metrics"]["latency_p99_us"] = scatter[k] / 1e3;
+  }
+  std::ofstream(dir / "scattered.json") << base.dump();
+  const Outcome o = cli(fmt::format("{} --baseline {}/scattered.json --confirm 2 --out {}/new.json", run, dir.string(), dir.string()));
+  EXPECT_TRUE(o.exit_code == 0 || o.exit_code == 1) << o.out << o.err;  // 1 only if a performance threshold failed
+  EXPECT_NE(o.out.find("confirming: 2 more repetitions of 1 scenario in fresh processes"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("each look at alpha = 0.025"), std::string::npos) << o.out;
+  const auto after = nlohmann::json::parse(slurp(dir / "new.json"));
+  EXPECT_EQ(after["scenarios"][0]["repetitions"].size(), 5u);
+  EXPECT_EQ(after["method"]["processes"], 3);
+}
+
+}  // namespace
