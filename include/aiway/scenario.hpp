@@ -65,6 +65,9 @@ struct ChannelConfig {
 struct ConductorConfig {
   std::uint64_t transcript_max_bytes = 10ull << 20;  // ai-way keeps at most 10 MB
   std::uint32_t max_commands = 10;                   // per response, as ai-way validates
+  // CPU work per token that reads no clock (surface.extra_work_ns's twin, on
+  // the stage that bounds a flat-out pipeline): plants a known slowdown.
+  double extra_work_ns = 0;
 };
 
 struct SurfaceConfig {

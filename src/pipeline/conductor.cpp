@@ -20,7 +20,8 @@ Conductor::Conductor(const Scenario& scenario, const Clock& clock, TokenChannel&
       stream_open_(scenario.backend.streams, false),
       inbox_(scenario.pipeline.batch),
       // A token can yield commands as well as itself: room for a full inbox and some.
-      outbox_(2 * std::size_t(scenario.pipeline.batch) + 16) {
+      outbox_(2 * std::size_t(scenario.pipeline.batch) + 16),
+      extra_work_(scenario.conductor.extra_work_ns) {
   transcripts_.reserve(scenario.backend.streams);
   for (std::uint32_t s = 0; s < scenario.backend.streams; ++s) transcripts_.emplace_back(scenario.conductor.transcript_max_bytes);
 }
@@ -31,6 +32,7 @@ void Conductor::process(Token& token) {
   if (token.kind != TokenKind::cancelled) stream_open_[stream] = token.kind == TokenKind::data;
   if (token.kind == TokenKind::data) {
     ++stats_.tokens_in;
+    if (extra_work_.active()) extra_work_.run();
     clean_.clear();
     const bool unchanged = parsers_[stream].feed(token.text, clean_, [&](const AvatarCommand& command) {
       if (!is_valid_command(command) || commands_this_response_[stream] >= scenario_.conductor.max_commands) {

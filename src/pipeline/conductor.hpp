@@ -11,6 +11,7 @@
 #include "aiway/scenario.hpp"
 #include "aiway/token.hpp"
 #include "measure/allocation_counter.hpp"
+#include "measure/busy_work.hpp"
 #include "measure/clock.hpp"
 #include "pipeline/command_parser.hpp"
 #include "pipeline/control_lane.hpp"
@@ -59,6 +60,7 @@ class Conductor {
   std::vector<Token> outbox_;
   std::size_t outbox_size_ = 0;
   std::string clean_;
+  BusyWork extra_work_;
   std::int64_t t1_ = 0;
   ConductorStats stats_;
   std::atomic<std::uint64_t> progress_{0};

@@ -97,6 +97,7 @@ void visit_fields(S& s, Visitor&& v) {
 
   v("conductor", "transcript_max_bytes", s.conductor.transcript_max_bytes, Range{0, double(1ull << 34)});
   v("conductor", "max_commands", s.conductor.max_commands, Range{0, 1e6});
+  v("conductor", "extra_work_ns", s.conductor.extra_work_ns, Range{0, 1e7});
 
   v("surface", "work_us", s.surface.work_us, Range{0, 1e6});
   v("surface", "extra_work_ns", s.surface.extra_work_ns, Range{0, 1e7});
