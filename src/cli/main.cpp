@@ -215,7 +215,7 @@ struct RunArgs {
   std::optional<std::uint32_t> repetitions;
   std::optional<std::uint32_t> warmup;
   std::string out;  // results JSON
-  std::string out_markdown, out_junit, out_gbench;
+  std::string out_markdown, out_junit, out_gbench, out_bmf, out_openmetrics;
   std::string format = "console";
   bool quiet = false;
   bool spectrum = false;
@@ -258,12 +258,14 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   }
   // Every output path is checked before minutes of work, not after.
   const std::vector<std::pair<std::string, std::string>> outputs = {
-      {"json", args.out}, {"markdown", args.out_markdown}, {"junit", args.out_junit}, {"gbench", args.out_gbench}};
+      {"json", args.out},       {"markdown", args.out_markdown}, {"junit", args.out_junit},
+      {"gbench", args.out_gbench}, {"bmf", args.out_bmf},         {"openmetrics", args.out_openmetrics}};
   const std::string save_baseline = baseline_path_for(args.save_baseline);
   std::vector<std::string> inputs = {args.baseline};
   for (const auto& s : scenarios) inputs.push_back(s.source);
   aiway::check_outputs({{"--out", args.out}, {"--out-markdown", args.out_markdown}, {"--out-junit", args.out_junit},
-                        {"--out-gbench", args.out_gbench}, {"--save-baseline", save_baseline}},
+                        {"--out-gbench", args.out_gbench}, {"--out-bmf", args.out_bmf},
+                        {"--out-openmetrics", args.out_openmetrics}, {"--save-baseline", save_baseline}},
                        inputs);
   std::optional<aiway::RunResults> baseline;
   if (!args.baseline.empty()) baseline = aiway::load_results_file(args.baseline);
@@ -339,6 +341,10 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   if (!args.sweeps.empty()) {
     for (std::size_t i = 0; i < results.scenarios.size(); ++i) results.scenarios[i].sweep = variants[i].combination;
     if (args.format == "console" && !args.quiet) aiway::print_sweep_table(aiway::sweep_table(results), false, std::cout);
+  }
+  if (args.format == "console" && (results.scenarios.size() > 1 || results.interrupted)) {
+    aiway::print_run_summary(results, style, std::cout);
+    std::cout << std::flush;
   }
   results.passed = !results.interrupted && !failed_run &&
                    std::all_of(results.scenarios.begin(), results.scenarios.end(), [](const auto& r) { return r.passed; });
@@ -454,8 +460,13 @@ int dispatch(int argc, char** argv) {
   run->add_option("--out-markdown", run_args.out_markdown, "Write a Markdown summary here")->check(kPath);
   run->add_option("--out-junit", run_args.out_junit, "Write JUnit XML here")->check(kPath);
   run->add_option("--out-gbench", run_args.out_gbench, "Write Google Benchmark JSON here")->check(kPath);
+  run->add_option("--out-bmf", run_args.out_bmf, "Write Bencher Metric Format JSON here (every tracked metric, with its interval)")
+      ->check(kPath);
+  run->add_option("--out-openmetrics", run_args.out_openmetrics,
+                  "Write OpenMetrics text here (gauges and a latency histogram; for node_exporter or a Pushgateway)")
+      ->check(kPath);
   run->add_option("--format", run_args.format, "Standard output format")
-      ->check(CLI::IsMember({"console", "json", "markdown", "junit", "gbench"}));
+      ->check(CLI::IsMember({"console", "json", "markdown", "junit", "gbench", "bmf", "openmetrics"}));
   run->add_flag("-q,--quiet", run_args.quiet, "No progress, and one PASS/FAIL line per scenario instead of the report");
   run->add_option("--sweep", run_args.sweeps,
                   "Run every combination of values: SECTION.KEY=V1,V2,... (repeatable: several form a grid)");

@@ -79,15 +79,15 @@ HistoryCheck check_against_history(const RunResults& current, const PriorMedians
       v.reason = fmt::format("{:+.1f} % of the last {} runs, within ±{:.0f} %", v.change * 100, v.runs, policy.threshold * 100);
     } else if (worse && v.p_adjusted < alpha) {
       v.verdict = Verdict::regressed;
-      v.reason = fmt::format("{:+.1f} %, outside the one-sided prediction interval of the last {} runs (p = {:.3g}, Holm over "
-                             "{} {:.3g})", v.change * 100, v.runs, v.p_value, out.verdicts.size(), v.p_adjusted);
+      v.reason = fmt::format("{:+.1f} %, outside the one-sided prediction interval of the last {} runs (p = {}, Holm over "
+                             "{} {})", v.change * 100, v.runs, plain_p(v.p_value), out.verdicts.size(), plain_p(v.p_adjusted));
     } else if (!worse) {
       v.verdict = Verdict::improved;
       v.reason = fmt::format("{:+.1f} % better than the last {} runs", v.change * 100, v.runs);
     } else {
       v.verdict = Verdict::inconclusive;
-      v.reason = fmt::format("{:+.1f} %, but within the spread of the last {} runs (p = {:.3g}, Holm {:.3g})", v.change * 100,
-                             v.runs, v.p_value, v.p_adjusted);
+      v.reason = fmt::format("{:+.1f} %, but within the spread of the last {} runs (p = {}, Holm {})", v.change * 100,
+                             v.runs, plain_p(v.p_value), plain_p(v.p_adjusted));
     }
   }
   return out;

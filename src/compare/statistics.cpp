@@ -4,6 +4,7 @@
 #include <unordered_set>
 #include <cmath>
 #include <numeric>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -14,6 +15,21 @@ double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   const std::size_t mid = values.size() / 2;
   return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+std::pair<double, double> bootstrap_median_interval(const std::vector<double>& values, int resamples, std::uint64_t seed) {
+  if (values.empty()) return {0, 0};
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<std::size_t> pick(0, values.size() - 1);
+  std::vector<double> sample(values.size()), medians;
+  medians.reserve(std::size_t(resamples));
+  for (int i = 0; i < resamples; ++i) {
+    for (auto& x : sample) x = values[pick(rng)];
+    medians.push_back(median(sample));
+  }
+  std::sort(medians.begin(), medians.end());
+  auto at = [&](double q) { return medians[std::size_t(std::floor(q * double(medians.size() - 1)))]; };
+  return {at(0.025), at(0.975)};
 }
 
 MetricSummary summarize(const std::vector<double>& values) {
@@ -110,5 +126,34 @@ std::string describe_interrupted(const RunResults& results) {
   if (results.planned_repetitions == 0) return fmt::format("interrupted after {} repetitions", done);
   return fmt::format("interrupted after {} of {} repetitions", done, results.planned_repetitions);
 }
+
+std::string plain_number(double v) {
+  if (!std::isfinite(v)) return v > 0 ? "inf" : v < 0 ? "-inf" : "nan";
+  const double a = std::fabs(v);
+  const char* suffixes[] = {"", "k", "M", "G", "T", "P"};
+  int k = 0;
+  double shown = v;
+  while (std::fabs(shown) >= 1000 && k < 5) {
+    shown /= 1000;
+    ++k;
+  }
+  if (k > 0 || a >= 1 || a == 0) {
+    const int digits = std::fabs(shown) >= 100 ? 0 : std::fabs(shown) >= 10 ? 1 : 2;
+    std::string text = fmt::format("{:.{}f}", shown, digits);
+    if (text.find('.') != std::string::npos) {  // 1.50 -> 1.5, 2.00 -> 2
+      while (text.back() == '0') text.pop_back();
+      if (text.back() == '.') text.pop_back();
+    }
+    return text + suffixes[k];
+  }
+  // Below 1: three significant digits in fixed notation.
+  const int digits = std::min(15, 2 - int(std::floor(std::log10(a))));
+  std::string text = fmt::format("{:.{}f}", v, digits);
+  while (text.back() == '0') text.pop_back();
+  if (text.back() == '.') text.pop_back();
+  return text;
+}
+
+std::string plain_p(double p) { return p < 0.0001 ? "< 0.0001" : plain_number(p); }
 
 }  // namespace aiway

@@ -11,6 +11,9 @@
 namespace aiway {
 
 double median(std::vector<double> values);
+// Bootstrap 95 % interval of the median (resamples seeded: reproducible).
+std::pair<double, double> bootstrap_median_interval(const std::vector<double>& values, int resamples = 2000,
+                                                    std::uint64_t seed = 1);
 MetricSummary summarize(const std::vector<double>& values);
 // One summary per metric, in the order the first repetition lists them; a
 // metric missing from some repetitions is summarised over those that have it.
@@ -42,6 +45,12 @@ bool calibration_disturbed(const Calibration& calibration);
 // "3 of 9 repetitions ran while other work used up to 51 % of the machine's
 // CPU (limit 10 %)"; empty when none did.
 std::string describe_disturbed(const Disturbance& d);
+// Numbers for people: 1234567 -> "1.23M", 0.000157 -> "0.000157", never an
+// exponent (3 significant digits).
+std::string plain_number(double v);
+// A p-value for people: "0.0040", or "< 0.0001" below that.
+std::string plain_p(double p);
+
 // "interrupted after 3 of 40 repetitions"; empty when the run was not interrupted.
 std::string describe_interrupted(const RunResults& results);
 

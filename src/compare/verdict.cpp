@@ -224,15 +224,15 @@ void judge(MetricComparison& c, const MetricPolicy& policy, const std::vector<do
   c.p_adjusted = worse ? p_adj_harm : p_adj_better;
   const bool beyond = std::fabs(c.change) > policy.threshold;
   const bool above_floor = std::fabs(c.new_median_judged - c.base_median) >= policy.floor;
-  const std::string adjusted = c.family > 1 ? fmt::format(", {} over {} metrics {:.3g}",
-                                                          c.gating ? "Holm" : "BH", c.family, c.p_adjusted)
+  const std::string adjusted = c.family > 1 ? fmt::format(", {} over {} metrics {}",
+                                                          c.gating ? "Holm" : "BH", c.family, plain_p(c.p_adjusted))
                                             : "";
-  const std::string p_text = fmt::format("one-sided p = {:.3g}{}", worse ? c.p_harm : c.p_better, adjusted);
+  const std::string p_text = fmt::format("one-sided p = {}{}", plain_p(worse ? c.p_harm : c.p_better), adjusted);
   if (!beyond || !above_floor) {
     c.verdict = Verdict::unchanged;
     c.reason = !beyond ? fmt::format("{} within ±{:.0f} %", percent(c.change), policy.threshold * 100)
-                       : fmt::format("{} but an absolute change of {:.3g} is below the floor of {:.3g}",
-                                     percent(c.change), std::fabs(c.new_median_judged - c.base_median), policy.floor);
+                       : fmt::format("{} but an absolute change of {} is below the floor of {}", percent(c.change),
+                                     plain_number(std::fabs(c.new_median_judged - c.base_median)), plain_number(policy.floor));
     return;
   }
   const Decision d = decide(c.rule, policy, base, judged_new, p_adj_harm, p_adj_better, alpha);
@@ -243,9 +243,10 @@ void judge(MetricComparison& c, const MetricPolicy& policy, const std::vector<do
     c.reason = c.rule == Rule::u_test
                    ? fmt::format("{} beyond ±{:.0f} %, {} ({})", percent(c.change), policy.threshold * 100, p_text,
                                  to_string(c.rule))
-                   : fmt::format("{} beyond ±{:.0f} %: samples completely separated, Hodges-Lehmann shift {:.3g} over "
-                                 "3x the base's spread {:.3g} ({} vs {} repetitions are too few for the U test)",
-                                 percent(c.change), policy.threshold * 100, c.hl_shift, 3 * robust_spread(base),
+                   : fmt::format("{} beyond ±{:.0f} %: samples completely separated, Hodges-Lehmann shift {} over "
+                                 "3x the base's spread {} ({} vs {} repetitions are too few for the U test)",
+                                 percent(c.change), policy.threshold * 100, plain_number(c.hl_shift),
+                                 plain_number(3 * robust_spread(base)),
                                  base.size(), judged_new.size());
     return;
   }

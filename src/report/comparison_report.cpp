@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "compare/statistics.hpp"
 #include "report/xml_text.hpp"
 
 namespace aiway {
@@ -23,12 +24,7 @@ std::string speed_note(double ratio) {
                      ratio);
 }
 
-std::string number(double v) {
-  const double a = std::fabs(v);
-  if (a >= 1e6) return fmt::format("{:.3g}M", v / 1e6);
-  if (a >= 1e3) return fmt::format("{:.4g}k", v / 1e3);
-  return fmt::format("{:.4g}", v);
-}
+std::string number(double v) { return plain_number(v); }
 
 // The new figure as measured, with the normalised one beside when it differs.
 std::string new_figure(const MetricComparison& m) {
@@ -58,10 +54,10 @@ void print_markdown(const Comparison& c, std::ostream& out) {
          "|---|---|---|---:|---:|---:|---:|---|---:|---:|---|\n";
   for (const auto& s : c.scenarios)
     for (const auto& m : s.metrics)
-      out << fmt::format("| {} | {} | {} | {} | {} | {} | {} | [{}, {}] | {:.3g} | {} | {}{}{} |\n",
+      out << fmt::format("| {} | {} | {} | {} | {} | {} | {} | [{}, {}] | {} | {} | {}{}{} |\n",
                          escape_markdown(s.scenario), m.metric, m.gating ? "yes" : "advisory", number(m.base_median),
                          new_figure(m), percent(m.raw_change), percent(m.change), percent(m.ci.low), percent(m.ci.high),
-                         m.p_adjusted, detectable(m), c.decides(m) && m.verdict == Verdict::regressed ? "**" : "",
+                         plain_p(m.p_adjusted), detectable(m), c.decides(m) && m.verdict == Verdict::regressed ? "**" : "",
                          to_string(m.verdict), c.decides(m) && m.verdict == Verdict::regressed ? "**" : "");
   for (const auto& name : c.scenarios_only_in_base) out << fmt::format("\nScenario `{}` is only in the base.\n", escape_markdown(name));
   for (const auto& name : c.scenarios_only_in_new) out << fmt::format("\nScenario `{}` is only in the new results.\n", escape_markdown(name));

@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -184,5 +185,37 @@ void print_scenario(const ScenarioResult& r, const ConsoleStyle& style, std::ost
 }
 
 std::unique_ptr<Reporter> make_console_reporter(ConsoleStyle style) { return std::make_unique<ConsoleReporter>(style); }
+
+void print_run_summary(const RunResults& results, const ConsoleStyle& style, std::ostream& out) {
+  auto paint = [&](const std::string& text, bool ok) {
+    return style.color ? fmt::format("\x1b[{}m{}\x1b[0m", ok ? "32" : "1;31", text) : text;
+  };
+  std::size_t width = 8;
+  for (const auto& r : results.scenarios) width = std::max(width, r.scenario.name.size());
+  out << fmt::format("\n{:<{}}  {:<6}  {:>10}  {:>9}  {:>6}  {:>10}  {}\n", "scenario", width, "result", "tokens/s", "p99",
+                     "CPU", "RSS growth", "marks");
+  std::vector<std::string> failed;
+  for (const auto& r : results.scenarios) {
+    std::vector<std::string> marks;
+    if (!r.failure.empty()) marks.push_back("run failed");
+    const Disturbance d = disturbance_of(r);
+    if (d.disturbed > 0) marks.push_back(fmt::format("disturbed {}/{}", d.disturbed, d.repetitions));
+    if (d.reruns > 0) marks.push_back(fmt::format("{} re-run{}", d.reruns, d.reruns == 1 ? "" : "s"));
+    for (const auto& name : unstable_headline_metrics(r)) marks.push_back("unstable " + name);
+    if (!r.passed) failed.push_back(r.scenario.name);
+    out << fmt::format("{:<{}}  {:<6}  {:>10}  {:>9}  {:>5.1f}%  {:>10}  {}\n", r.scenario.name, width,
+                       paint(r.passed ? "pass" : "FAIL", r.passed), plain_number(summary_median(r, "throughput_tps")),
+                       fmt::format("{:.2f} ms", summary_median(r, "latency_p99_us") / 1e3),
+                       summary_median(r, "cpu_share") * 100,
+                       fmt::format("{:.1f} MiB", summary_median(r, "rss_growth_bytes") / (1024.0 * 1024.0)),
+                       fmt::join(marks, ", "));
+  }
+  const std::size_t n = results.scenarios.size();
+  std::string outcome;
+  if (results.interrupted) outcome = fmt::format("Interrupted: {}.", describe_interrupted(results));
+  else if (failed.empty()) outcome = fmt::format("All {} scenarios passed.", n);
+  else outcome = fmt::format("{} of {} scenarios FAILED: {}.", failed.size(), n, fmt::join(failed, ", "));
+  out << "\n" << paint(outcome, failed.empty() && !results.interrupted) << "\n";
+}
 
 }  // namespace aiway

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "compare/statistics.hpp"
+
 namespace aiway {
 namespace {
 
@@ -28,7 +30,7 @@ void print_history_check(const HistoryCheck& c, const std::string& format, std::
     return;
   }
   for (const auto& v : c.verdicts)
-    out << fmt::format("{:<22} {:<18} {:>12.6g} -> {:>12.6g}  {:<12}  {}\n", v.scenario, v.metric, v.typical, v.new_median,
+    out << fmt::format("{:<22} {:<18} {:>10} -> {:>10}  {:<12}  {}\n", v.scenario, v.metric, plain_number(v.typical), plain_number(v.new_median),
                        to_string(v.verdict), v.reason);
   out << c.headline() << "\n";
 }
@@ -52,10 +54,10 @@ void print_history_changes(const std::vector<SeriesChanges>& series, const std::
   for (const auto& s : series)
     for (const auto& c : s.changes) {
       ++total;
-      out << fmt::format("{} {}: change at run {} (git {}, {}): {:.6g} -> {:.6g} ({:+.1f} %), p = {:.2g}\n", s.scenario,
-                         s.metric, c.run_id, c.git, c.started_at, c.point.mean_before, c.point.mean_after,
+      out << fmt::format("{} {}: change at run {} (git {}, {}): {} -> {} ({:+.1f} %), p = {}\n", s.scenario,
+                         s.metric, c.run_id, c.git, c.started_at, plain_number(c.point.mean_before), plain_number(c.point.mean_after),
                          c.point.mean_before != 0 ? (c.point.mean_after / c.point.mean_before - 1) * 100 : 0.0,
-                         c.point.p_value);
+                         plain_p(c.point.p_value));
     }
   out << fmt::format("{} change point{} in {} series\n", total, total == 1 ? "" : "s", series.size());
 }

@@ -109,6 +109,8 @@ std::unique_ptr<Reporter> make_file_reporter(const std::string& format) {
   if (format == "markdown") return make_markdown_reporter();
   if (format == "junit") return make_junit_reporter();
   if (format == "gbench") return make_gbench_reporter();
+  if (format == "bmf") return make_bmf_reporter();
+  if (format == "openmetrics") return make_openmetrics_reporter();
   return make_json_reporter();
 }
 

@@ -21,14 +21,20 @@ struct ConsoleStyle {
 };
 
 std::unique_ptr<Reporter> make_console_reporter(ConsoleStyle style);
-std::unique_ptr<Reporter> make_json_reporter();      // the results file (shared/results-schema.md)
+std::unique_ptr<Reporter> make_json_reporter();      // the results file (schema aiway-stress/results/v1)
 std::unique_ptr<Reporter> make_markdown_reporter();  // a summary table for CI job pages and pull requests
 std::unique_ptr<Reporter> make_junit_reporter();     // one testcase per scenario run and per threshold
 std::unique_ptr<Reporter> make_gbench_reporter();    // Google Benchmark JSON, for its compare.py
-// By name: json, markdown, junit, gbench (console is print_scenario, streamed per scenario).
+std::unique_ptr<Reporter> make_bmf_reporter();       // Bencher Metric Format, every tracked metric with its interval
+std::unique_ptr<Reporter> make_openmetrics_reporter();  // OpenMetrics text: gauges and a latency histogram
+// By name: json, markdown, junit, gbench, bmf, openmetrics (console is print_scenario, streamed per scenario).
 std::unique_ptr<Reporter> make_file_reporter(const std::string& format);
 
 // One scenario's block of the console report (the run report prints one per scenario).
 void print_scenario(const ScenarioResult& result, const ConsoleStyle& style, std::ostream& out);
+// The end of a run of several scenarios: one row per scenario (result, the
+// headline figures, disturbed and unstable marks), then one line with the
+// run's outcome ("2 of 10 scenarios FAILED: a, b" / "All 10 scenarios passed.").
+void print_run_summary(const RunResults& results, const ConsoleStyle& style, std::ostream& out);
 
 }  // namespace aiway

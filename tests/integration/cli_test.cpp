@@ -882,10 +882,12 @@ namespace {
 TEST(CliAb, RunsBothBuildsInAbbaOrderAndGatesTheChange) {
   const fs::path dir = scratch() / "ab";
   fs::create_directories(dir);
-  // Two "builds": the same binary, the new one with 1 us of planted work per
-  // token (a 10x slowdown, which no load on the other core can mask), each
-  // logging its turn so the order can be checked.
-  for (const auto& [name, extra] : {std::pair{"old", ""}, std::pair{"new", " --set surface.work_us=1"}}) {
+  // Two "builds": the same binary, the new one with planted work per token (a
+  // 10x slowdown or more, which no load on the other core can mask: 1 us in a
+  // release build, 100 us under a sanitizer, which costs microseconds a token
+  // itself), each logging its turn so the order can be checked.
+  const std::string slowdown = under_sanitizer() ? " --set surface.work_us=100" : " --set surface.work_us=1";
+  for (const auto& [name, extra] : {std::pair<std::string, std::string>{"old", ""}, std::pair<std::string, std::string>{"new", slowdown}}) {
     const fs::path script = dir / name;
     std::ofstream(script) << "#!/bin/sh\necho " << name << " >> " << (dir / "order.log").string() << "\nexec " << AIWAY_CLI
                           << " \"$@\"" << extra << "\n";
@@ -981,6 +983,69 @@ TEST(CliConfirm, InconclusiveGatingVerdictsTakeMoreRepetitions) {
   const auto after = nlohmann::json::parse(slurp(dir / "new.json"));
   EXPECT_EQ(after["scenarios"][0]["repetitions"].size(), 5u);
   EXPECT_EQ(after["method"]["processes"], 3);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(CliFormats, BencherMetricFormatCarriesEveryTrackedMetricWithItsInterval) {
+  const fs::path dir = scratch() / "bmf";
+  fs::create_directories(dir);
+  ASSERT_LE(cli(fmt::format("run -s 1m-short --set backend.messages=20000 -r 3 --warmup 0 -q --no-calibrate --out-bmf {}/b.json "
+                            "--out {}/r.json", dir.string(), dir.string())).exit_code, 1);
+  const auto bmf = nlohmann::json::parse(slurp(dir / "b.json"));
+  const auto results = nlohmann::json::parse(slurp(dir / "r.json"));
+  ASSERT_TRUE(bmf.contains("aiway/1m-short"));
+  for (const char* measure : {"throughput_tps", "latency_p99_us", "cpu_share", "rss_growth_bytes", "loss_ratio", "lost_unaccounted"}) {
+    const auto& m = bmf["aiway/1m-short"][measure];
+    ASSERT_TRUE(m.is_object()) << measure;
+    EXPECT_LE(m["lower_value"].get<double>(), m["value"].get<double>()) << measure;
+    EXPECT_GE(m["upper_value"].get<double>(), m["value"].get<double>()) << measure;
+    EXPECT_DOUBLE_EQ(m["value"].get<double>(), results["scenarios"][0]["summary"][measure]["median"].get<double>()) << measure;
+  }
+}
+
+// The OpenMetrics file as its consumers read it: promtool's linter, and a real
+// Pushgateway (started here on a loopback port) that takes it and serves it back.
+TEST(CliFormats, OpenMetricsPassesPromtoolAndRoundTripsThroughAPushgateway) {
+  if (std::system("command -v promtool >/dev/null && command -v prometheus-pushgateway >/dev/null && command -v curl >/dev/null") != 0)
+    GTEST_SKIP() << "promtool, prometheus-pushgateway or curl not installed (Debian: prometheus prometheus-pushgateway curl; "
+                    "scripts/test.sh installs them)";
+  const fs::path dir = scratch() / "openmetrics";
+  fs::create_directories(dir);
+  ASSERT_LE(cli(fmt::format("run -s 1m-short --set backend.messages=20000 -r 2 --warmup 0 -q --no-calibrate --out-openmetrics "
+                            "{}/m.txt --out {}/r.json", dir.string(), dir.string())).exit_code, 1);
+  const int code = bash(fmt::format(R"sh(
+promtool check metrics < {0}/m.txt || {{ echo "promtool refused it"; exit 1; }}
+for try in 1 2 3 4 5; do
+  port=$(( 20000 + (RANDOM % 20000) ))
+  prometheus-pushgateway --web.listen-address=127.0.0.1:$port --persistence.file= >{0}/pg.log 2>&1 &
+  pg=$!
+  for i in $(seq 1 100); do curl -sf http://127.0.0.1:$port/-/ready >/dev/null && break; kill -0 $pg 2>/dev/null || break; sleep 0.05; done
+  curl -sf http://127.0.0.1:$port/-/ready >/dev/null && break
+  kill $pg 2>/dev/null; wait $pg 2>/dev/null
+done
+trap 'kill $pg 2>/dev/null' EXIT
+curl -sf --data-binary @{0}/m.txt http://127.0.0.1:$port/metrics/job/aiway/instance/test || {{ echo "push refused"; cat {0}/pg.log; exit 1; }}
+curl -sf http://127.0.0.1:$port/api/v1/metrics > {0}/back.json || {{ echo "no read-back"; exit 1; }}
+)sh", dir.string()), dir);
+  ASSERT_EQ(code, 0) << slurp(dir / "script.out") << slurp(dir / "script.err");
+  // The value the Pushgateway serves is the run's median throughput.
+  const auto back = nlohmann::json::parse(slurp(dir / "back.json"));
+  const auto results = nlohmann::json::parse(slurp(dir / "r.json"));
+  const double median = results["scenarios"][0]["summary"]["throughput_tps"]["median"];
+  bool found = false;
+  for (const auto& group : back["data"]) {
+    if (!group.contains("aiway_throughput_tokens_per_second")) continue;
+    for (const auto& m : group["aiway_throughput_tokens_per_second"]["metrics"]) {
+      EXPECT_EQ(m["labels"]["scenario"], "1m-short");
+      EXPECT_NEAR(std::stod(m["value"].get<std::string>()), median, median * 1e-9);
+      found = true;
+    }
+    EXPECT_TRUE(group.contains("aiway_latency_seconds")) << "the histogram went through too";
+  }
+  EXPECT_TRUE(found) << slurp(dir / "back.json");
 }
 
 }  // namespace

@@ -56,5 +56,21 @@ TEST(Thresholds, UnmeasuredMetricFails) {
   EXPECT_DOUBLE_EQ(quit->limit, 1e6);  // ms in the scenario, us in the metric
 }
 
+TEST(PlainNumber, NeverAnExponent) {
+  EXPECT_EQ(plain_number(1234567), "1.23M");
+  EXPECT_EQ(plain_number(-2500), "-2.5k");
+  EXPECT_EQ(plain_number(1e7), "10M");
+  EXPECT_EQ(plain_number(12.34), "12.3");
+  EXPECT_EQ(plain_number(100), "100");
+  EXPECT_EQ(plain_number(0), "0");
+  EXPECT_EQ(plain_number(0.000157), "0.000157");
+  EXPECT_EQ(plain_number(0.00397), "0.00397");
+  EXPECT_EQ(plain_number(1.01e8), "101M");
+  EXPECT_EQ(plain_p(1.85e-23), "< 0.0001");
+  EXPECT_EQ(plain_p(0.0531), "0.0531");
+  for (double v : {1e-9, 3.3e-7, 7.01e6, 1.68e7, 4.2e15, 9.99e20})
+    EXPECT_EQ(plain_number(v).find('e'), std::string::npos) << v;
+}
+
 }  // namespace
 }  // namespace aiway
