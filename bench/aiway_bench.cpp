@@ -13,9 +13,10 @@
 #include "aiway/latency_histogram.hpp"
 #include "aiway/scenario_file.hpp"
 #include "measure/clock.hpp"
-#include "pipeline/command_parser.hpp"
-#include "pipeline/generator.hpp"
+#include "stages/command_parser.hpp"
+#include "stages/generator.hpp"
 #include "pipeline/pipeline.hpp"
+#include "stages/resolve.hpp"
 #include "pipeline/token_channel.hpp"
 
 namespace aiway {
@@ -161,7 +162,7 @@ void BM_Pipeline1mShort(benchmark::State& state) {
   const Clock clock = Clock::detect();
   std::int64_t tokens = 0;
   for (auto _ : state) {
-    Pipeline pipeline(s, clock);
+    Pipeline pipeline(s, clock, make_stages(s));
     const auto t0 = std::chrono::steady_clock::now();
     pipeline.start();
     pipeline.wait_until(monotonic_ns() + 60'000'000'000);

@@ -7,8 +7,15 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 
 namespace aiway {
+
+// A stage parameter's value ([conductor.params] etc.): its type is the one the
+// stage declares (aiway/stage.hpp); until the scenario is resolved against the
+// registry it is what the file wrote.
+using ParamValue = std::variant<bool, std::int64_t, double, std::string>;
+using ParamValues = std::map<std::string, ParamValue>;
 
 // What a bounded channel does when it is full.
 enum class Overflow {
@@ -32,6 +39,9 @@ enum class Rewrap { incremental, full };
 enum class ControlPath { separate, in_band };
 
 struct BackendConfig {
+  std::string impl = "mock";        // the registered backend: "mock" (generated text) or "trace" (a recording)
+  std::string trace;                // impl = "trace": the JSON-lines recording to replay
+  ParamValues params;               // [backend.params]: the implementation's own parameters
   std::uint32_t streams = 1;        // concurrent streams, interleaved round-robin
   std::uint64_t messages = 1000;    // tokens per stream (the seed calls each token a message)
   std::uint32_t size = 10;          // generator size class (aiway-facts.md)
@@ -63,6 +73,8 @@ struct ChannelConfig {
 };
 
 struct ConductorConfig {
+  std::string impl = "aiway";       // the registered conductor: "aiway" (ai-way's model) or a user's
+  ParamValues params;               // [conductor.params]
   std::uint64_t transcript_max_bytes = 10ull << 20;  // ai-way keeps at most 10 MB
   std::uint32_t max_commands = 10;                   // per response, as ai-way validates
   // CPU work per token that reads no clock (surface.extra_work_ns's twin, on
@@ -71,6 +83,8 @@ struct ConductorConfig {
 };
 
 struct SurfaceConfig {
+  std::string impl = "terminal";    // the registered surface: "terminal" (a terminal UI's model) or a user's
+  ParamValues params;               // [surface.params]
   double work_us = 0;               // busy work per token (sleeps overshoot, so it spins)
   // CPU work per token that reads no clock (a loop calibrated at start-up):
   // the way to plant a small, known slowdown.

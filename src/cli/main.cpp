@@ -15,7 +15,9 @@
 #include <sstream>
 
 #include "aiway/scenario_file.hpp"
+#include "aiway/stage_registry.hpp"
 #include "aiway/sweep.hpp"
+#include "stages/resolve.hpp"
 #include "calibrate/calibration.hpp"
 #include "cli/ab.hpp"
 #include "cli/worker_processes.hpp"
@@ -67,9 +69,10 @@ extern "C" void on_signal(int) {
   if (now_ns - g_first_signal_ns.load() > 1'000'000'000 && g_signals.fetch_add(1) + 1 >= 3) _exit(kInterrupted);
 }
 
-std::filesystem::path default_scenarios_dir() {
+std::filesystem::path default_scenarios_dir(const char* package_dir) {
   if (const char* env = std::getenv("AIWAY_SCENARIOS_DIR")) return env;
   if (std::filesystem::is_directory("scenarios")) return "scenarios";
+  if (package_dir) return package_dir;  // an installed package's scenarios
   return AIWAY_SOURCE_SCENARIOS_DIR;  // the checkout this binary was built from
 }
 
@@ -82,12 +85,37 @@ std::string utc_now() {
   return buffer;
 }
 
+// Every registered stage, by role, with its parameters (what `stages` prints).
+void print_stages(std::ostream& out) {
+  for (const aiway::StageRole role : {aiway::StageRole::backend, aiway::StageRole::conductor, aiway::StageRole::surface}) {
+    out << fmt::format("{}.impl:\n", aiway::to_string(role));
+    for (const aiway::StageInfo* info : aiway::stage_registry().list(role)) {
+      out << fmt::format("  {:<14} {}\n", info->name, info->description);
+      for (const aiway::ParamSpec& p : info->params) {
+        static constexpr const char* kTypes[] = {"boolean", "integer", "number", "string"};
+        const std::string value = std::visit(
+            [](const auto& v) -> std::string {
+              using T = std::decay_t<decltype(v)>;
+              if constexpr (std::is_same_v<T, bool>) return v ? "true" : "false";
+              else if constexpr (std::is_same_v<T, std::string>) return fmt::format("\"{}\"", v);
+              else return fmt::format("{}", v);
+            },
+            p.default_value);
+        const std::string range = p.min == p.max ? "" : fmt::format(", {} to {}", p.min, p.max);
+        out << fmt::format("    {}.params.{} ({}{}, default {}): {}\n", aiway::to_string(role), p.name,
+                           kTypes[int(p.type)], range, value, p.description);
+      }
+    }
+  }
+}
+
 bool use_color() { return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr; }
 
 aiway::Scenario load_with_overrides(const std::string& name, const std::filesystem::path& dir,
                                     const std::vector<std::string>& overrides) {
   aiway::Scenario s = aiway::load_scenario_file(aiway::resolve_scenario(name, dir));
   aiway::apply_overrides(s, overrides);
+  aiway::resolve_stages(s);
   return s;
 }
 
@@ -252,7 +280,8 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   const std::vector<aiway::SweepVariant> variants = aiway::expand_sweeps(scenarios, args.sweeps);
   scenarios.clear();
   const std::int64_t available = aiway::mem_available_bytes();
-  for (const auto& v : variants) {
+  for (auto v : variants) {
+    aiway::resolve_stages(v.scenario);  // a sweep may choose another implementation or its parameters
     aiway::check_memory_budget(v.scenario, available);  // one at a time: variants run one after another
     scenarios.push_back(v.scenario);
   }
@@ -429,11 +458,11 @@ const CLI::Validator kPath(
     [](std::string& value) { return value.empty() ? std::string("an empty path names no file") : std::string(); },
     "PATH", "path");
 
-int dispatch(int argc, char** argv) {
+int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
   CLI::App app{"aiway-stress: stress benchmarks for token-streaming pipelines"};
   app.set_version_flag("--version", std::string(AIWAY_VERSION));
   app.require_subcommand(1);
-  std::string scenarios_dir = default_scenarios_dir().string();
+  std::string scenarios_dir = default_scenarios_dir(package_scenarios_dir).string();
   app.add_option("--scenarios-dir", scenarios_dir, "Folder of scenario files (default: ./scenarios, $AIWAY_SCENARIOS_DIR)")
       ->check(CLI::ExistingDirectory);
 
@@ -441,6 +470,7 @@ int dispatch(int argc, char** argv) {
 
   std::string show_name;
   std::vector<std::string> show_sets;
+  auto* stages = app.add_subcommand("stages", "List the stage implementations this binary has, with their parameters");
   auto* show = app.add_subcommand("show", "Print a scenario fully resolved (every default filled in)");
   show->add_option("scenario", show_name, "Scenario name or file")->required();
   show->add_option("--set", show_sets, "Override a field: SECTION.KEY=VALUE (repeatable)");
@@ -574,6 +604,10 @@ int dispatch(int argc, char** argv) {
   }
 
   try {
+    if (*stages) {
+      print_stages(std::cout);
+      return kPass;
+    }
     if (*list) {
       for (const auto& e : aiway::list_scenarios(scenarios_dir))
         std::cout << fmt::format("{:<18} {}\n", e.name, e.description);
@@ -585,7 +619,8 @@ int dispatch(int argc, char** argv) {
       return kPass;
     }
     if (*validate) {
-      const auto s = aiway::load_scenario_file(aiway::resolve_scenario(validate_file, scenarios_dir));
+      auto s = aiway::load_scenario_file(aiway::resolve_scenario(validate_file, scenarios_dir));
+      aiway::resolve_stages(s);
       std::cout << fmt::format("{}: valid scenario \"{}\"\n", validate_file, s.name);
       return kPass;
     }
@@ -727,12 +762,12 @@ int dispatch(int argc, char** argv) {
   return kInputError;
 }
 
-int main(int argc, char** argv) {
+int aiway::stress_main(int argc, char** argv, const char* scenarios_dir) {
   // A closed standard output (| head) is reported as a write error, never a
   // silent death by SIGPIPE that skips the files still to be written.
   std::signal(SIGPIPE, SIG_IGN);
   aiway::bind_to_parent();
-  const int code = dispatch(argc, argv);
+  const int code = dispatch(argc, argv, scenarios_dir);
   std::cout.flush();
   if (std::cout.fail())
     std::cerr << "aiway-stress: standard output was closed before everything was printed (broken pipe); files named "

@@ -6,16 +6,18 @@
 
 namespace aiway {
 
-Pipeline::Pipeline(const Scenario& scenario, const Clock& clock)
+Pipeline::Pipeline(const Scenario& scenario, const Clock& clock, StageSet stages)
     : scenario_(scenario),
       clock_(clock),
+      stages_(std::move(stages)),
+      streams_(stages_.backend->streams()),
       channel_(scenario.channel.capacity, scenario.channel.overflow, clock, scenario.pipeline.spin_us,
                canaries_for(scenario.faults), scenario.channel.impl),
       surface_channel_(scenario.surface_channel.capacity, scenario.surface_channel.overflow, clock,
                        scenario.pipeline.spin_us, {}, scenario.surface_channel.impl),
-      backend_(scenario, clock, channel_, control_),
-      conductor_(scenario, clock, channel_, surface_channel_, control_),
-      surface_(scenario, clock, surface_channel_, control_) {}
+      backend_(scenario, clock, *stages_.backend, channel_, control_),
+      conductor_(scenario, clock, *stages_.conductor, streams_, channel_, surface_channel_, control_),
+      surface_(scenario, clock, *stages_.surface, streams_, surface_channel_, control_) {}
 
 Pipeline::~Pipeline() {
   if (!threads_.empty()) abort();

@@ -12,11 +12,12 @@
 #include <vector>
 
 #include "aiway/scenario.hpp"
+#include "aiway/stage.hpp"
 #include "measure/clock.hpp"
-#include "pipeline/backend.hpp"
-#include "pipeline/conductor.hpp"
+#include "pipeline/backend_driver.hpp"
+#include "pipeline/conductor_driver.hpp"
 #include "pipeline/control_lane.hpp"
-#include "pipeline/surface.hpp"
+#include "pipeline/surface_driver.hpp"
 #include "pipeline/token_channel.hpp"
 
 namespace aiway {
@@ -33,7 +34,8 @@ struct PipelineProgress {
 
 class Pipeline {
  public:
-  Pipeline(const Scenario& scenario, const Clock& clock);
+  // The stages are the workload; the pipeline's drivers keep the books around them.
+  Pipeline(const Scenario& scenario, const Clock& clock, StageSet stages);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -60,7 +62,9 @@ class Pipeline {
   // A stage that threw (std::bad_alloc above all) stopped the pipeline: what
   // and where ("conductor: std::bad_alloc"); empty when none did.
   std::string stage_failure() const;
-  std::uint32_t scenario_streams() const { return scenario_.backend.streams; }
+  std::uint32_t stream_count() const { return streams_; }
+  // The longest wait the backend stage's own schedule plans (a trace's gaps).
+  double source_wait_s() const { return double(stages_.backend->longest_gap_ns()) / 1e9; }
 
  private:
   void join();
@@ -72,12 +76,14 @@ class Pipeline {
 
   const Scenario& scenario_;
   const Clock& clock_;
+  StageSet stages_;
+  std::uint32_t streams_;
   ControlLane control_;
   TokenChannel channel_;
   TokenChannel surface_channel_;
-  Backend backend_;
-  Conductor conductor_;
-  Surface surface_;
+  BackendDriver backend_;
+  ConductorDriver conductor_;
+  SurfaceDriver surface_;
   std::int64_t start_ns_ = 0;
 
   std::atomic<bool> backend_done_{false}, conductor_done_{false}, surface_done_{false};

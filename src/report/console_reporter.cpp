@@ -170,8 +170,9 @@ void print_scenario(const ScenarioResult& r, const ConsoleStyle& style, std::ost
   }
   for (const auto& name : unstable_headline_metrics(r)) {
     const MetricSummary* s = find_summary(r, name);
-    out << paint(fmt::format("  WARNING: {} is unstable (CV {:.1f} %, min {:.4g}, median {:.4g}, max {:.4g}): "
-                             "more repetitions or a quieter machine\n", name, s->cv * 100, s->min, s->median, s->max), "33");
+    out << paint(fmt::format("  WARNING: {} is unstable (CV {:.1f} %, min {}, median {}, max {}): "
+                             "more repetitions or a quieter machine\n", name, s->cv * 100, plain_number(s->min),
+                             plain_number(s->median), plain_number(s->max)), "33");
   }
   if (const std::string d = describe_disturbed(disturbance_of(r)); !d.empty())
     out << paint(fmt::format("  WARNING: {}: a comparison will call its changes inconclusive\n", d), "33");

@@ -60,9 +60,9 @@ const ScenarioResult* find(const RunResults* results, const std::string& name) {
 std::string scenario_section(const ScenarioResult& r, const ScenarioResult* base) {
   std::string html = fmt::format("<h2 id=\"{0}\">{0} <span class=\"{1}\">{2}</span></h2>", escape_xml(r.scenario.name),
                                  r.passed ? "pass" : "fail", r.passed ? "passed" : "FAILED");
-  html += fmt::format("<p class=\"meta\">{}<br>{} repetitions; median {:.4g} tokens/s, p99 {:.3g} ms, CPU share {:.1f} %</p>",
-                      escape_xml(r.scenario.description), r.repetitions.size(), summary_median(r, "throughput_tps"),
-                      summary_median(r, "latency_p99_us") / 1e3, summary_median(r, "cpu_share") * 100);
+  html += fmt::format("<p class=\"meta\">{}<br>{} repetitions; median {} tokens/s, p99 {} ms, CPU share {:.1f} %</p>",
+                      escape_xml(r.scenario.description), r.repetitions.size(), plain_number(summary_median(r, "throughput_tps")),
+                      plain_number(summary_median(r, "latency_p99_us") / 1e3), summary_median(r, "cpu_share") * 100);
   if (!r.failure.empty()) html += fmt::format("<p class=\"warn\">Run failed: {}</p>", escape_xml(r.failure));
   if (const std::string d = describe_disturbed(disturbance_of(r)); !d.empty())
     html += fmt::format("<p class=\"warn\">{}: a comparison calls its changes inconclusive.</p>", escape_xml(d));
@@ -158,11 +158,11 @@ std::string verdict_section(const Comparison& c) {
       for (const auto& m : s.metrics) {
         if (notable_only && m.verdict == Verdict::unchanged) continue;
         ++rows;
-        t += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.4g}</td><td>{:.4g}</td><td>{:+.1f} %</td><td>{:+.1f} %{}</td>"
-                         "<td>[{:+.1f} %, {:+.1f} %]</td><td>{:.3g}</td><td class=\"{}\" title=\"{}\">{}</td></tr>",
-                         escape_xml(s.scenario), m.metric, m.gating ? "yes" : "advisory", m.base_median, m.new_median,
+        t += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:+.1f} %</td><td>{:+.1f} %{}</td>"
+                         "<td>[{:+.1f} %, {:+.1f} %]</td><td>{}</td><td class=\"{}\" title=\"{}\">{}</td></tr>",
+                         escape_xml(s.scenario), m.metric, m.gating ? "yes" : "advisory", plain_number(m.base_median), plain_number(m.new_median),
                          m.raw_change * 100, m.change * 100, m.normalised ? " (normalised)" : "", m.ci.low * 100,
-                         m.ci.high * 100, m.p_adjusted, to_string(m.verdict), escape_xml(m.reason), to_string(m.verdict));
+                         m.ci.high * 100, plain_p(m.p_adjusted), to_string(m.verdict), escape_xml(m.reason), to_string(m.verdict));
       }
     return std::pair{t + "</table>", rows};
   };

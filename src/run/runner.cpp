@@ -10,6 +10,7 @@
 #include "measure/process_stats.hpp"
 #include "measure/resource_sampler.hpp"
 #include "pipeline/pipeline.hpp"
+#include "stages/resolve.hpp"
 
 namespace aiway {
 namespace {
@@ -100,9 +101,13 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   m.set("dropped_by_policy", dropped);
   m.set("dropped_other_by_policy", double(ch1.dropped_other + ch2.dropped_other));
   m.set("discarded_at_shutdown", discarded);
-  m.set("lost_unaccounted", sent - delivered - dropped - discarded);
-  // Lost = dropped by a policy or gone unaccounted; tokens discarded after a
-  // quit are not lost, they were abandoned on purpose (and are counted above).
+  // A stage that keeps fewer tokens than it gets (a filter, a lossy stage
+  // under test) is counted by its driver, so what it drops is accounted for.
+  const double dropped_by_stage = double(c.dropped_by_stage);
+  m.set("dropped_by_stage", dropped_by_stage);
+  m.set("lost_unaccounted", sent - delivered - dropped - discarded - dropped_by_stage);
+  // Lost = dropped by a policy or a stage, or gone unaccounted; tokens
+  // discarded after a quit are not lost, they were abandoned on purpose.
   m.set("loss_ratio", sent > 0 ? (sent - delivered - discarded) / sent : 0);
   m.set("missing_at_surface", double(f.missing));
   m.set("duplicated", double(f.duplicated));
@@ -123,7 +128,6 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   m.set("streams_completed", double(f.streams_completed));
   m.set("commands_planted", double(b.commands_planted));
   m.set("commands_executed", double(c.commands_executed));
-  m.set("commands_rejected", double(c.commands_rejected));
   m.set("commands_displayed", double(f.commands_displayed));
 
   // Wall time: the first token generated (the request) to the last item the surface processed.
@@ -181,6 +185,11 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   }
   add_fairness(m, p.streams(), b.start_ns);
 
+  // Each stage's own counters, named by role.
+  for (const auto& [role, counters] : {std::pair{"backend", &b.counters}, std::pair{"conductor", &c.counters},
+                                       std::pair{"surface", &f.counters}})
+    for (const StageCounter& counter : *counters) m.set(fmt::format("{}.{}", role, counter.name), counter.value);
+
   m.set("channel_max_depth", double(ch1.max_depth));
   m.set("channel_mean_depth", sampled.gauges.size() > 0 ? sampled.gauges[0].mean : 0);
   m.set("surface_channel_max_depth", double(ch2.max_depth));
@@ -223,7 +232,14 @@ struct RepetitionOutcome {
 RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const RunOptions& options,
                                  std::int64_t rss_baseline) {
   RepetitionOutcome out;
-  Pipeline pipeline(s, clock);
+  StageSet stages;
+  try {
+    stages = make_stages(s);
+  } catch (const std::exception& e) {  // a user's stage that cannot be built fails the repetition, not the process
+    out.failure = fmt::format("building the stages ({} / {} / {}): {}", s.backend.impl, s.conductor.impl, s.surface.impl, e.what());
+    return out;
+  }
+  Pipeline pipeline(s, clock, std::move(stages));
   const std::int64_t rss_before = rss_bytes();
   const CpuWindow cpu_window;
   const std::int64_t t0 = monotonic_ns();
@@ -233,7 +249,7 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
 
   const std::int64_t deadline = t0 + std::int64_t(s.timeout_s * 1e9);
   // Planned waits are not hangs: the watchdog gives them their time on top.
-  const auto stall_ns = std::int64_t((s.stall_timeout_s + planned_wait_s(s)) * 1e9);
+  const auto stall_ns = std::int64_t((s.stall_timeout_s + planned_wait_s(s) + pipeline.source_wait_s()) * 1e9);
   PipelineProgress last = pipeline.progress();
   std::int64_t last_change = t0;
   while (!pipeline.wait_until(std::min(deadline, monotonic_ns() + kWatchdogTickNs))) {

@@ -75,6 +75,8 @@ void visit_fields(S& s, Visitor&& v) {
   v("", "timeout_s", s.timeout_s, Range{0.001, 86400});
   v("", "stall_timeout_s", s.stall_timeout_s, Range{0.05, 86400});
 
+  v("backend", "impl", s.backend.impl, Range{});
+  v("backend", "trace", s.backend.trace, Range{});
   v("backend", "streams", s.backend.streams, Range{1, 4096});
   v("backend", "messages", s.backend.messages, Range{1, kMaxTokens});
   v("backend", "size", s.backend.size, Range{1, kMaxMessageSize});
@@ -95,10 +97,12 @@ void visit_fields(S& s, Visitor&& v) {
   v("surface_channel", "overflow", s.surface_channel.overflow, Range{});
   v("surface_channel", "impl", s.surface_channel.impl, Range{});
 
+  v("conductor", "impl", s.conductor.impl, Range{});
   v("conductor", "transcript_max_bytes", s.conductor.transcript_max_bytes, Range{0, double(1ull << 34)});
   v("conductor", "max_commands", s.conductor.max_commands, Range{0, 1e6});
   v("conductor", "extra_work_ns", s.conductor.extra_work_ns, Range{0, 1e7});
 
+  v("surface", "impl", s.surface.impl, Range{});
   v("surface", "work_us", s.surface.work_us, Range{0, 1e6});
   v("surface", "extra_work_ns", s.surface.extra_work_ns, Range{0, 1e7});
   v("surface", "frame_rate_hz", s.surface.frame_rate_hz, Range{0, 1000});
@@ -241,8 +245,30 @@ struct Assign {
   }
 };
 
+// The parameter table of a stage section ("conductor.params"), or null.
+template <class S>
+auto* params_of(S& s, std::string_view section) {
+  if (section == "backend.params") return &s.backend.params;
+  if (section == "conductor.params") return &s.conductor.params;
+  if (section == "surface.params") return &s.surface.params;
+  return static_cast<decltype(&s.backend.params)>(nullptr);
+}
+
 void assign(Scenario& s, std::string_view section, std::string_view key, const toml::node& node,
             const std::string& at) {
+  if (ParamValues* params = params_of(s, section)) {
+    // A stage's own parameter: typed as the file writes it here, checked
+    // against what the stage declares when the scenario is resolved.
+    const std::string name = dotted(section, key);
+    if (key.empty()) fail(at, name, "a parameter needs a name");
+    if (node.is_boolean()) (*params)[std::string(key)] = *node.value<bool>();
+    else if (node.is_integer()) (*params)[std::string(key)] = *node.value<std::int64_t>();
+    else if (node.is_floating_point()) (*params)[std::string(key)] = *node.value<double>();
+    else if (node.is_string()) (*params)[std::string(key)] = *node.value<std::string>();
+    else fail(at, name, fmt::format("expected true, false, a number or a string, got {}", describe(node)));
+    s.origin[name] = at;
+    return;
+  }
   Assign assign{section, key, node, at};
   visit_fields(s, assign);
   if (!assign.found) {
@@ -269,7 +295,8 @@ bool is_workload_section(std::string_view section) {
   // What is sent through the system and what happens to it on the way in: two
   // results are comparable only when these agree. The stages' own settings
   // (channels, surface work, pipeline tuning) are what an A/B changes.
-  return section == "backend" || section == "hop1" || section == "control" || section == "faults";
+  return section == "backend" || section == "backend.params" || section == "hop1" || section == "control" ||
+         section == "faults";
 }
 
 Scenario parse_scenario(std::string_view text, const std::string& source) {
@@ -288,6 +315,16 @@ Scenario parse_scenario(std::string_view text, const std::string& source) {
     const std::string at = where(source, key.source());
     if (const toml::table* table = node.as_table()) {
       for (const auto& [sub_key, sub_node] : *table) {
+        if (const toml::table* params = sub_node.as_table(); params && sub_key.str() == "params" &&
+                                                                  params_of(s, fmt::format("{}.params", key.str()))) {
+          for (const auto& [param, value] : *params) {
+            if (value.is_table() || value.is_array())
+              fail(where(source, param.source()), fmt::format("{}.params.{}", key.str(), param.str()),
+                   fmt::format("expected true, false, a number or a string, got {}", describe(value)));
+            assign(s, fmt::format("{}.params", key.str()), param.str(), value, where(source, param.source()));
+          }
+          continue;
+        }
         if (sub_node.is_table())
           throw ScenarioError(fmt::format("{}: [{}.{}]: nested tables are not scenario fields",
                                           where(source, sub_key.source()), key.str(), sub_key.str()));
@@ -322,8 +359,12 @@ void apply_override(Scenario& s, std::string_view assignment) {
   const std::string_view path = assignment.substr(0, eq);
   const std::string value(assignment.substr(eq + 1));
   const auto dot = path.find('.');
-  const std::string_view section = dot == std::string_view::npos ? std::string_view{} : path.substr(0, dot);
-  const std::string_view key = dot == std::string_view::npos ? path : path.substr(dot + 1);
+  std::string section(dot == std::string_view::npos ? std::string_view{} : path.substr(0, dot));
+  std::string_view key = dot == std::string_view::npos ? path : path.substr(dot + 1);
+  if (key.starts_with("params.") && params_of(s, section + ".params")) {  // conductor.params.NAME=V
+    section += ".params";
+    key.remove_prefix(7);
+  }
 
   // The value is read as a TOML value, so types are checked exactly as in a
   // file; a bare word (drop-newest) that is not TOML is taken as a string.
@@ -392,6 +433,10 @@ std::vector<Field> scenario_fields(const Scenario& s) {
     else value = std::uint64_t(field);
     fields.push_back({std::string(section), std::string(key), std::move(value)});
   });
+  // Each stage's own parameters, after the built-in fields.
+  for (const char* section : {"backend.params", "conductor.params", "surface.params"})
+    for (const auto& [key, value] : *params_of(s, section))
+      fields.push_back({section, key, std::visit([](const auto& v) { return FieldValue(v); }, value)});
   return fields;
 }
 

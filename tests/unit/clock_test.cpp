@@ -8,6 +8,7 @@
 
 #include "aiway/scenario_file.hpp"
 #include "pipeline/pipeline.hpp"
+#include "stages/resolve.hpp"
 
 namespace aiway {
 namespace {
@@ -63,7 +64,7 @@ TEST(Clock, PacedBackendSleepsWhenItsClockLagsTheKernel) {
   for (const double rate : {0.98, 1.02}) {
     const Clock clock = Clock::tsc_with_rate(Clock::detect().ns_per_tick() * rate);
     Scenario s = parse_scenario("[backend]\nmessages = 10000\nrate_tps = 20000\n", "test.toml");
-    Pipeline p(s, clock);
+    Pipeline p(s, clock, make_stages(s));
     p.start();
     ASSERT_TRUE(p.wait_until(monotonic_ns() + 60'000'000'000)) << "pipeline did not finish";
     const double run_s = double(p.surface().last_item_ns - p.backend().start_ns) / 1e9;

@@ -1,4 +1,4 @@
-#include "pipeline/command_parser.hpp"
+#include "stages/command_parser.hpp"
 
 #include <gtest/gtest.h>
 

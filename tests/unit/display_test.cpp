@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "pipeline/scrollback.hpp"
-#include "pipeline/transcript.hpp"
+#include "stages/scrollback.hpp"
+#include "stages/transcript.hpp"
 
 namespace aiway {
 namespace {

@@ -1,4 +1,5 @@
 #include "pipeline/pipeline.hpp"
+#include "stages/resolve.hpp"
 
 #include <gtest/gtest.h>
 
@@ -24,7 +25,7 @@ struct Ran {
     // The surface sees a gap only below a later token or its stream's terminal
     // item; a dropped tail with a dropped terminal is invisible to it.
     const auto ended = p.surface().streams_completed + p.surface().stream_errors;
-    if (ended == p.scenario_streams()) EXPECT_EQ(p.surface().missing, dropped() + discarded());
+    if (ended == p.stream_count()) EXPECT_EQ(p.surface().missing, dropped() + discarded());
     else EXPECT_LE(p.surface().missing, dropped() + discarded());
     EXPECT_EQ(p.surface().duplicated, 0u);
     EXPECT_EQ(p.surface().reordered, 0u);
@@ -40,7 +41,7 @@ void run(Pipeline& p) {
 TEST(Pipeline, BlockDeliversEverythingWithCommandsAcrossTokens) {
   const Clock clock = Clock::detect();
   const Scenario s = small({"backend.commands=10", "backend.streams=3", "channel.capacity=64", "surface_channel.capacity=16"});
-  Pipeline p(s, clock);
+  Pipeline p(s, clock, make_stages(s));
   run(p);
   Ran{p}.expect_all_accounted();
   EXPECT_EQ(p.backend().tokens_sent, 60'000u);
@@ -58,17 +59,20 @@ TEST(Pipeline, BlockDeliversEverythingWithCommandsAcrossTokens) {
 TEST(Pipeline, MaxCommandsPerResponseIsEnforced) {
   const Clock clock = Clock::detect();
   const Scenario s = small({"backend.commands=15", "conductor.max_commands=10"});
-  Pipeline p(s, clock);
+  Pipeline p(s, clock, make_stages(s));
   run(p);
   EXPECT_EQ(p.conductor().commands_executed, 10u);
-  EXPECT_EQ(p.conductor().commands_rejected, 5u);
+  // The ai-way conductor's own counter, reported through the stage API.
+  ASSERT_EQ(p.conductor().counters.size(), 1u);
+  EXPECT_EQ(p.conductor().counters[0].name, "commands_rejected");
+  EXPECT_EQ(p.conductor().counters[0].value, 5);
 }
 
 TEST(Pipeline, LossyPoliciesCountEveryDrop) {
   for (const char* policy : {"surface_channel.overflow=drop-newest", "surface_channel.overflow=drop-oldest"}) {
     const Clock clock = Clock::detect();
     const Scenario s = small({policy, "surface_channel.capacity=100", "surface.work_us=5"});
-    Pipeline p(s, clock);
+    Pipeline p(s, clock, make_stages(s));
     run(p);
     Ran{p}.expect_all_accounted();
     EXPECT_GT(p.surface_channel().dropped_data, 0u) << policy;
@@ -78,7 +82,7 @@ TEST(Pipeline, LossyPoliciesCountEveryDrop) {
 TEST(Pipeline, QuitOvertakesQueuedDataAndEverythingIsAccounted) {
   const Clock clock = Clock::detect();
   const Scenario s = small({"control.quit_at=0.5", "surface.work_us=20", "surface_channel.capacity=1000"});
-  Pipeline p(s, clock);
+  Pipeline p(s, clock, make_stages(s));
   run(p);
   Ran{p}.expect_all_accounted();
   EXPECT_GT(p.surface().shutting_down_seen_ns, 0);
@@ -92,7 +96,7 @@ TEST(Pipeline, QuitOvertakesQueuedDataAndEverythingIsAccounted) {
 TEST(Pipeline, ErrorFaultEndsEachStreamWithAnError) {
   const Clock clock = Clock::detect();
   const Scenario s = small({"faults.error_at=500", "backend.streams=2"});
-  Pipeline p(s, clock);
+  Pipeline p(s, clock, make_stages(s));
   run(p);
   Ran{p}.expect_all_accounted();
   EXPECT_EQ(p.surface().delivered, 1000u);
@@ -103,7 +107,7 @@ TEST(Pipeline, ErrorFaultEndsEachStreamWithAnError) {
 TEST(Pipeline, DisconnectIsNoticedAndReportedNotWaitedFor) {
   const Clock clock = Clock::detect();
   const Scenario s = small({"faults.disconnect_at=3001", "backend.streams=3"});
-  Pipeline p(s, clock);
+  Pipeline p(s, clock, make_stages(s));
   run(p);
   Ran{p}.expect_all_accounted();
   EXPECT_EQ(p.surface().delivered, 3001u);
@@ -116,7 +120,7 @@ TEST(Pipeline, SecondRequestCancelsAndReportsTheOpenResponses) {
   const Clock clock = Clock::detect();
   // 3 streams x 20,000 tokens; after 3,001 tokens every response is open.
   const Scenario s = small({"faults.second_request_at=3001", "backend.streams=3", "backend.commands=4"});
-  Pipeline p(s, clock);
+  Pipeline p(s, clock, make_stages(s));
   run(p);
   Ran{p}.expect_all_accounted();
   EXPECT_EQ(p.conductor().responses_cancelled, 3u);
@@ -128,7 +132,7 @@ TEST(Pipeline, SecondRequestCancelsAndReportsTheOpenResponses) {
 TEST(Pipeline, BackendStallDelaysTheStreamAndLosesNothing) {
   const Clock clock = Clock::detect();
   const Scenario s = small({"faults.backend_stall_at=10000", "faults.backend_stall_ms=30"});
-  Pipeline p(s, clock);
+  Pipeline p(s, clock, make_stages(s));
   const std::int64_t t0 = monotonic_ns();
   run(p);
   EXPECT_GE(monotonic_ns() - t0, 30'000'000);
@@ -139,7 +143,7 @@ TEST(Pipeline, BackendStallDelaysTheStreamAndLosesNothing) {
 TEST(Pipeline, PacedBackendKeepsItsSchedule) {
   const Clock clock = Clock::detect();
   const Scenario s = small({"backend.messages=2000", "backend.rate_tps=20000"});
-  Pipeline p(s, clock);
+  Pipeline p(s, clock, make_stages(s));
   const std::int64_t t0 = monotonic_ns();
   run(p);
   const double elapsed_s = double(monotonic_ns() - t0) / 1e9;
@@ -150,7 +154,7 @@ TEST(Pipeline, PacedBackendKeepsItsSchedule) {
 TEST(Pipeline, AbortStopsAStuckPipeline) {
   const Clock clock = Clock::detect();
   const Scenario s = small({"surface.work_us=1000000", "surface_channel.capacity=1"});  // 1 s per token
-  Pipeline p(s, clock);
+  Pipeline p(s, clock, make_stages(s));
   p.start();
   EXPECT_FALSE(p.wait_until(monotonic_ns() + 50'000'000));
   const std::int64_t t0 = monotonic_ns();

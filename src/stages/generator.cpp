@@ -1,4 +1,4 @@
-#include "pipeline/generator.hpp"
+#include "stages/generator.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "pipeline/surface.hpp"
+#include "pipeline/surface_driver.hpp"
 
 #include <xxhash.h>
 
@@ -6,20 +6,17 @@
 
 namespace aiway {
 
-Surface::Surface(const Scenario& scenario, const Clock& clock, TokenChannel& in, ControlLane& control)
+SurfaceDriver::SurfaceDriver(const Scenario& scenario, const Clock& clock, SurfaceStage& stage, std::uint32_t streams,
+                             TokenChannel& in, ControlLane& control)
     : scenario_(scenario),
       clock_(clock),
+      stage_(stage),
       in_(in),
       control_(control),
-      integrity_(scenario.backend.streams),
-      last_delivery_ns_(scenario.backend.streams, -1),
-      frame_(std::size_t(scenario.surface.width) * scenario.surface.height),
+      integrity_(streams),
+      last_delivery_ns_(streams, -1),
       extra_work_(scenario.surface.extra_work_ns),
       inbox_(scenario.pipeline.batch) {
-  const std::uint32_t streams = scenario.backend.streams;
-  scrollback_.reserve(streams);
-  for (std::uint32_t s = 0; s < streams; ++s) scrollback_.emplace_back(scenario.surface.width, scenario.surface.scrollback_lines);
-  if (scenario.surface.rewrap == Rewrap::full) messages_.resize(streams);
   if (streams > 1 && scenario.measure.latency) {
     // 2 significant digits up to 60 s: about 30 KB a stream, enough to rank streams.
     stream_latency_.assign(streams, LatencyHistogram(60'000'000'000, 2));
@@ -27,39 +24,29 @@ Surface::Surface(const Scenario& scenario, const Clock& clock, TokenChannel& in,
   }
 }
 
-void Surface::deliver(Token& token, std::int64_t& now) {
-  const std::uint32_t stream = token.stream;
+// An item that is not data: a command, a cancellation or a stream's end.
+void SurfaceDriver::receive(Token& token) {
   if (token.kind == TokenKind::command) {
     ++stats_.commands_displayed;
+    stage_.on_command(token);
     return;
   }
-  if (token.kind == TokenKind::cancelled) {
-    ++stats_.responses_cancelled;
-    return;
-  }
-  if (token.kind != TokenKind::data) {
-    integrity_[stream].end(token.seq);
-    if (!messages_.empty()) {
-      messages_[stream].clear();
-      scrollback_[stream].begin_message();
-    }
-    if (token.kind == TokenKind::complete) ++stats_.streams_completed;
-    else ++stats_.stream_errors;
-    return;
-  }
-  if (integrity_[stream].observe(token.seq) == StreamIntegrity::Verdict::duplicate) return;
+  if (token.kind == TokenKind::cancelled) ++stats_.responses_cancelled;
+  else integrity_[token.stream].end(token.seq);
+  if (token.kind == TokenKind::complete) ++stats_.streams_completed;
+  else if (token.kind == TokenKind::error) ++stats_.stream_errors;
+  stage_.on_stream_end(token.stream, token.kind);
+}
+
+// The books of one data token: sequence, content, latencies. False for a
+// duplicate, which is counted and not displayed.
+bool SurfaceDriver::check(Token& token, std::int64_t& now) {
+  const std::uint32_t stream = token.stream;
+  if (integrity_[stream].observe(token.seq) == StreamIntegrity::Verdict::duplicate) return false;
   ++stats_.delivered;
   stats_.bytes_delivered += token.text.size();
   if (token.text.size() != token.clean_size || XXH3_64bits(token.text.data(), token.text.size()) != token.hash)
     ++stats_.corrupted;
-  if (messages_.empty()) {
-    scrollback_[stream].append(token.text);
-  } else {
-    messages_[stream] += token.text;
-    scrollback_[stream].rewrap_message(messages_[stream]);
-  }
-  focused_stream_ = stream;
-
   if (extra_work_.active()) extra_work_.run();
   if (scenario_.surface.work_us > 0) {
     // Busy work spins (a sleep would overshoot) but stays stoppable.
@@ -81,40 +68,49 @@ void Surface::deliver(Token& token, std::int64_t& now) {
     else latencies_.first_token.record(now - request_ns_);
     last = now;
   }
-  if (scenario_.faults.surface_stop_at && stats_.delivered == scenario_.faults.surface_stop_at) {
+  return true;
+}
+
+// The surface faults, due after the token just delivered; true when one ran.
+bool SurfaceDriver::planted_fault(std::int64_t& now) {
+  const auto& faults = scenario_.faults;
+  if (faults.surface_stop_at && stats_.delivered == faults.surface_stop_at) {
     // Fault: the UI thread hangs. Only an abort (the watchdog) ends this.
     while (!control_.aborted.load(std::memory_order_acquire)) {
       const timespec ts{0, 10'000'000};
       nanosleep(&ts, nullptr);
     }
-    return;
+    return true;
   }
-  if (stats_.delivered == scenario_.faults.surface_stall_at && scenario_.faults.surface_stall_ms > 0) {
+  if (stats_.delivered == faults.surface_stall_at && faults.surface_stall_ms > 0) {
     // Fault: the UI stops consuming for a while (a long frame, a GC pause…).
-    const std::int64_t until = monotonic_ns() + std::int64_t(scenario_.faults.surface_stall_ms * 1e6);
+    const std::int64_t until = monotonic_ns() + std::int64_t(faults.surface_stall_ms * 1e6);
     while (monotonic_ns() < until && !control_.surface_attention.load(std::memory_order_relaxed)) {
       const std::int64_t wake = std::min(until, monotonic_ns() + 10'000'000);
       const timespec ts{time_t(wake / 1'000'000'000), long(wake % 1'000'000'000)};
       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
     }
     now = clock_.now_ns();
+    return true;
   }
+  return false;
 }
 
-void Surface::render() {
+void SurfaceDriver::render() {
   const std::int64_t start = clock_.now_ns();
-  frame_checksum_ += scrollback_[focused_stream_].render(frame_.data(), scenario_.surface.height);
+  stage_.render();
   latencies_.frame_time.record(clock_.now_ns() - start);
   ++stats_.frames_rendered;
 }
 
-void Surface::run(std::int64_t request_ns) {
+void SurfaceDriver::run(std::int64_t request_ns) {
   request_ns_ = request_ns;
   const StageMeter meter;
   const double frame_rate = scenario_.surface.frame_rate_hz;
   const std::int64_t frame_period = frame_rate > 0 ? std::int64_t(1e9 / frame_rate) : 0;
   std::int64_t next_frame = frame_period ? clock_.now_ns() + frame_period : EventCount::kForever;
   const bool timed = scenario_.measure.latency || frame_period || scenario_.surface.work_us > 0;
+  const bool faults = scenario_.faults.surface_stop_at || scenario_.faults.surface_stall_at;
 
   while (true) {
     if (control_.surface_attention.load(std::memory_order_acquire)) {
@@ -133,19 +129,37 @@ void Surface::run(std::int64_t request_ns) {
       break;
     }
     std::int64_t now = timed ? clock_.now_ns() : 0;
-    std::size_t k = 0;
+    std::size_t k = 0, shown = 0;  // inbox_[shown, k) is checked and waits to be displayed
+    const auto display = [&](std::size_t end) {
+      if (end > shown) stage_.display(std::span<const Token>(inbox_.data() + shown, end - shown));
+      shown = end;
+    };
     bool in_band_quit = false;
     for (; k < r.count; ++k) {
       if (control_.surface_attention.load(std::memory_order_relaxed)) break;  // quit overtakes the batch
-      if (inbox_[k].kind == TokenKind::shutting_down) {
+      Token& token = inbox_[k];
+      if (token.kind == TokenKind::shutting_down) {
+        display(k);
         in_band_quit = true;
         stats_.shutting_down_seen_ns = clock_.now_ns();
         stats_.shutdown_seen_in_band = true;
-        ++k;
+        shown = ++k;
         break;
       }
-      deliver(inbox_[k], now);
+      if (token.kind != TokenKind::data) {
+        display(k);
+        receive(token);
+        shown = k + 1;
+      } else if (!check(token, now)) {
+        display(k);
+        shown = k + 1;  // a duplicate is not displayed
+      } else if (faults && (stats_.delivered == scenario_.faults.surface_stop_at ||
+                            stats_.delivered == scenario_.faults.surface_stall_at)) {
+        display(k + 1);
+        planted_fault(now);
+      }
     }
+    display(k);
     for (std::size_t rest = k; rest < r.count; ++rest)
       stats_.discarded_at_shutdown += inbox_[rest].kind == TokenKind::data;
     if (in_band_quit) {
@@ -170,9 +184,11 @@ void Surface::run(std::int64_t request_ns) {
     stats_.reordered += check.reordered();
     stats_.missing += check.missing();
   }
-  for (const auto& display : scrollback_) stats_.retained_bytes += display.retained_bytes();
-  for (const auto& message : messages_) stats_.retained_bytes += message.capacity();
+  stats_.retained_bytes = stage_.retained_bytes();
   for (std::size_t s = 0; s < streams_.size(); ++s) streams_[s].latency_p99_ns = stream_latency_[s].value_at_percentile(99);
+  CounterSink sink;
+  stage_.report(sink);
+  stats_.counters = sink.counters();
   stats_.usage = meter.finish();
 }
 

@@ -1,4 +1,4 @@
-#include "pipeline/transcript.hpp"
+#include "stages/transcript.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -1,6 +1,7 @@
-// The surface stage (the terminal UI's stand-in): verifies and displays each
-// token, renders the viewport on a frame tick, records delivery latencies, and
-// honours ShuttingDown from the control lane ahead of queued data.
+// The surface's driver: checks every token (sequence, content), records its
+// delivery latencies, hands what is new to the surface stage to display, ticks
+// its frames and times them, plants the surface faults, and honours
+// ShuttingDown from the control lane ahead of queued data.
 #pragma once
 
 #include <atomic>
@@ -9,6 +10,7 @@
 
 #include "aiway/latency_histogram.hpp"
 #include "aiway/scenario.hpp"
+#include "aiway/stage.hpp"
 #include "aiway/token.hpp"
 #include "measure/allocation_counter.hpp"
 #include "measure/busy_work.hpp"
@@ -16,7 +18,6 @@
 #include "measure/run_length_recorder.hpp"
 #include "pipeline/control_lane.hpp"
 #include "pipeline/integrity.hpp"
-#include "pipeline/scrollback.hpp"
 #include "pipeline/token_channel.hpp"
 
 namespace aiway {
@@ -43,10 +44,11 @@ struct SurfaceStats {
   std::uint64_t discarded_at_shutdown = 0;
   std::uint64_t frames_rendered = 0;
   bool shutdown_seen_in_band = false;   // ShuttingDown arrived through the data channel
-  std::uint64_t retained_bytes = 0;     // scrollback cells in use at the end
+  std::uint64_t retained_bytes = 0;     // what the stage retains at the end (scrollback cells in use)
   std::int64_t last_item_ns = 0;        // the last item processed: end of wall time
   std::int64_t shutting_down_seen_ns = 0;
   StageUsage usage;  // CPU time and allocations of the stage's thread
+  std::vector<StageCounter> counters;  // the stage's own
 };
 
 // One stream's delivery, for fairness between concurrent conversations.
@@ -56,9 +58,10 @@ struct StreamDelivery {
   std::int64_t latency_p99_ns = 0;  // corrected, end to end
 };
 
-class Surface {
+class SurfaceDriver {
  public:
-  Surface(const Scenario& scenario, const Clock& clock, TokenChannel& in, ControlLane& control);
+  SurfaceDriver(const Scenario& scenario, const Clock& clock, SurfaceStage& stage, std::uint32_t streams,
+                TokenChannel& in, ControlLane& control);
   // The thread body; request_ns is when the streams were requested (TTFT origin).
   void run(std::int64_t request_ns);
 
@@ -69,23 +72,21 @@ class Surface {
   const std::vector<StreamDelivery>& streams() const { return streams_; }
 
  private:
-  void deliver(Token& token, std::int64_t& now);
+  bool check(Token& token, std::int64_t& now);
+  void receive(Token& token);
+  bool planted_fault(std::int64_t& now);
   void render();
 
   const Scenario& scenario_;
   const Clock& clock_;
+  SurfaceStage& stage_;
   TokenChannel& in_;
   ControlLane& control_;
   std::vector<StreamIntegrity> integrity_;
-  std::vector<Scrollback> scrollback_;
   std::vector<std::int64_t> last_delivery_ns_;
-  std::vector<char> frame_;
   BusyWork extra_work_;
-  std::uint32_t focused_stream_ = 0;
-  std::uint64_t frame_checksum_ = 0;
   std::int64_t request_ns_ = 0;
   std::vector<Token> inbox_;
-  std::vector<std::string> messages_;           // rewrap = full: each stream's message so far
   std::vector<LatencyHistogram> stream_latency_;  // fairness: one per stream (2 significant digits)
   std::vector<StreamDelivery> streams_;
   DeliveryLatencies latencies_;

@@ -1,4 +1,4 @@
-#include "pipeline/conductor.hpp"
+#include "pipeline/conductor_driver.hpp"
 
 #include <sys/prctl.h>
 #include <immintrin.h>
@@ -8,71 +8,55 @@
 
 namespace aiway {
 
-Conductor::Conductor(const Scenario& scenario, const Clock& clock, TokenChannel& in, TokenChannel& out,
-                     ControlLane& control)
+ConductorDriver::ConductorDriver(const Scenario& scenario, const Clock& clock, ConductorStage& stage,
+                                 std::uint32_t streams, TokenChannel& in, TokenChannel& out, ControlLane& control)
     : scenario_(scenario),
       clock_(clock),
+      stage_(stage),
       in_(in),
       out_(out),
       control_(control),
-      parsers_(scenario.backend.streams),
-      commands_this_response_(scenario.backend.streams, 0),
-      stream_open_(scenario.backend.streams, false),
+      stream_open_(streams, false),
       inbox_(scenario.pipeline.batch),
       // A token can yield commands as well as itself: room for a full inbox and some.
       outbox_(2 * std::size_t(scenario.pipeline.batch) + 16),
-      extra_work_(scenario.conductor.extra_work_ns) {
-  transcripts_.reserve(scenario.backend.streams);
-  for (std::uint32_t s = 0; s < scenario.backend.streams; ++s) transcripts_.emplace_back(scenario.conductor.transcript_max_bytes);
+      output_(outbox_.data(), outbox_.size(), &ConductorDriver::flush, this),
+      extra_work_(scenario.conductor.extra_work_ns) {}
+
+// Pushes what the stage emitted; after a quit or abort interrupted a blocked
+// push, the rest (and everything forwarded later) is discarded and counted.
+void ConductorDriver::forward() {
+  const std::size_t size = output_.size();
+  const std::size_t pushed = stopped_ ? 0 : out_.push(output_.slots(), size, control_.conductor_attention);
+  for (std::size_t k = pushed; k < size; ++k) stats_.discarded_at_shutdown += output_.slots()[k].kind == TokenKind::data;
+  stopped_ |= pushed < size;
+  output_.clear();
 }
 
-void Conductor::process(Token& token) {
-  token.dequeued_ns = t1_;
-  const std::uint32_t stream = token.stream;
-  if (token.kind != TokenKind::cancelled) stream_open_[stream] = token.kind == TokenKind::data;
-  if (token.kind == TokenKind::data) {
-    ++stats_.tokens_in;
+// Hands inbox_[from, from + count) to the stage: the data tokens that have
+// arrived, up to the next terminal. Returns how many it handed.
+std::size_t ConductorDriver::hand_over(std::size_t from, std::size_t count) {
+  std::size_t end = from;
+  for (; end < count && inbox_[end].kind == TokenKind::data && inbox_[end].arrives_ns <= t1_; ++end) {
+    Token& token = inbox_[end];
+    token.dequeued_ns = t1_;
+    stream_open_[token.stream] = true;
     if (extra_work_.active()) extra_work_.run();
-    clean_.clear();
-    const bool unchanged = parsers_[stream].feed(token.text, clean_, [&](const AvatarCommand& command) {
-      if (!is_valid_command(command) || commands_this_response_[stream] >= scenario_.conductor.max_commands) {
-        ++stats_.commands_rejected;
-        return;
-      }
-      ++commands_this_response_[stream];
-      ++stats_.commands_executed;
-      if (outbox_size_ + 1 >= outbox_.size()) forward();
-      Token& ui = outbox_[outbox_size_++];
-      ui.kind = TokenKind::command;
-      ui.stream = stream;
-      ui.sent_ns = token.sent_ns;
-      ui.text.assign(command.name);
-    });
-    if (!unchanged) token.text.swap(clean_);  // the old buffer is reused for the next token
-    transcripts_[stream].append(token.text);
-  } else {
-    // What a response leaves pending at its end was never a command: text.
-    if (token.kind == TokenKind::cancelled) ++stats_.responses_cancelled;
-    clean_.clear();
-    parsers_[stream].flush(clean_);
-    transcripts_[stream].append(clean_);
-    transcripts_[stream].end_message();
-    commands_this_response_[stream] = 0;
   }
-  outbox_[outbox_size_++] = std::move(token);
+  stats_.tokens_in += end - from;
+  stage_.on_tokens(std::span<Token>(inbox_.data() + from, end - from), output_);
+  return end - from;
 }
 
-// Pushes the outbox; false when a quit or abort interrupted a blocked push.
-bool Conductor::forward() {
-  const std::size_t pushed = out_.push(outbox_.data(), outbox_size_, control_.conductor_attention);
-  for (std::size_t k = pushed; k < outbox_size_; ++k)
-    stats_.discarded_at_shutdown += outbox_[k].kind == TokenKind::data;
-  const bool all = pushed == outbox_size_;
-  outbox_size_ = 0;
-  return all;
+void ConductorDriver::end_stream(Token& terminal) {
+  terminal.dequeued_ns = t1_;
+  if (terminal.kind == TokenKind::cancelled) ++stats_.responses_cancelled;
+  else stream_open_[terminal.stream] = false;
+  stage_.on_stream_end(terminal.stream, terminal.kind, output_);
+  output_.forward(terminal);
 }
 
-void Conductor::shut_down() {
+void ConductorDriver::shut_down() {
   control_.shutting_down_ns.store(clock_.now_ns(), std::memory_order_release);
   if (scenario_.control.shutdown_path == ControlPath::separate) {
     // ShuttingDown overtakes every queued token: it travels the control lane.
@@ -95,24 +79,23 @@ void Conductor::shut_down() {
 
 // The backend closed its channel with streams still open: unlike ai-way's
 // conductor, which waited forever, end each with a StreamError the surface sees.
-void Conductor::report_disconnected() {
+void ConductorDriver::report_disconnected() {
   for (std::uint32_t stream = 0; stream < stream_open_.size(); ++stream) {
     if (!stream_open_[stream]) continue;
     ++stats_.streams_disconnected;
-    Token& end = outbox_[outbox_size_++];
+    Token end;
     end.kind = TokenKind::error;
     end.stream = stream;
     end.seq = 0;  // unknown: the surface cannot tell how many tokens were lost
     end.text = "disconnected";
-    if (outbox_size_ + 8 > outbox_.size()) forward();
-    stream_open_[stream] = false;
+    end_stream(end);
   }
-  if (outbox_size_ > 0) forward();
+  if (output_.size() > 0) forward();
 }
 
 // The hop1 network has not delivered the token yet: wait for it (sleeping
 // when it is far off), unless a quit comes first.
-bool Conductor::await_arrival(std::int64_t arrives_ns) {
+bool ConductorDriver::await_arrival(std::int64_t arrives_ns) {
   for (;;) {
     if (control_.conductor_attention.load(std::memory_order_acquire)) return false;
     t1_ = clock_.now_ns();
@@ -125,7 +108,7 @@ bool Conductor::await_arrival(std::int64_t arrives_ns) {
   }
 }
 
-void Conductor::run() {
+void ConductorDriver::run() {
   if (scenario_.hop1.active()) prctl(PR_SET_TIMERSLACK, 1);  // network arrivals to the microsecond
   const StageMeter meter;
   const bool stamp = scenario_.measure.latency;
@@ -142,18 +125,23 @@ void Conductor::run() {
     if (r.count == 0) continue;
     t1_ = stamp ? clock_.now_ns() : 0;
     std::size_t k = 0;
-    bool flowing = true;
-    while (k < r.count && flowing) {
+    while (k < r.count && !stopped_) {
       if (inbox_[k].arrives_ns > t1_ && !await_arrival(inbox_[k].arrives_ns)) break;  // quit while waiting
-      process(inbox_[k++]);
-      if (outbox_size_ + 8 > outbox_.size()) flowing = forward();
+      if (inbox_[k].kind == TokenKind::data) k += hand_over(k, r.count);
+      else end_stream(inbox_[k++]);
     }
-    if (flowing && outbox_size_ > 0) forward();
+    if (output_.size() > 0) forward();
     for (; k < r.count; ++k) stats_.discarded_at_shutdown += inbox_[k].kind == TokenKind::data;
     progress_.store(stats_.tokens_in, std::memory_order_relaxed);
   }
   out_.close();
-  for (const auto& t : transcripts_) stats_.transcript_bytes += t.bytes();
+  // Forwarded twice is not negative loss: the surface counts the duplicate.
+  stats_.dropped_by_stage = stats_.tokens_in - std::min(stats_.tokens_in, output_.forwarded_data());
+  stats_.commands_executed = output_.commands();
+  stats_.transcript_bytes = stage_.retained_bytes();
+  CounterSink sink;
+  stage_.report(sink);
+  stats_.counters = sink.counters();
   stats_.usage = meter.finish();
 }
 

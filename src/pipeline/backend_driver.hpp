@@ -1,6 +1,8 @@
-// The mock LLM: N streams interleaved round-robin, flat out or paced on a
-// schedule (start + j / rate, never sleep-per-token), planted avatar commands,
-// then a terminal Complete, or Error when the fault asks for it.
+// The backend's driver: asks the backend stage (the token source) for tokens,
+// numbers them per stream, hashes their clean text, paces them on a schedule
+// (start + j / rate, or the source's own; never a sleep per token), batches
+// them, plants the backend faults, and ends every stream with its terminal
+// (Complete, or Error when the fault asks for it).
 #pragma once
 
 #include <atomic>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "aiway/scenario.hpp"
+#include "aiway/stage.hpp"
 #include "aiway/token.hpp"
 #include "measure/allocation_counter.hpp"
 #include "measure/clock.hpp"
@@ -25,11 +28,13 @@ struct BackendStats {
   std::int64_t producer_lag_max_ns = 0;
   std::uint64_t wakeups = 0;       // sleeps of a paced backend: its cost is mostly these
   StageUsage usage;  // CPU time and allocations of the stage's thread
+  std::vector<StageCounter> counters;  // the stage's own
 };
 
-class Backend {
+class BackendDriver {
  public:
-  Backend(const Scenario& scenario, const Clock& clock, TokenChannel& out, ControlLane& control);
+  BackendDriver(const Scenario& scenario, const Clock& clock, BackendStage& source, TokenChannel& out,
+                ControlLane& control);
   // The thread body; start_ns is the request time and the schedule's origin.
   void run(std::int64_t start_ns);
 
@@ -37,17 +42,16 @@ class Backend {
   const std::atomic<std::uint64_t>& progress() const { return progress_; }
 
  private:
-  void fill(Token& token, std::uint64_t j);
   void request_quit();
   bool sleep_until(std::int64_t due_ns);
 
   const Scenario& scenario_;
   const Clock& clock_;
+  BackendStage& source_;
   TokenChannel& out_;
   ControlLane& control_;
-  std::vector<std::uint64_t> command_positions_;
-  std::vector<std::uint32_t> next_command_;   // per stream: index into command_positions_
-  std::vector<std::string> split_tail_;       // per stream: second half of a split command
+  std::vector<std::uint64_t> next_seq_;  // per stream
+  std::vector<bool> ended_;              // per stream: its terminal was sent
   BackendStats stats_;
   std::atomic<std::uint64_t> progress_{0};
 };

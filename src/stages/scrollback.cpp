@@ -1,4 +1,4 @@
-#include "pipeline/scrollback.hpp"
+#include "stages/scrollback.hpp"
 
 #include <algorithm>
 #include <cstring>

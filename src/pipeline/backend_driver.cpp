@@ -1,4 +1,4 @@
-#include "pipeline/backend.hpp"
+#include "pipeline/backend_driver.hpp"
 
 #include <sched.h>
 #include <sys/prctl.h>
@@ -8,57 +8,23 @@
 #include <cmath>
 
 #include "pipeline/arrival.hpp"
-#include "pipeline/generator.hpp"
+#include <fmt/format.h>
+
+#include <stdexcept>
 
 namespace aiway {
 
-Backend::Backend(const Scenario& scenario, const Clock& clock, TokenChannel& out, ControlLane& control)
+BackendDriver::BackendDriver(const Scenario& scenario, const Clock& clock, BackendStage& source, TokenChannel& out,
+                             ControlLane& control)
     : scenario_(scenario),
       clock_(clock),
+      source_(source),
       out_(out),
       control_(control),
-      next_command_(scenario.backend.streams, 0),
-      split_tail_(scenario.backend.streams) {
-  const auto& b = scenario.backend;
-  const std::uint64_t per_stream = scenario_.faults.error_at ? scenario_.faults.error_at : b.messages;
-  for (std::uint64_t j = 0; j < b.commands; ++j) {
-    const std::uint64_t at = planted_command_position(j, b.commands, b.messages);
-    if (at + 1 < per_stream) command_positions_.push_back(at);  // the split tail needs a next token
-  }
-}
+      next_seq_(source.streams(), 0),
+      ended_(source.streams(), false) {}
 
-void Backend::fill(Token& token, std::uint64_t j) {
-  const auto& b = scenario_.backend;
-  const std::uint32_t stream = std::uint32_t(j % b.streams);
-  const std::uint64_t i = j / b.streams;
-  token.stream = stream;
-  token.kind = TokenKind::data;
-  token.seq = i;
-  generate_message(b.size, i, token.text);
-  token.hash = XXH3_64bits(token.text.data(), token.text.size());
-  token.clean_size = std::uint32_t(token.text.size());
-
-  std::string& tail = split_tail_[stream];
-  if (!tail.empty()) {
-    token.text.insert(0, tail);
-    tail.clear();
-  }
-  std::uint32_t& next = next_command_[stream];
-  if (next < command_positions_.size() && command_positions_[next] == i) {
-    const std::string_view command = planted_command(next);
-    if (b.split_commands && next % 2 == 1) {
-      const std::size_t half = command.size() / 2;
-      token.text.append(command.substr(0, half));
-      tail.assign(command.substr(half));
-    } else {
-      token.text.append(command);
-    }
-    ++next;
-    ++stats_.commands_planted;
-  }
-}
-
-void Backend::request_quit() {
+void BackendDriver::request_quit() {
   control_.quit_requested_ns.store(clock_.now_ns(), std::memory_order_release);
   control_.conductor_attention.store(true, std::memory_order_release);
   out_.wake_consumer();
@@ -70,20 +36,24 @@ void Backend::request_quit() {
 }
 
 // Sleeps until due_ns (or at most 10 ms, to re-check the stop flag); false when stopped.
-bool Backend::sleep_until(std::int64_t due_ns) {
+bool BackendDriver::sleep_until(std::int64_t due_ns) {
   ++stats_.wakeups;
   clock_.sleep_until(std::min(due_ns, clock_.now_ns() + 10'000'000));
   return !control_.backend_stop.load(std::memory_order_acquire);
 }
 
-void Backend::run(std::int64_t start_ns) {
+
+void BackendDriver::run(std::int64_t start_ns) {
   prctl(PR_SET_TIMERSLACK, 1);  // pacing wants wake-ups to the microsecond, not the default 50 us
   const StageMeter meter;
   const auto& b = scenario_.backend;
-  const std::uint64_t per_stream = scenario_.faults.error_at ? scenario_.faults.error_at : b.messages;
-  const std::uint64_t total = per_stream * b.streams;
-  const bool paced = b.rate_tps > 0;
-  ArrivalSchedule schedule(b.arrival, paced ? b.rate_tps * b.streams : 1, b.burstiness, b.seed, start_ns);
+  const std::uint32_t streams = source_.streams();
+  const std::uint64_t total = source_.tokens();
+  // A recorded trace keeps its own schedule; otherwise rate_tps paces (or nothing does).
+  const bool self_timed = total > 0 && source_.next_due_ns() >= 0;
+  const bool paced = b.rate_tps > 0 || self_timed;
+  ArrivalSchedule schedule(b.arrival, b.rate_tps > 0 ? b.rate_tps * streams : 1, b.burstiness, b.seed, start_ns);
+  const auto next_due = [&] { return self_timed ? start_ns + source_.next_due_ns() : schedule.peek(); };
   const bool network = scenario_.hop1.active();
   NetworkHop hop1(scenario_.hop1, b.seed);
   const bool stamp = scenario_.measure.latency || network;
@@ -92,12 +62,13 @@ void Backend::run(std::int64_t start_ns) {
                                        : UINT64_MAX;
   const std::size_t batch_size = scenario_.pipeline.batch;
   const auto window_ns = std::int64_t(scenario_.pipeline.batch_window_us * 1e3);
-  std::vector<Token> batch(batch_size + b.streams);
+  std::vector<Token> batch(batch_size + streams);
 
   stats_.start_ns = start_ns;
-  std::uint64_t j = 0;
+  std::uint64_t j = 0;  // tokens taken from the source
   if (quit_after == 0) request_quit();
   const auto& faults = scenario_.faults;
+  const TokenKind terminal = faults.error_at ? TokenKind::error : TokenKind::complete;
   // Batches end exactly where a quit, stall or disconnect is due.
   const std::uint64_t stall_after = faults.backend_stall_at ? faults.backend_stall_at : UINT64_MAX;
   const std::uint64_t disconnect_after = faults.disconnect_at ? faults.disconnect_at : UINT64_MAX;
@@ -108,25 +79,50 @@ void Backend::run(std::int64_t start_ns) {
     if (stall_after > j) limit = std::min(limit, stall_after);
     if (second_request_after > j) limit = std::min(limit, second_request_after);
     const std::int64_t now = (stamp || paced) ? clock_.now_ns() : 0;
-    if (paced && schedule.peek() > now) {
+    if (paced && next_due() > now) {
       // Sleep to the next due time, but never less than the batch window:
       // waking per token would cost more CPU than the tokens themselves.
-      if (!sleep_until(std::max(schedule.peek(), now + window_ns))) break;
+      if (!sleep_until(std::max(next_due(), now + window_ns))) break;
       continue;
     }
     // Unpaced tokens are due the moment their batch is generated: one clock
     // read per batch (generating 256 short tokens takes a few microseconds).
     std::size_t n = 0;
-    for (; j < limit && (!paced || schedule.peek() <= now); ++j) {
-      Token& token = batch[n++];
-      fill(token, j);
-      token.intended_ns = paced ? schedule.next() : now;
-      if (token.seq + 1 == per_stream) {  // the stream's last token: its terminal follows
+    for (; j < limit && (!paced || next_due() <= now); ++j) {
+      Token& token = batch[n];
+      const std::int64_t due = paced ? next_due() : now;
+      const SourcedToken sourced = source_.next(token);
+      const std::uint32_t stream = token.stream;
+      if (stream >= streams)
+        throw std::runtime_error(fmt::format("the backend stage gave stream {} of its {} streams", stream, streams));
+      if (ended_[stream]) continue;  // past faults.error_at: the stream already ended
+      ++n;
+      token.kind = TokenKind::data;
+      token.seq = next_seq_[stream]++;
+      const std::string& clean = sourced.clean ? *sourced.clean : token.text;
+      token.hash = XXH3_64bits(clean.data(), clean.size());
+      token.clean_size = std::uint32_t(clean.size());
+      token.intended_ns = due;
+      if (!self_timed && paced) schedule.next();
+      if (sourced.last_of_stream || (faults.error_at && token.seq + 1 == faults.error_at)) {
         Token& end = batch[n++];
-        end.stream = token.stream;
-        end.kind = scenario_.faults.error_at ? TokenKind::error : TokenKind::complete;
-        end.seq = per_stream;  // the number of data tokens, so the surface can see a lost tail
+        end.stream = stream;
+        end.kind = terminal;
+        end.seq = token.seq + 1;  // the number of data tokens, so the surface can see a lost tail
         end.text.clear();
+        ended_[stream] = true;
+      }
+    }
+    if (j == total) {
+      // A stream the source never marked as ended ends with its last token.
+      for (std::uint32_t stream = 0; stream < streams; ++stream) {
+        if (ended_[stream] || next_seq_[stream] == 0) continue;
+        Token& end = batch[n++];
+        end.stream = stream;
+        end.kind = terminal;
+        end.seq = next_seq_[stream];
+        end.text.clear();
+        ended_[stream] = true;
       }
     }
     const std::int64_t sent = (stamp || paced) ? clock_.now_ns() : 0;
@@ -151,13 +147,12 @@ void Backend::run(std::int64_t start_ns) {
       // Fault: the user sends a new message mid-answer. Every open response is
       // cancelled (and says so); each stream carries on with the next response.
       std::size_t m = 0;
-      for (std::uint32_t stream = 0; stream < b.streams; ++stream) {
-        const std::uint64_t next_index = j / b.streams + (stream < j % b.streams ? 1 : 0);
-        if (next_index == 0 || next_index >= per_stream) continue;  // not started, or already finished
+      for (std::uint32_t stream = 0; stream < streams; ++stream) {
+        if (next_seq_[stream] == 0 || ended_[stream]) continue;  // not started, or already finished
         Token& cancel = batch[m++];
         cancel.kind = TokenKind::cancelled;
         cancel.stream = stream;
-        cancel.seq = next_index;
+        cancel.seq = next_seq_[stream];
         cancel.text.clear();
       }
       if (out_.push(batch.data(), m, control_.backend_stop) < m) break;
@@ -172,6 +167,10 @@ void Backend::run(std::int64_t start_ns) {
   }
   // A disconnect ends every stream without its terminal item: the channel just closes.
   out_.close();
+  stats_.commands_planted = source_.commands_planted();
+  CounterSink sink;
+  source_.report(sink);
+  stats_.counters = sink.counters();
   stats_.usage = meter.finish();
 }
 

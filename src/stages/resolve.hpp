@@ -1,0 +1,19 @@
+// A scenario's stages, checked against the registry and built.
+#pragma once
+
+#include "aiway/scenario.hpp"
+#include "aiway/stage.hpp"
+
+namespace aiway {
+
+// Checks backend.impl, conductor.impl and surface.impl against the registry
+// and each stage's [ROLE.params] against what it declares (names, types,
+// ranges), fills in the defaults, and, for a trace backend, reads the trace
+// and takes backend.streams and backend.messages from it. Throws
+// ScenarioError naming where the bad value was set (file:line:column, --set).
+void resolve_stages(Scenario& scenario);
+
+// The stages of one repetition, from a scenario resolve_stages() accepts.
+StageSet make_stages(const Scenario& scenario);
+
+}  // namespace aiway
