@@ -100,7 +100,7 @@ Token make_token(std::uint64_t i) {
 void BM_TokenChannelSpsc(benchmark::State& state) {
   const Clock clock = Clock::detect();
   const auto impl = state.range(0) == 0 ? ChannelImpl::moodycamel : ChannelImpl::mutex;
-  TokenChannel channel(10'000, Overflow::block, clock, 2, {}, impl);
+  TokenChannel channel(10'000, Overflow::block, clock, 2, impl);
   const std::atomic<bool> never{false};
   std::atomic<std::uint64_t> popped{0};
   std::thread consumer([&] {

@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include "aiway/input_error.hpp"
-#include "cli/worker_processes.hpp"
-#include "compare/pool.hpp"
-#include "report/results_json.hpp"
+#include "run/worker_processes.hpp"
+#include "results/pool.hpp"
+#include "results/results_json.hpp"
 
 namespace aiway {
 

@@ -7,7 +7,6 @@
 #include <atomic>
 #include <cmath>
 #include <csignal>
-#include <deque>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -20,10 +19,10 @@
 #include "stages/resolve.hpp"
 #include "calibrate/calibration.hpp"
 #include "cli/ab.hpp"
-#include "cli/worker_processes.hpp"
+#include "run/worker_processes.hpp"
 #include "measure/clock.hpp"
 #include "measure/machine.hpp"
-#include "compare/pool.hpp"
+#include "results/pool.hpp"
 #include "compare/statistics.hpp"
 #include "compare/verdict.hpp"
 #include "files/output_file.hpp"
@@ -31,9 +30,10 @@
 #include "report/comparison_report.hpp"
 #include "report/html_report.hpp"
 #include "report/reporter.hpp"
-#include "report/results_json.hpp"
-#include "report/scenario_toml.hpp"
+#include "results/results_json.hpp"
+#include "scenario/scenario_toml.hpp"
 #include "report/sweep_table.hpp"
+#include "run/run_plan.hpp"
 #include "run/runner.hpp"
 #include "run/memory_estimate.hpp"
 #include "results/history.hpp"
@@ -42,7 +42,7 @@
 #include "compare/series.hpp"
 #include "measure/process_stats.hpp"
 #include "files/input_file.hpp"
-#include "report/results_json.hpp"
+#include "results/results_json.hpp"
 
 namespace {
 
@@ -318,16 +318,19 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
     results.machine.calibration = aiway::calibrate(clock);
     if (progress) std::cerr << "\r\x1b[2K" << std::flush;
   }
-  aiway::RunOptions options;
-  options.interrupt = &g_interrupted;
-  options.on_event = [&](const aiway::RunEvent& e) {
+  aiway::RunPlan plan{scenarios, args.processes, args.interleave && scenarios.size() > 1, &g_interrupted, {}, {}};
+  plan.on_event = [&](const aiway::RunEvent& e) {
     if (!progress || e.kind != aiway::RunEvent::Kind::repetition_started) return;
     std::cerr << fmt::format("\r\x1b[2K[{}] {} {}/{} ...", e.scenario.name, e.warmup ? "warm-up" : "repetition", e.index, e.count)
               << std::flush;
   };
+  plan.on_process_started = [&](std::uint32_t worker, std::uint32_t count) {
+    if (progress) std::cerr << fmt::format("\r\x1b[2K[worker process {}/{}] ...", worker, count) << std::flush;
+  };
   const aiway::ConsoleStyle style{use_color(), args.spectrum};
   bool failed_run = false;
-  auto finished = [&](aiway::ScenarioResult r) {
+  results.method = {plan.processes, plan.interleave};
+  aiway::execute(plan, clock, results.interrupted, [&](aiway::ScenarioResult r) {
     if (progress) std::cerr << "\r\x1b[2K" << std::flush;
     failed_run |= !r.failure.empty();
     if (args.format == "console") {
@@ -336,37 +339,7 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
       std::cout << std::flush;
     }
     results.scenarios.push_back(std::move(r));
-  };
-  results.method = {args.processes, args.interleave && scenarios.size() > 1};
-  if (args.processes > 1) {
-    aiway::WorkerPlan plan{scenarios, args.processes, results.method.interleave, &g_interrupted, nullptr};
-    plan.on_process_started = [&](std::uint32_t worker, std::uint32_t count) {
-      if (progress) std::cerr << fmt::format("\r\x1b[2K[worker process {}/{}] ...", worker, count) << std::flush;
-    };
-    for (auto& r : aiway::run_in_worker_processes(plan, results.interrupted)) {
-      aiway::finalize_result(r, results.interrupted);
-      finished(std::move(r));
-    }
-  } else if (results.method.interleave) {
-    std::deque<aiway::ScenarioRun> runs;
-    for (const auto& s : scenarios) runs.emplace_back(s, clock, options);
-    for (bool more = true; more && !results.interrupted;) {
-      more = false;
-      for (auto& run : runs) {
-        more |= run.step(/*fresh_heap=*/true);
-        if (run.interrupted()) {
-          results.interrupted = true;
-          break;
-        }
-      }
-    }
-    for (auto& run : runs) finished(std::move(run).finish());
-  } else {
-    for (const auto& s : scenarios) {
-      if (results.interrupted) break;
-      finished(aiway::run_scenario(s, clock, options, results.interrupted));
-    }
-  }
+  });
   if (!args.sweeps.empty()) {
     for (std::size_t i = 0; i < results.scenarios.size(); ++i) results.scenarios[i].sweep = variants[i].combination;
     if (args.format == "console" && !args.quiet) aiway::print_sweep_table(aiway::sweep_table(results), false, std::cout);

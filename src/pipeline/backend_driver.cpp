@@ -14,7 +14,7 @@
 
 namespace aiway {
 
-BackendDriver::BackendDriver(const Scenario& scenario, const Clock& clock, BackendStage& source, TokenChannel& out,
+BackendDriver::BackendDriver(const Scenario& scenario, const Clock& clock, BackendStage& source, TokenProducer& out,
                              ControlLane& control)
     : scenario_(scenario),
       clock_(clock),

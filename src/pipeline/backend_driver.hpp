@@ -33,7 +33,7 @@ struct BackendStats {
 
 class BackendDriver {
  public:
-  BackendDriver(const Scenario& scenario, const Clock& clock, BackendStage& source, TokenChannel& out,
+  BackendDriver(const Scenario& scenario, const Clock& clock, BackendStage& source, TokenProducer& out,
                 ControlLane& control);
   // The thread body; start_ns is the request time and the schedule's origin.
   void run(std::int64_t start_ns);
@@ -48,7 +48,7 @@ class BackendDriver {
   const Scenario& scenario_;
   const Clock& clock_;
   BackendStage& source_;
-  TokenChannel& out_;
+  TokenProducer& out_;
   ControlLane& control_;
   std::vector<std::uint64_t> next_seq_;  // per stream
   std::vector<bool> ended_;              // per stream: its terminal was sent

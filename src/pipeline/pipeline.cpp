@@ -12,10 +12,11 @@ Pipeline::Pipeline(const Scenario& scenario, const Clock& clock, StageSet stages
       stages_(std::move(stages)),
       streams_(stages_.backend->streams()),
       channel_(scenario.channel.capacity, scenario.channel.overflow, clock, scenario.pipeline.spin_us,
-               canaries_for(scenario.faults), scenario.channel.impl),
+               scenario.channel.impl),
+      canaries_(channel_, canaries_for(scenario.faults)),
       surface_channel_(scenario.surface_channel.capacity, scenario.surface_channel.overflow, clock,
-                       scenario.pipeline.spin_us, {}, scenario.surface_channel.impl),
-      backend_(scenario, clock, *stages_.backend, channel_, control_),
+                       scenario.pipeline.spin_us, scenario.surface_channel.impl),
+      backend_(scenario, clock, *stages_.backend, canaries_, control_),
       conductor_(scenario, clock, *stages_.conductor, streams_, channel_, surface_channel_, control_),
       surface_(scenario, clock, *stages_.surface, streams_, surface_channel_, control_) {}
 

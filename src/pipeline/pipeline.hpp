@@ -15,6 +15,7 @@
 #include "aiway/stage.hpp"
 #include "measure/clock.hpp"
 #include "pipeline/backend_driver.hpp"
+#include "pipeline/canary_injector.hpp"
 #include "pipeline/conductor_driver.hpp"
 #include "pipeline/control_lane.hpp"
 #include "pipeline/surface_driver.hpp"
@@ -57,6 +58,7 @@ class Pipeline {
   const DeliveryLatencies& latencies() const { return surface_.latencies(); }
   const std::vector<StreamDelivery>& streams() const { return surface_.streams(); }
   const ChannelStats& channel() const { return channel_.stats(); }
+  const PlantedFaults& planted() const { return canaries_.planted(); }
   const ChannelStats& surface_channel() const { return surface_channel_.stats(); }
   const ControlLane& control() const { return control_; }
   // A stage that threw (std::bad_alloc above all) stopped the pipeline: what
@@ -80,6 +82,7 @@ class Pipeline {
   std::uint32_t streams_;
   ControlLane control_;
   TokenChannel channel_;
+  CanaryInjector canaries_;  // the backend pushes through it into channel_
   TokenChannel surface_channel_;
   BackendDriver backend_;
   ConductorDriver conductor_;

@@ -10,12 +10,11 @@ constexpr std::int64_t kRecheckNs = 50'000'000;  // sleeping sides re-check thei
 }
 
 TokenChannel::TokenChannel(std::size_t capacity, Overflow policy, const Clock& clock, double spin_us,
-                           ChannelCanaries canaries, ChannelImpl impl)
+                           ChannelImpl impl)
     : capacity_(capacity),
       policy_(policy),
       clock_(clock),
       spin_ns_(std::int64_t(spin_us * 1000)),
-      canaries_(canaries),
       impl_(impl),
       // The mutex channel leaves moodycamel's queue unused: keep it minimal.
       queue_(impl == ChannelImpl::moodycamel ? capacity + 2 * moodycamel::ConcurrentQueueDefaultTraits::BLOCK_SIZE : 0, 1, 0),
@@ -123,46 +122,6 @@ bool TokenChannel::wait_for_room(const std::atomic<bool>& cancel) {
 }
 
 std::size_t TokenChannel::push(Token* items, std::size_t n, const std::atomic<bool>& cancel) {
-  return canaries_.any() ? push_with_canaries(items, n, cancel) : push_through_policy(items, n, cancel);
-}
-
-std::size_t TokenChannel::push_with_canaries(Token* items, std::size_t n, const std::atomic<bool>& cancel) {
-  auto every = [&](std::uint64_t period) { return period && canary_data_seen_ % period == 0; };
-  canary_batch_.clear();
-  for (std::size_t i = 0; i < n; ++i) {
-    Token& token = items[i];
-    if (token.kind != TokenKind::data) {
-      canary_batch_.push_back(std::move(token));
-      continue;
-    }
-    ++canary_data_seen_;
-    if (every(canaries_.drop_every)) {  // silently: no policy counts it
-      ++stats_.planted_drops;
-      continue;
-    }
-    if (every(canaries_.reorder_every) && !held_) {
-      ++stats_.planted_reorders;
-      held_ = std::move(token);
-      continue;
-    }
-    if (every(canaries_.duplicate_every)) {
-      ++stats_.planted_duplicates;
-      canary_batch_.push_back(token);
-    } else if (every(canaries_.corrupt_every) && !token.text.empty()) {
-      ++stats_.planted_corruptions;
-      token.text[0] = char(token.text[0] ^ 0x01);
-    }
-    canary_batch_.push_back(std::move(token));
-    if (held_) {  // the reordered token goes right after its successor
-      canary_batch_.push_back(std::move(*held_));
-      held_.reset();
-    }
-  }
-  const std::size_t pushed = push_through_policy(canary_batch_.data(), canary_batch_.size(), cancel);
-  return pushed == canary_batch_.size() ? n : 0;
-}
-
-std::size_t TokenChannel::push_through_policy(Token* items, std::size_t n, const std::atomic<bool>& cancel) {
   std::size_t done = 0;
   while (done < n) {
     std::int64_t free = std::int64_t(capacity_) - depth_.load(std::memory_order_acquire);
@@ -201,14 +160,14 @@ std::uint64_t TokenChannel::drain(Token* scratch, std::size_t size, const std::a
   return discarded;
 }
 
+void TokenChannel::push_over_capacity(Token&& item) {
+  stats_.pushed_data += item.kind == TokenKind::data;
+  enqueue_one(std::move(item));
+  depth_.fetch_add(1, std::memory_order_acq_rel);
+  data_ready_.notify_all();
+}
+
 void TokenChannel::close() {
-  if (held_) {
-    // A reordered token with no successor left: it still has to arrive. One
-    // slot over capacity is acceptable for a planted fault.
-    enqueue_one(std::move(*held_));
-    held_.reset();
-    depth_.fetch_add(1, std::memory_order_acq_rel);
-  }
   closed_.store(true, std::memory_order_release);
   wake_consumer();
 }

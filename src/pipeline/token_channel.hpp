@@ -22,22 +22,17 @@
 
 namespace aiway {
 
-// Planted misbehaviour (scenario [faults]): one data token in every N is
-// dropped silently, duplicated, sent after its successor, or has a byte
-// flipped. 0 turns a canary off.
-struct ChannelCanaries {
-  std::uint64_t drop_every = 0;
-  std::uint64_t duplicate_every = 0;
-  std::uint64_t reorder_every = 0;
-  std::uint64_t corrupt_every = 0;
-  bool any() const { return drop_every || duplicate_every || reorder_every || corrupt_every; }
+// The producer's side of a channel: what a stage driver pushes into. A
+// TokenChannel is one; a CanaryInjector (pipeline/canary_injector.hpp) wraps
+// one to plant faults on the way in.
+class TokenProducer {
+ public:
+  virtual ~TokenProducer() = default;
+  // Moves items[0..n) in; see TokenChannel::push.
+  virtual std::size_t push(Token* items, std::size_t n, const std::atomic<bool>& cancel) = 0;
+  virtual void close() = 0;
+  virtual void wake_consumer() = 0;
 };
-
-// The token channel's canaries as a scenario's [faults] plants them.
-inline ChannelCanaries canaries_for(const FaultConfig& faults) {
-  return {faults.channel_drop_every, faults.channel_duplicate_every, faults.channel_reorder_every,
-          faults.channel_corrupt_every};
-}
 
 struct ChannelStats {
   std::uint64_t pushed_data = 0;     // data tokens accepted into the channel
@@ -45,24 +40,23 @@ struct ChannelStats {
   std::uint64_t dropped_other = 0;   // terminal items and commands dropped by the policy
   std::int64_t max_depth = 0;
   std::int64_t blocked_ns = 0;       // producer time spent waiting for room (block policy)
-  // What the canaries planted (the surface must detect exactly these).
-  std::uint64_t planted_drops = 0, planted_duplicates = 0, planted_reorders = 0, planted_corruptions = 0;
 };
 
-class TokenChannel {
+class TokenChannel final : public TokenProducer {
  public:
   TokenChannel(std::size_t capacity, Overflow policy, const Clock& clock, double spin_us,
-               ChannelCanaries canaries = {}, ChannelImpl impl = ChannelImpl::moodycamel);
+               ChannelImpl impl = ChannelImpl::moodycamel);
   TokenChannel(const TokenChannel&) = delete;
   TokenChannel& operator=(const TokenChannel&) = delete;
 
   // Producer side (one thread). Moves items[0..n) in, applying the overflow
   // policy. Under `block` it waits for room; it gives up when `cancel` becomes
   // true and returns how many items it pushed (the rest stay in `items`).
-  // With canaries planted, a cancelled push reports all or nothing.
-  std::size_t push(Token* items, std::size_t n, const std::atomic<bool>& cancel);
+  std::size_t push(Token* items, std::size_t n, const std::atomic<bool>& cancel) override;
+  // One item past the capacity, never waiting (a planted fault's last token).
+  void push_over_capacity(Token&& item);
   // No more items will be pushed; the consumer sees `closed` once it has drained.
-  void close();
+  void close() override;
 
   struct PopResult {
     std::size_t count = 0;
@@ -79,7 +73,7 @@ class TokenChannel {
   std::uint64_t drain(Token* scratch, std::size_t size, const std::atomic<bool>& aborted);
 
   // Wakes a sleeping consumer / producer so it re-checks its control flags.
-  void wake_consumer();
+  void wake_consumer() override;
   void wake_producer();
 
   std::size_t capacity() const { return capacity_; }
@@ -88,8 +82,6 @@ class TokenChannel {
   const ChannelStats& stats() const { return stats_; }
 
  private:
-  std::size_t push_through_policy(Token* items, std::size_t n, const std::atomic<bool>& cancel);
-  std::size_t push_with_canaries(Token* items, std::size_t n, const std::atomic<bool>& cancel);
   void count_drop(const Token& token);
   std::size_t make_room(std::size_t wanted);
   bool wait_for_room(const std::atomic<bool>& cancel);
@@ -104,10 +96,6 @@ class TokenChannel {
   const Overflow policy_;
   const Clock& clock_;
   const std::int64_t spin_ns_;
-  const ChannelCanaries canaries_;
-  std::uint64_t canary_data_seen_ = 0;
-  std::vector<Token> canary_batch_;   // the batch as the faulty channel rewrote it
-  std::optional<Token> held_;         // a reordered token, waiting for its successor
 
   const ChannelImpl impl_;
   moodycamel::ConcurrentQueue<Token> queue_;

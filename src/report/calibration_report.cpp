@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "compare/statistics.hpp"
-#include "report/results_json.hpp"
+#include "results/results_json.hpp"
 
 namespace aiway {
 

@@ -114,10 +114,11 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   m.set("reordered", double(f.reordered));
   m.set("corrupted", double(f.corrupted));
   if (canaries_for(s.faults).any()) {
-    m.set("planted_drops", double(ch1.planted_drops));
-    m.set("planted_duplicates", double(ch1.planted_duplicates));
-    m.set("planted_reorders", double(ch1.planted_reorders));
-    m.set("planted_corruptions", double(ch1.planted_corruptions));
+    const PlantedFaults& planted = p.planted();
+    m.set("planted_drops", double(planted.drops));
+    m.set("planted_duplicates", double(planted.duplicates));
+    m.set("planted_reorders", double(planted.reorders));
+    m.set("planted_corruptions", double(planted.corruptions));
   }
   m.set("stream_errors", double(f.stream_errors));
   m.set("streams_disconnected", double(c.streams_disconnected));

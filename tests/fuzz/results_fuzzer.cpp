@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "report/results_json.hpp"
+#include "results/results_json.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {

@@ -1,13 +1,13 @@
 #include <gtest/gtest.h>
 
 #include "compare/mann_whitney.hpp"
-#include "compare/pool.hpp"
+#include "results/pool.hpp"
 #include "compare/statistics.hpp"
 #include "aiway/scenario_file.hpp"
 #include "compare/verdict.hpp"
 
 #include <algorithm>
-#include "report/results_json.hpp"
+#include "results/results_json.hpp"
 
 namespace aiway {
 namespace {

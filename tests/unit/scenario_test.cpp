@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "aiway/scenario_file.hpp"
-#include "report/scenario_toml.hpp"
+#include "scenario/scenario_toml.hpp"
 
 namespace aiway {
 namespace {

@@ -1,3 +1,4 @@
+#include "pipeline/canary_injector.hpp"
 #include "pipeline/token_channel.hpp"
 
 #include "aiway/scenario_file.hpp"
@@ -20,7 +21,7 @@ Token data(std::uint64_t seq) {
 const std::atomic<bool> kNever{false};
 
 // Pushes `n` data tokens in batches of `batch`; returns the pushed count.
-std::size_t push_all(TokenChannel& channel, std::uint64_t n, std::size_t batch) {
+std::size_t push_all(TokenProducer& channel, std::uint64_t n, std::size_t batch) {
   std::vector<Token> items(batch);
   std::size_t pushed = 0;
   for (std::uint64_t i = 0; i < n; i += batch) {
@@ -49,7 +50,7 @@ INSTANTIATE_TEST_SUITE_P(Impls, TokenChannelImpl, ::testing::Values(ChannelImpl:
 
 TEST_P(TokenChannelImpl, BlockPolicyDeliversEverythingInOrderAcrossThreads) {
   const Clock clock = Clock::steady();
-  TokenChannel channel(100, Overflow::block, clock, 1, {}, GetParam());
+  TokenChannel channel(100, Overflow::block, clock, 1, GetParam());
   std::vector<std::uint64_t> seqs;
   std::thread consumer([&] { seqs = pop_all(channel); });
   push_all(channel, 50'000, 37);
@@ -64,7 +65,7 @@ TEST_P(TokenChannelImpl, BlockPolicyDeliversEverythingInOrderAcrossThreads) {
 
 TEST_P(TokenChannelImpl, DropNewestKeepsTheFirstAndCountsTheRest) {
   const Clock clock = Clock::steady();
-  TokenChannel channel(10, Overflow::drop_newest, clock, 0, {}, GetParam());
+  TokenChannel channel(10, Overflow::drop_newest, clock, 0, GetParam());
   push_all(channel, 25, 25);  // nobody consumes while pushing
   EXPECT_EQ(channel.stats().dropped_data, 15u);
   const auto seqs = pop_all(channel);
@@ -75,7 +76,7 @@ TEST_P(TokenChannelImpl, DropNewestKeepsTheFirstAndCountsTheRest) {
 
 TEST_P(TokenChannelImpl, DropOldestKeepsTheNewestAndCountsTheRest) {
   const Clock clock = Clock::steady();
-  TokenChannel channel(10, Overflow::drop_oldest, clock, 0, {}, GetParam());
+  TokenChannel channel(10, Overflow::drop_oldest, clock, 0, GetParam());
   push_all(channel, 25, 4);
   EXPECT_EQ(channel.stats().dropped_data, 15u);
   const auto seqs = pop_all(channel);
@@ -86,7 +87,7 @@ TEST_P(TokenChannelImpl, DropOldestKeepsTheNewestAndCountsTheRest) {
 
 TEST_P(TokenChannelImpl, DropsOfNonDataItemsAreCountedApart) {
   const Clock clock = Clock::steady();
-  TokenChannel channel(1, Overflow::drop_newest, clock, 0, {}, GetParam());
+  TokenChannel channel(1, Overflow::drop_newest, clock, 0, GetParam());
   Token items[2] = {data(0), data(1)};
   items[1].kind = TokenKind::complete;
   channel.push(items, 2, kNever);
@@ -97,7 +98,7 @@ TEST_P(TokenChannelImpl, DropsOfNonDataItemsAreCountedApart) {
 TEST_P(TokenChannelImpl, LossyPoliciesAccountForEveryTokenUnderConcurrency) {
   for (Overflow policy : {Overflow::drop_newest, Overflow::drop_oldest}) {
     const Clock clock = Clock::steady();
-    TokenChannel channel(64, policy, clock, 1, {}, GetParam());
+    TokenChannel channel(64, policy, clock, 1, GetParam());
     std::vector<std::uint64_t> seqs;
     std::thread consumer([&] { seqs = pop_all(channel); });
     push_all(channel, 200'000, 50);
@@ -112,19 +113,20 @@ TEST_P(TokenChannelImpl, CanariesRewriteTheStreamAsPlanted) {
   ChannelCanaries canaries;
   canaries.drop_every = 5;
   canaries.reorder_every = 7;
-  TokenChannel channel(100, Overflow::block, clock, 0, canaries, GetParam());
-  push_all(channel, 20, 3);  // data tokens 1..20 in batches of three
+  TokenChannel channel(100, Overflow::block, clock, 0, GetParam());
+  CanaryInjector faulty(channel, canaries);
+  push_all(faulty, 20, 3);  // data tokens 1..20 in batches of three
   const auto seqs = pop_all(channel);
   // 5th, 10th, 15th, 20th (seq 4, 9, 14, 19) dropped; the 7th and 14th (seq 6, 13) each come after their successor.
   EXPECT_EQ(seqs, (std::vector<std::uint64_t>{0, 1, 2, 3, 5, 7, 6, 8, 10, 11, 12, 15, 13, 16, 17, 18}));
-  EXPECT_EQ(channel.stats().planted_drops, 4u);
-  EXPECT_EQ(channel.stats().planted_reorders, 2u);
+  EXPECT_EQ(faulty.planted().drops, 4u);
+  EXPECT_EQ(faulty.planted().reorders, 2u);
   EXPECT_EQ(channel.stats().dropped_data, 0u);  // not the policy: a silent, planted loss
 }
 
 TEST_P(TokenChannelImpl, PopTimesOutAtItsDeadline) {
   const Clock clock = Clock::steady();
-  TokenChannel channel(4, Overflow::block, clock, 0, {}, GetParam());
+  TokenChannel channel(4, Overflow::block, clock, 0, GetParam());
   Token out[4];
   const auto r = channel.pop(out, 4, monotonic_ns() + 2'000'000, kNever);
   EXPECT_EQ(r.count, 0u);
@@ -133,7 +135,7 @@ TEST_P(TokenChannelImpl, PopTimesOutAtItsDeadline) {
 
 TEST_P(TokenChannelImpl, BlockedProducerGivesUpWhenCancelled) {
   const Clock clock = Clock::steady();
-  TokenChannel channel(2, Overflow::block, clock, 0, {}, GetParam());
+  TokenChannel channel(2, Overflow::block, clock, 0, GetParam());
   std::atomic<bool> cancel{false};
   Token items[5] = {data(0), data(1), data(2), data(3), data(4)};
   std::size_t pushed = 0;

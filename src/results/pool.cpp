@@ -1,4 +1,4 @@
-#include "compare/pool.hpp"
+#include "results/pool.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "cli/worker_processes.hpp"
+#include "run/worker_processes.hpp"
 
 #include <fmt/format.h>
 #include <fcntl.h>
@@ -15,10 +15,10 @@
 #include <stdexcept>
 #include <thread>
 
-#include "compare/pool.hpp"
+#include "results/pool.hpp"
 #include "files/output_file.hpp"
-#include "report/results_json.hpp"
-#include "report/scenario_toml.hpp"
+#include "results/results_json.hpp"
+#include "scenario/scenario_toml.hpp"
 
 extern char** environ;
 

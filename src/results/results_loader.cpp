@@ -8,7 +8,7 @@
 #include "aiway/scenario_file.hpp"
 #include "compare/statistics.hpp"
 #include "files/input_file.hpp"
-#include "report/results_json.hpp"
+#include "results/results_json.hpp"
 
 namespace aiway {
 namespace {

@@ -1,4 +1,4 @@
-#include "report/scenario_toml.hpp"
+#include "scenario/scenario_toml.hpp"
 
 #include <fmt/format.h>
 

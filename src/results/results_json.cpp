@@ -1,0 +1,98 @@
+#include "aiway/scenario_file.hpp"
+#include "compare/statistics.hpp"
+#include "results/results_json.hpp"
+
+namespace aiway {
+
+nlohmann::ordered_json scenario_config_json(const Scenario& scenario) {
+  nlohmann::ordered_json config = nlohmann::ordered_json::object();
+  for (const Field& field : scenario_fields(scenario)) {
+    nlohmann::ordered_json value;  // null for an unset optional
+    std::visit([&](const auto& v) {
+      if constexpr (!std::is_same_v<std::decay_t<decltype(v)>, std::monostate>) value = v;
+    }, field.value);
+    if (field.section.empty()) config[field.key] = value;
+    else config[field.section][field.key] = value;
+  }
+  return config;
+}
+
+nlohmann::ordered_json calibration_json(const Calibration& c) {
+  return {{"score", c.score},
+          {"channel_tokens_per_s", c.channel_tokens_per_s},
+          {"memcpy_bytes_per_s", c.memcpy_bytes_per_s},
+          {"loop_ops_per_s", c.loop_ops_per_s},
+          {"spread", c.spread},
+          {"foreign_cpu_share", c.foreign_cpu_share ? nlohmann::ordered_json(*c.foreign_cpu_share) : nullptr}};
+}
+
+nlohmann::ordered_json results_to_json(const RunResults& results) {
+  using json = nlohmann::ordered_json;
+  json out;
+  out["schema"] = results.schema;
+  out["tool"] = {{"name", results.tool.name},       {"version", results.tool.version},
+                 {"git", results.tool.git},         {"compiler", results.tool.compiler},
+                 {"build_type", results.tool.build_type}, {"allocator", results.tool.allocator}};
+  const MachineInfo& m = results.machine;
+  out["machine"] = {{"fingerprint", m.fingerprint}, {"hostname", m.hostname},     {"cpu_model", m.cpu_model},
+                    {"logical_cpus", m.logical_cpus}, {"memory_bytes", m.memory_bytes}, {"kernel", m.kernel},
+                    {"governor", m.governor},       {"clock_source", m.clock_source},
+                    {"calibration_score", m.calibration ? json(m.calibration->score) : json(nullptr)},
+                    {"load_avg", m.load_avg}};
+  json caches = json::array();
+  for (const auto& c : m.caches)
+    caches.push_back({{"type", c.type}, {"level", c.level}, {"size", c.size_bytes}, {"num_sharing", c.num_sharing}});
+  out["machine"]["caches"] = caches;
+  if (m.calibration) out["machine"]["calibration"] = calibration_json(*m.calibration);
+  out["method"] = {{"processes", results.method.processes}, {"interleave", results.method.interleave}};
+  out["started_at"] = results.started_at;
+  out["interrupted"] = results.interrupted;
+  out["planned_repetitions"] = results.planned_repetitions;
+  if (results.interrupted) out["interruption"] = describe_interrupted(results);
+  out["passed"] = results.passed;
+  json scenarios = json::array();
+  for (const auto& r : results.scenarios) {
+    json s;
+    s["name"] = r.scenario.name;
+    if (!r.sweep.empty()) {
+      json sweep = json::object();
+      for (const auto& [field, value] : r.sweep) sweep[field] = value;
+      s["sweep"] = sweep;
+    }
+    s["config"] = scenario_config_json(r.scenario);
+    json reps = json::array();
+    for (const auto& rep : r.repetitions) {
+      json metrics = json::object();
+      for (const auto& [name, value] : rep.metrics.values()) metrics[name] = value;
+      json spectrum = json::array();
+      for (const auto& line : rep.latency_spectrum) spectrum.push_back({line.value_us, line.percentile, line.total_count});
+      json timeline = json::array();
+      for (const auto& point : rep.rss_timeline) timeline.push_back({point.t_s, point.rss_bytes});
+      reps.push_back({{"metrics", metrics},
+                      {"latency_spectrum", {{"columns", {"value_us", "percentile", "total_count"}}, {"rows", spectrum}}},
+                      {"rss_timeline", {{"columns", {"t_s", "rss_bytes"}}, {"rows", timeline}}}});
+    }
+    s["repetitions"] = reps;
+    s["disturbed_reruns"] = r.disturbed_reruns;
+    json summary = json::object();
+    for (const auto& [name, sm] : r.summary)
+      summary[name] = {{"median", sm.median}, {"min", sm.min}, {"max", sm.max}, {"mean", sm.mean},
+                       {"cv", sm.cv},         {"n", sm.n},     {"unstable", sm.unstable}};
+    s["summary"] = summary;
+    json thresholds = json::array();
+    for (const auto& t : r.thresholds)
+      thresholds.push_back({{"metric", t.metric}, {"op", t.op}, {"limit", t.limit}, {"aggregate", t.aggregate},
+                            {"value", t.value ? json(*t.value) : json(nullptr)}, {"passed", t.passed}});
+    s["thresholds"] = thresholds;
+    s["unstable"] = unstable_headline_metrics(r);
+    const std::string disturbed = describe_disturbed(disturbance_of(r));
+    s["disturbed"] = disturbed.empty() ? json(nullptr) : json(disturbed);
+    s["failure"] = r.failure.empty() ? json(nullptr) : json(r.failure);
+    s["passed"] = r.passed;
+    scenarios.push_back(std::move(s));
+  }
+  out["scenarios"] = scenarios;
+  return out;
+}
+
+}  // namespace aiway
