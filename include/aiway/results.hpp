@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "aiway/metrics.hpp"
 #include "aiway/scenario.hpp"
 
 namespace aiway {
@@ -69,6 +70,13 @@ struct ThresholdResult {
   bool passed = false;
 };
 
+// A stage's own counter as it declared itself: the comparison judges it in
+// its direction (advisory), like a built-in metric.
+struct CounterInfo {
+  std::string unit;
+  Better better = Better::neither;
+};
+
 struct ScenarioResult {
   Scenario scenario;  // resolved: defaults and overrides applied
   // The sweep combination this result is (run --sweep): field -> value. The
@@ -80,6 +88,7 @@ struct ScenarioResult {
   std::vector<double> disturbed_reruns;
   std::vector<std::pair<std::string, MetricSummary>> summary;
   std::vector<ThresholdResult> thresholds;
+  std::map<std::string, CounterInfo> counters;  // stage counters: metric ("conductor.hits") -> unit, direction
   std::string failure;  // a runtime failure (timeout, stuck stage); empty when the run completed
   bool passed = false;
 };

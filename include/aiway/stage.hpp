@@ -23,6 +23,7 @@
 #include <variant>
 #include <vector>
 
+#include "aiway/metrics.hpp"
 #include "aiway/scenario.hpp"
 #include "aiway/token.hpp"
 
@@ -32,8 +33,6 @@ namespace aiway {
 // Counters a stage reports: each becomes the metric "<role>.<name>" of every
 // repetition (conductor.cache_hits), in every output format, and is compared
 // like a built-in metric in the direction it declares.
-
-enum class Better { higher, lower, neither };
 
 struct StageCounter {
   std::string name;  // lower-case letters, digits and '_' (checked when reported)

@@ -29,6 +29,7 @@
 #include "report/calibration_report.hpp"
 #include "report/comparison_report.hpp"
 #include "report/html_report.hpp"
+#include "report/metric_docs.hpp"
 #include "report/reporter.hpp"
 #include "results/results_json.hpp"
 #include "scenario/scenario_toml.hpp"
@@ -443,6 +444,7 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
 
   std::string show_name;
   std::vector<std::string> show_sets;
+  auto* metrics = app.add_subcommand("metrics", "Print the metric table (name, unit, direction, default threshold, meaning) as Markdown");
   auto* stages = app.add_subcommand("stages", "List the stage implementations this binary has, with their parameters");
   auto* show = app.add_subcommand("show", "Print a scenario fully resolved (every default filled in)");
   show->add_option("scenario", show_name, "Scenario name or file")->required();
@@ -577,6 +579,10 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
   }
 
   try {
+    if (*metrics) {
+      std::cout << aiway::metric_table_markdown();
+      return kPass;
+    }
     if (*stages) {
       print_stages(std::cout);
       return kPass;

@@ -1,5 +1,7 @@
 #include "compare/verdict.hpp"
 
+#include "aiway/metrics.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -29,21 +31,14 @@ std::string_view to_string(Rule rule) {
   return rule == Rule::u_test ? "one-sided Mann-Whitney U" : "complete separation + Hodges-Lehmann shift";
 }
 
+// A stage counter's practical threshold: it declares a direction, not a size.
+constexpr double kStageCounterThreshold = 0.10;
+
 std::vector<MetricPolicy> default_policies() {
-  constexpr bool speed = true;
-  return {
-      {"throughput_tps", true, 0.05, 0, speed},    {"throughput_bytes_per_s", true, 0.05, 0, speed},
-      {"latency_p50_us", false, 0.10, 0, speed},   {"latency_p99_us", false, 0.10, 0, speed},
-      {"latency_p999_us", false, 0.20, 0, speed},  {"hop1_p99_us", false, 0.10, 0, speed},
-      {"hop2_p99_us", false, 0.10, 0, speed},      {"ttft_us", false, 0.10, 0, speed},
-      {"rss_growth_bytes", false, 0.10, 16.0 * 1024 * 1024},
-      {"cpu_share", false, 0.10},
-      {"cpu_conductor_s", false, 0.10, 0, speed},  {"cpu_surface_s", false, 0.10, 0, speed},
-      {"quit_latency_us", false, 0.20, 0, speed},  {"allocs_per_token", false, 0.05},
-      {"alloc_bytes_per_token", false, 0.05},
-      // Loss of a lossy scenario: a change under 0.1 % of the tokens never matters.
-      {"loss_ratio", false, 0.10, 0.001},
-  };
+  std::vector<MetricPolicy> out;
+  for (const MetricDescriptor& m : kMetrics)
+    if (m.threshold > 0) out.push_back({std::string(m.name), m.better == Better::higher, m.threshold, m.floor, m.speed});
+  return out;
 }
 
 std::vector<MetricPolicy> policies_for(const std::vector<MetricPolicy>& policies, const Scenario& scenario) {
@@ -415,7 +410,12 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
     const bool bound = schedule_bound(n.scenario);
     std::vector<Judged> metrics;
     // The new side's [compare] wins over the base's: it is the scenario as it is now.
-    for (const auto& policy : policies_for(policies_for(policies, b->scenario), n.scenario)) {
+    // A stage's own counters that declare a direction are judged too (advisory).
+    std::vector<MetricPolicy> scenario_policies = policies_for(policies_for(policies, b->scenario), n.scenario);
+    for (const auto& [name, info] : n.counters)
+      if (info.better != Better::neither && b->counters.count(name))
+        scenario_policies.push_back({name, info.better == Better::higher, kStageCounterThreshold});
+    for (const auto& policy : scenario_policies) {
       const auto before = metric_values(b->repetitions, policy.metric);
       auto after = metric_values(n.repetitions, policy.metric);
       if (before.empty() && after.empty()) continue;

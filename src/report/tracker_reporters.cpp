@@ -7,7 +7,7 @@
 
 #include "compare/statistics.hpp"
 #include "report/reporter.hpp"
-#include "report/tracked_metrics.hpp"
+#include "aiway/metrics.hpp"
 
 namespace aiway {
 namespace {
@@ -21,11 +21,12 @@ class BmfReporter final : public Reporter {
     nlohmann::ordered_json root = nlohmann::ordered_json::object();
     for (const auto& r : results.scenarios) {
       nlohmann::ordered_json measures = nlohmann::ordered_json::object();
-      for (const auto& t : kTrackedMetrics) {
-        const auto values = metric_values(r.repetitions, std::string(t.metric));
+      for (const auto& t : kMetrics) {
+        if (t.exported.empty()) continue;  // the tracked metrics are the exported ones
+        const auto values = metric_values(r.repetitions, std::string(t.name));
         if (values.empty()) continue;
         const auto [low, high] = bootstrap_median_interval(values);
-        measures[std::string(t.metric)] = {{"value", median(values)}, {"lower_value", low}, {"upper_value", high}};
+        measures[std::string(t.name)] = {{"value", median(values)}, {"lower_value", low}, {"upper_value", high}};
       }
       root["aiway/" + r.scenario.name] = std::move(measures);
     }
@@ -63,16 +64,17 @@ class OpenMetricsReporter final : public Reporter {
  public:
   void report(const RunResults& results, std::ostream& out) const override {
     const std::string common = fmt::format("machine=\"{}\",git=\"{}\"", label(results.machine.fingerprint), label(results.tool.git));
-    for (const auto& t : kTrackedMetrics) {
+    for (const auto& t : kMetrics) {
+      if (t.exported.empty()) continue;
       std::string samples;
       for (const auto& r : results.scenarios) {
-        const auto values = metric_values(r.repetitions, std::string(t.metric));
+        const auto values = metric_values(r.repetitions, std::string(t.name));
         if (values.empty()) continue;
         samples += fmt::format("{}{{scenario=\"{}\",{}}} {}\n", t.exported, label(r.scenario.name), common,
-                               number(median(values) * t.scale));
+                               number(median(values) * t.export_scale));
       }
       if (samples.empty()) continue;
-      out << fmt::format("# HELP {} {} (median of the repetitions).\n# TYPE {} gauge\n{}", t.exported, t.help,
+      out << fmt::format("# HELP {} {} (median of the repetitions).\n# TYPE {} gauge\n{}", t.exported, t.description,
                          t.exported, samples);
     }
     std::string histogram;

@@ -74,6 +74,12 @@ nlohmann::ordered_json results_to_json(const RunResults& results) {
     }
     s["repetitions"] = reps;
     s["disturbed_reruns"] = r.disturbed_reruns;
+    if (!r.counters.empty()) {
+      json counters = json::object();
+      for (const auto& [name, info] : r.counters)
+        counters[name] = {{"unit", info.unit}, {"better", to_string(info.better)}};
+      s["stage_counters"] = counters;
+    }
     json summary = json::object();
     for (const auto& [name, sm] : r.summary)
       summary[name] = {{"median", sm.median}, {"min", sm.min}, {"max", sm.max}, {"mean", sm.mean},

@@ -282,6 +282,20 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
         s.disturbed_reruns.push_back(reruns[k].get<double>());
       }
     }
+    if (scenarios[i].contains("stage_counters")) {
+      const json& counters = r.field(scenarios[i], at, "stage_counters", json::value_t::object);
+      for (const auto& [name, info] : counters.items()) {
+        const std::string where = fmt::format("{}.stage_counters.{}", at, name);
+        if (!info.is_object()) r.fail(where, "expected an object {\"unit\": ..., \"better\": ...}");
+        CounterInfo c;
+        if (info.contains("unit") && info["unit"].is_string()) c.unit = info["unit"].get<std::string>();
+        const std::string better = info.contains("better") && info["better"].is_string() ? info["better"].get<std::string>() : "";
+        if (better == "higher") c.better = Better::higher;
+        else if (better == "lower") c.better = Better::lower;
+        else if (better != "neither") r.fail(where + ".better", "expected \"higher\", \"lower\" or \"neither\"");
+        s.counters[name] = c;
+      }
+    }
     s.summary = summarize(s.repetitions);  // derived, so recomputed rather than trusted
     if (scenarios[i].contains("failure") && scenarios[i]["failure"].is_string())
       s.failure = scenarios[i]["failure"].get<std::string>();

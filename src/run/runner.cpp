@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 #include "compare/statistics.hpp"
 #include "compare/thresholds.hpp"
@@ -186,10 +187,6 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   }
   add_fairness(m, p.streams(), b.start_ns);
 
-  // Each stage's own counters, named by role.
-  for (const auto& [role, counters] : {std::pair{"backend", &b.counters}, std::pair{"conductor", &c.counters},
-                                       std::pair{"surface", &f.counters}})
-    for (const StageCounter& counter : *counters) m.set(fmt::format("{}.{}", role, counter.name), counter.value);
 
   m.set("channel_max_depth", double(ch1.max_depth));
   m.set("channel_mean_depth", sampled.gauges.size() > 0 ? sampled.gauges[0].mean : 0);
@@ -222,6 +219,7 @@ std::vector<SpectrumLine> spectrum_of(const LatencyHistogram& h) {
 
 struct RepetitionOutcome {
   Repetition repetition;
+  std::map<std::string, CounterInfo> counters;  // the stages' own, declared
   std::string failure;
   bool interrupted = false;
 };
@@ -282,6 +280,15 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
   const CpuUsage usage = cpu_window.close(kMinForeignWindowS);
   const std::int64_t rss_end = rss_bytes();
   out.repetition.metrics = collect_metrics(s, pipeline, sampled, rss_baseline, rss_before, rss_end, usage);
+  // Each stage's own counters, named by role, with what they declared.
+  for (const auto& [role, counters] : {std::pair{"backend", &pipeline.backend().counters},
+                                       std::pair{"conductor", &pipeline.conductor().counters},
+                                       std::pair{"surface", &pipeline.surface().counters}})
+    for (const StageCounter& counter : *counters) {
+      const std::string name = fmt::format("{}.{}", role, counter.name);
+      out.repetition.metrics.set(name, counter.value);
+      out.counters[name] = CounterInfo{counter.unit, counter.better};
+    }
   if (s.measure.latency) out.repetition.latency_spectrum = spectrum_of(pipeline.latencies().end_to_end);
   for (const auto& point : sampled.rss_timeline) out.repetition.rss_timeline.push_back({point.t_s, point.rss_bytes});
   return out;
@@ -345,6 +352,7 @@ void ScenarioRun::repetition(bool warmup, std::uint32_t index) {
     result_.disturbed_reruns.push_back(*share);
     return;
   }
+  for (auto& [name, info] : outcome.counters) result_.counters[name] = std::move(info);
   result_.repetitions.push_back(std::move(outcome.repetition));
 }
 

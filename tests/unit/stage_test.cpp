@@ -11,7 +11,10 @@
 
 #include "aiway/aiway.hpp"
 #include "aiway/scenario_file.hpp"
+#include "measure/machine.hpp"
 #include "pipeline/pipeline.hpp"
+#include "compare/verdict.hpp"
+#include "results/results_json.hpp"
 #include "run/runner.hpp"
 #include "stages/builtin_stages.hpp"
 #include "stages/resolve.hpp"
@@ -234,6 +237,35 @@ TEST(Stages, RegistrationRefusesADuplicateOrAStrangeName) {
   EXPECT_THROW(r.add(aiway::StageInfo{aiway::StageRole::conductor, "typed", "",
                                       {{"n", ParamType::integer, 1.0, 0, 0, ""}}}, make),
                std::logic_error);  // a default not of its declared type
+}
+
+TEST(Stages, AStageCounterIsComparedInTheDirectionItDeclares) {
+  const aiway::Clock clock = aiway::Clock::detect();
+  const auto side = [&](int every) {
+    aiway::Scenario s = scenario("[backend]\nmessages = 5000\n[conductor]\nimpl = \"drop-every\"\n",
+                                 {fmt::format("conductor.params.every={}", every), "repetitions=5",
+                                  // The counter is exact whatever else runs: a busy machine must not make it inconclusive.
+                                  "measure.max_foreign_cpu=0"});
+    s.name = "drops";
+    aiway::RunResults r;
+    r.tool = aiway::describe_tool();
+    r.machine = aiway::describe_machine(clock);
+    bool interrupted = false;
+    r.scenarios.push_back(aiway::run_scenario(s, clock, aiway::RunOptions{}, interrupted));
+    // Through the results JSON and back, as compare reads a file.
+    return aiway::results_from_json_text(aiway::results_to_json(r).dump(), "side.json");
+  };
+  const aiway::RunResults base = side(10), worse = side(5);
+  ASSERT_EQ(base.scenarios[0].counters.at("conductor.dropped").better, aiway::Better::lower);
+  EXPECT_EQ(base.scenarios[0].counters.at("conductor.dropped").unit, "tokens");
+  const aiway::Comparison c = aiway::compare_results(base, worse, aiway::default_policies());
+  ASSERT_EQ(c.scenarios.size(), 1u);
+  const aiway::MetricComparison* dropped = nullptr;
+  for (const auto& m : c.scenarios[0].metrics)
+    if (m.metric == "conductor.dropped") dropped = &m;
+  ASSERT_NE(dropped, nullptr) << "the stage's counter was not compared";
+  EXPECT_EQ(dropped->verdict, aiway::Verdict::regressed);  // 500 -> 1000 dropped, lower is better
+  EXPECT_FALSE(dropped->gating);                          // advisory: it gates only with --strict
 }
 
 // ---- trace replay -----------------------------------------------------------

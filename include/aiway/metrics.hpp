@@ -1,0 +1,144 @@
+// The metric descriptors: every metric a repetition records, declared once.
+// Collection, the results JSON, the comparison's defaults, the reporters that
+// export to trackers, and the metric table in the docs all read this table,
+// so a metric added here is added everywhere (and one missing here fails the
+// tests).
+#pragma once
+
+#include <array>
+#include <string_view>
+
+namespace aiway {
+
+// Which way a change is an improvement.
+enum class Better { higher, lower, neither };
+
+struct MetricDescriptor {
+  std::string_view name;  // in the results: the unit is in the name
+  std::string_view unit;  // for people: "tokens/s", "us", "bytes", "ratio", "count", "s"
+  Better better = Better::neither;
+  // compare: the relative change that matters in practice (0.05 = 5 %);
+  // 0: not compared.
+  double threshold = 0;
+  // compare: an absolute change below this never matters (allocator noise in RSS).
+  double floor = 0;
+  // A figure of speed: across machines it is normalised by the calibration
+  // score (unless the scenario's schedule bounds it).
+  bool speed = false;
+  // Exported to benchmark trackers (OpenMetrics, in base units; "": not exported).
+  std::string_view exported;
+  double export_scale = 1;
+  std::string_view description;
+};
+
+namespace metric_table {
+constexpr Better up = Better::higher, down = Better::lower, none = Better::neither;
+constexpr double MiB = 1024.0 * 1024.0;
+}  // namespace metric_table
+
+// In the order a repetition records them.
+inline constexpr std::array kMetrics = [] {
+  using namespace metric_table;
+  return std::array<MetricDescriptor, 87>{{
+      {"tokens_sent", "tokens", none, 0, 0, false, "", 1, "data tokens the backend handed to the token channel"},
+      {"tokens_delivered", "tokens", up, 0, 0, false, "", 1, "data tokens the surface received once (duplicates excluded)"},
+      {"bytes_sent", "bytes", none, 0, 0, false, "", 1, "clean payload bytes of the tokens sent"},
+      {"bytes_delivered", "bytes", up, 0, 0, false, "", 1, "clean payload bytes of the tokens delivered"},
+      {"dropped_by_policy", "tokens", down, 0, 0, false, "", 1, "data tokens a channel's overflow policy dropped, counted at the drop"},
+      {"dropped_other_by_policy", "items", down, 0, 0, false, "", 1, "terminal items and commands a channel's overflow policy dropped"},
+      {"discarded_at_shutdown", "tokens", none, 0, 0, false, "", 1, "data tokens still queued when quit arrived, abandoned on purpose"},
+      {"dropped_by_stage", "tokens", down, 0, 0, false, "", 1, "data tokens the conductor stage was given and did not forward (a filtering or lossy stage), counted by its driver"},
+      {"lost_unaccounted", "tokens", down, 0, 0, false, "aiway_lost_unaccounted_tokens", 1, "sent - delivered - dropped by policy - dropped by stage - discarded: anything but 0 is a bug"},
+      {"loss_ratio", "ratio", down, 0.10, 0.001, false, "aiway_loss_ratio", 1, "(sent - delivered - discarded) / sent: dropped by a policy or a stage, or lost; tokens discarded after a quit are not loss"},
+      {"missing_at_surface", "tokens", down, 0, 0, false, "", 1, "sequence numbers the surface never saw (a lost tail whose terminal was dropped too is invisible to it)"},
+      {"duplicated", "tokens", down, 0, 0, false, "", 1, "data tokens the surface saw a second time (per-stream sequence check)"},
+      {"reordered", "tokens", down, 0, 0, false, "", 1, "data tokens that arrived after a later one of their stream"},
+      {"corrupted", "tokens", down, 0, 0, false, "", 1, "data tokens whose text does not hash to the clean text the backend generated"},
+      {"planted_drops", "tokens", none, 0, 0, false, "", 1, "canaries: tokens the token channel dropped on purpose (only when [faults] plants them)"},
+      {"planted_duplicates", "tokens", none, 0, 0, false, "", 1, "canaries: tokens the token channel duplicated on purpose"},
+      {"planted_reorders", "tokens", none, 0, 0, false, "", 1, "canaries: tokens the token channel sent after their successor on purpose"},
+      {"planted_corruptions", "tokens", none, 0, 0, false, "", 1, "canaries: tokens the token channel flipped a byte of on purpose"},
+      {"stream_errors", "streams", down, 0, 0, false, "", 1, "streams the surface saw end with an error"},
+      {"streams_disconnected", "streams", down, 0, 0, false, "", 1, "streams the conductor closed with a StreamError because the backend went away"},
+      {"responses_cancelled", "responses", none, 0, 0, false, "", 1, "faults.second_request_at only: open responses cancelled when the second request came"},
+      {"responses_cancelled_seen", "responses", none, 0, 0, false, "", 1, "faults.second_request_at only: the cancellations the surface saw (equal when nothing was lost)"},
+      {"streams_completed", "streams", up, 0, 0, false, "", 1, "streams the surface saw end normally"},
+      {"commands_planted", "commands", none, 0, 0, false, "", 1, "[yolla:...] commands the backend wrote into the text"},
+      {"commands_executed", "commands", none, 0, 0, false, "", 1, "commands the conductor stage emitted to the surface"},
+      {"commands_displayed", "commands", none, 0, 0, false, "", 1, "commands the surface received"},
+      {"wall_s", "s", down, 0, 0, false, "", 1, "request (first token generated) to the last item the surface processed"},
+      {"throughput_tps", "tokens/s", up, 0.05, 0, true, "aiway_throughput_tokens_per_second", 1, "delivered tokens / wall_s"},
+      {"throughput_bytes_per_s", "bytes/s", up, 0.05, 0, true, "aiway_throughput_bytes_per_second", 1, "delivered payload bytes / wall_s"},
+      {"latency_p50_us", "us", down, 0.10, 0, true, "aiway_latency_p50_seconds", 1e-6, "end-to-end latency from the intended send time, median"},
+      {"latency_p90_us", "us", down, 0, 0, true, "", 1, "end-to-end latency from the intended send time, 90th percentile"},
+      {"latency_p99_us", "us", down, 0.10, 0, true, "aiway_latency_p99_seconds", 1e-6, "end-to-end latency from the intended send time, 99th percentile"},
+      {"latency_p999_us", "us", down, 0.20, 0, true, "", 1, "end-to-end latency from the intended send time, 99.9th percentile"},
+      {"latency_max_us", "us", down, 0, 0, true, "", 1, "end-to-end latency from the intended send time, maximum"},
+      {"latency_mean_us", "us", down, 0, 0, true, "", 1, "end-to-end latency from the intended send time, mean"},
+      {"latency_uncorrected_p99_us", "us", down, 0, 0, true, "", 1, "end-to-end latency from the actual send time, 99th percentile (what coordinated omission hides)"},
+      {"hop1_p99_us", "us", down, 0.10, 0, true, "", 1, "send to conductor dequeue, 99th percentile"},
+      {"hop2_p99_us", "us", down, 0.10, 0, true, "", 1, "conductor dequeue to surface delivery, 99th percentile"},
+      {"ttft_us", "us", down, 0.10, 0, true, "", 1, "first token at the surface after the request, median over streams"},
+      {"itl_p99_us", "us", down, 0, 0, true, "", 1, "gap between consecutive tokens of a stream, 99th percentile (tokens delivered in one batch have a gap of 0)"},
+      {"producer_lag_max_us", "us", down, 0, 0, false, "", 1, "paced backends only: how far the send fell behind the schedule"},
+      {"backend_wakeups", "count", down, 0, 0, false, "", 1, "paced backends only: how often the backend slept and woke (about run time / pipeline.batch_window_us)"},
+      {"rss_baseline_bytes", "bytes", none, 0, 0, false, "", 1, "RSS before the scenario's first (warm-up) repetition, after the allocator returned free memory: growth is measured from it"},
+      {"rss_before_bytes", "bytes", none, 0, 0, false, "", 1, "RSS before this repetition"},
+      {"rss_peak_bytes", "bytes", down, 0, 0, false, "", 1, "peak RSS of the repetition (the sampler's reads and VmHWM, reset per repetition)"},
+      {"rss_end_bytes", "bytes", none, 0, 0, false, "", 1, "RSS after this repetition"},
+      {"rss_growth_bytes", "bytes", down, 0.10, 16 * MiB, false, "aiway_rss_growth_bytes", 1, "peak - baseline: what a repetition holds, or leaks"},
+      {"rss_samples", "count", none, 0, 0, false, "", 1, "RSS reads the sampler took"},
+      {"transcript_bytes", "bytes", none, 0, 0, false, "", 1, "what the conductor stage retains at the end (ai-way's: its transcript)"},
+      {"retained_bytes", "bytes", down, 0, 0, false, "", 1, "what the conductor and surface stages retain at the end (transcript + scrollback cells in use)"},
+      {"cpu_seconds", "s", down, 0, 0, false, "", 1, "process user + system time over the repetition"},
+      {"cpu_share", "ratio", down, 0.10, 0, false, "aiway_cpu_share_ratio", 1, "cpu_seconds / (elapsed x logical CPUs)"},
+      {"cpu_backend_s", "s", down, 0, 0, true, "", 1, "the backend thread's CPU time (CLOCK_THREAD_CPUTIME_ID)"},
+      {"cpu_conductor_s", "s", down, 0.10, 0, true, "", 1, "the conductor thread's CPU time"},
+      {"cpu_surface_s", "s", down, 0.10, 0, true, "", 1, "the surface thread's CPU time"},
+      {"foreign_cpu_share", "ratio", none, 0, 0, false, "", 1, "CPU everything but this process used during the repetition (other processes, kernel, steal), over elapsed x logical CPUs; see below"},
+      {"ctx_switches_voluntary", "count", down, 0, 0, false, "", 1, "voluntary context switches (getrusage)"},
+      {"ctx_switches_involuntary", "count", down, 0, 0, false, "", 1, "involuntary context switches (getrusage)"},
+      {"quit_latency_us", "us", down, 0.20, 0, true, "aiway_quit_latency_seconds", 1e-6, "quit requested to ShuttingDown seen by the surface; absent without a quit, or when an in-band ShuttingDown was dropped"},
+      {"shutdown_lost", "flag", down, 0, 0, false, "", 1, "control.shutdown_path = in-band only: 1 when the full lossy surface channel dropped ShuttingDown"},
+      {"streams", "streams", none, 0, 0, false, "", 1, "several streams only: how many"},
+      {"stream_tps_min", "tokens/s", up, 0, 0, false, "", 1, "several streams only: the slowest stream's throughput (its tokens over request to its last token)"},
+      {"stream_tps_median", "tokens/s", up, 0, 0, false, "", 1, "several streams only: the median stream's throughput"},
+      {"stream_tps_max", "tokens/s", none, 0, 0, false, "", 1, "several streams only: the fastest stream's throughput"},
+      {"stream_p99_min_us", "us", none, 0, 0, false, "", 1, "several streams only: the best stream's corrected p99 (2 significant digits)"},
+      {"stream_p99_median_us", "us", down, 0, 0, false, "", 1, "several streams only: the median stream's corrected p99"},
+      {"stream_p99_max_us", "us", down, 0, 0, false, "", 1, "several streams only: the worst stream's corrected p99"},
+      {"fairness_jain", "ratio", up, 0, 0, false, "", 1, "several streams only: Jain's index of the streams' throughputs (1 = even, 1/n = one stream got everything)"},
+      {"worst_stream", "index", none, 0, 0, false, "", 1, "several streams only: the stream with the highest p99"},
+      {"channel_max_depth", "tokens", none, 0, 0, false, "", 1, "token channel: deepest queue"},
+      {"channel_mean_depth", "tokens", none, 0, 0, false, "", 1, "token channel: mean depth (from the sampler)"},
+      {"surface_channel_max_depth", "tokens", none, 0, 0, false, "", 1, "surface channel: deepest queue"},
+      {"surface_channel_mean_depth", "tokens", none, 0, 0, false, "", 1, "surface channel: mean depth (from the sampler)"},
+      {"producer_blocked_s", "s", none, 0, 0, false, "", 1, "time the backend waited for room in the token channel"},
+      {"conductor_blocked_s", "s", none, 0, 0, false, "", 1, "time the conductor waited for room in the surface channel"},
+      {"allocs_per_token", "count", down, 0.05, 0, false, "", 1, "C++ heap allocations of the three stage threads per delivered token (absent under sanitizers)"},
+      {"alloc_bytes_per_token", "bytes", down, 0.05, 0, false, "", 1, "bytes those allocations asked for, per delivered token"},
+      {"allocs_backend", "count", down, 0, 0, false, "", 1, "C++ heap allocations of the backend thread"},
+      {"allocs_conductor", "count", down, 0, 0, false, "", 1, "C++ heap allocations of the conductor thread"},
+      {"allocs_surface", "count", down, 0, 0, false, "", 1, "C++ heap allocations of the surface thread"},
+      {"frames_rendered", "count", none, 0, 0, false, "", 1, "viewport redraws (surface.frame_rate_hz)"},
+      {"frame_time_p99_us", "us", down, 0, 0, true, "", 1, "one viewport render, 99th percentile"},
+      {"conductor.commands_rejected", "commands", none, 0, 0, false, "", 1, "the aiway conductor's counter: commands invalid or over max_commands per response"},
+      {"surface.lines_wrapped", "lines", none, 0, 0, false, "", 1, "the terminal surface's counter: wrapped lines written"},
+      {"backend.NAME", "", none, 0, 0, false, "", 1, "a backend stage's own counter, as it reports it (docs/stages.md)"},
+      {"conductor.NAME", "", none, 0, 0, false, "", 1, "a conductor stage's own counter"},
+      {"surface.NAME", "", none, 0, 0, false, "", 1, "a surface stage's own counter"},
+  }};
+}();
+
+constexpr std::string_view to_string(Better better) {
+  return better == Better::higher ? "higher" : better == Better::lower ? "lower" : "neither";
+}
+
+// The descriptor of a metric; null for a name not in the table.
+constexpr const MetricDescriptor* find_metric(std::string_view name) {
+  for (const MetricDescriptor& m : kMetrics)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+}  // namespace aiway
