@@ -28,7 +28,6 @@ class LatencyHistogram {
   std::int64_t min() const { return total_ ? min_ : 0; }
   std::int64_t max() const { return max_; }  // exact
   double mean() const { return total_ ? sum_ / double(total_) : 0.0; }
-  double stddev() const;
   // The value at or below which `percentile` (0..100) of recorded values fall.
   std::int64_t value_at_percentile(double percentile) const;
 
@@ -65,7 +64,6 @@ class LatencyHistogram {
   std::int64_t min_ = INT64_MAX;
   std::int64_t max_ = 0;
   double sum_ = 0;
-  double sum_sq_ = 0;
 };
 
 }  // namespace aiway

@@ -134,6 +134,21 @@ constexpr std::string_view to_string(Better better) {
   return better == Better::higher ? "higher" : better == Better::lower ? "lower" : "neither";
 }
 
+// The metrics `compare` judges by default (a threshold in the table), in
+// table order: a scenario's [compare] section names them.
+inline constexpr auto kComparedMetrics = [] {
+  constexpr std::size_t n = [] {
+    std::size_t count = 0;
+    for (const MetricDescriptor& m : kMetrics) count += m.threshold > 0;
+    return count;
+  }();
+  std::array<std::string_view, n> names{};
+  std::size_t i = 0;
+  for (const MetricDescriptor& m : kMetrics)
+    if (m.threshold > 0) names[i++] = m.name;
+  return names;
+}();
+
 // The descriptor of a metric; null for a name not in the table.
 constexpr const MetricDescriptor* find_metric(std::string_view name) {
   for (const MetricDescriptor& m : kMetrics)

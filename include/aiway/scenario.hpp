@@ -3,11 +3,16 @@
 // differs.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <variant>
+
+#include "aiway/metrics.hpp"
 
 namespace aiway {
 
@@ -165,10 +170,16 @@ struct Expectations {
 // [compare]: practical thresholds for this scenario's comparisons, as relative
 // changes (0.10 = 10 %), overriding the defaults of `compare`; named by metric.
 struct CompareThresholds {
-  std::optional<double> throughput_tps, throughput_bytes_per_s;
-  std::optional<double> latency_p50_us, latency_p99_us, latency_p999_us, hop1_p99_us, hop2_p99_us, ttft_us;
-  std::optional<double> rss_growth_bytes, cpu_share, cpu_conductor_s, cpu_surface_s, quit_latency_us;
-  std::optional<double> allocs_per_token, alloc_bytes_per_token, loss_ratio;
+  // One per compared metric, in the order of kComparedMetrics (the metric table).
+  std::array<std::optional<double>, kComparedMetrics.size()> change{};
+  // By metric name; a name that is not a compared metric is a programming error.
+  std::optional<double>& operator[](std::string_view metric) { return change[index(metric)]; }
+  const std::optional<double>& operator[](std::string_view metric) const { return change[index(metric)]; }
+  static std::size_t index(std::string_view metric) {
+    for (std::size_t i = 0; i < kComparedMetrics.size(); ++i)
+      if (kComparedMetrics[i] == metric) return i;
+    throw std::out_of_range(std::string(metric) + " is not a compared metric");
+  }
   // The metrics that decide the gate's exit code, comma-separated; empty: the
   // default family (throughput_tps, latency_p99_us, and quit latency, CPU share
   // or loss where the scenario quits, is paced or may drop).

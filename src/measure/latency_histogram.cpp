@@ -83,7 +83,6 @@ void LatencyHistogram::record_n(std::int64_t value, std::int64_t count) {
   min_ = std::min(min_, value);
   max_ = std::max(max_, value);
   sum_ += double(value) * double(count);
-  sum_sq_ += double(value) * double(value) * double(count);
 }
 
 void LatencyHistogram::merge(const LatencyHistogram& other) {
@@ -95,21 +94,15 @@ void LatencyHistogram::merge(const LatencyHistogram& other) {
   min_ = std::min(min_, other.min_);
   max_ = std::max(max_, other.max_);
   sum_ += other.sum_;
-  sum_sq_ += other.sum_sq_;
 }
 
 void LatencyHistogram::reset() {
   std::fill(counts_.begin(), counts_.end(), 0);
   total_ = saturated_ = max_ = 0;
   min_ = INT64_MAX;
-  sum_ = sum_sq_ = 0;
+  sum_ = 0;
 }
 
-double LatencyHistogram::stddev() const {
-  if (total_ == 0) return 0;
-  const double m = mean();
-  return std::sqrt(std::max(0.0, sum_sq_ / double(total_) - m * m));
-}
 
 std::int64_t LatencyHistogram::value_at_percentile(double percentile) const {
   if (total_ == 0) return 0;

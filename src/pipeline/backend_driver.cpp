@@ -133,10 +133,7 @@ void BackendDriver::run(std::int64_t start_ns) {
     }
     const std::size_t pushed = out_.push(batch.data(), n, control_.backend_stop);
     for (std::size_t k = 0; k < pushed; ++k) {
-      if (batch[k].kind != TokenKind::data) {
-        ++stats_.terminals_sent;
-        continue;
-      }
+      if (batch[k].kind != TokenKind::data) continue;
       ++stats_.tokens_sent;
       stats_.bytes_sent += batch[k].clean_size;
     }
@@ -156,7 +153,6 @@ void BackendDriver::run(std::int64_t start_ns) {
         cancel.text.clear();
       }
       if (out_.push(batch.data(), m, control_.backend_stop) < m) break;
-      stats_.terminals_sent += m;
     }
     if (j == stall_after) {
       // Fault: the model stops producing for a while, then carries on on schedule.

@@ -23,7 +23,6 @@ struct BackendStats {
   std::uint64_t tokens_sent = 0;   // data tokens handed to the token channel
   std::uint64_t bytes_sent = 0;    // their clean payload bytes
   std::uint64_t commands_planted = 0;
-  std::uint64_t terminals_sent = 0;
   std::int64_t start_ns = 0;       // the request: schedule origin, TTFT origin
   std::int64_t producer_lag_max_ns = 0;
   std::uint64_t wakeups = 0;       // sleeps of a paced backend: its cost is mostly these

@@ -57,7 +57,6 @@ void ConductorDriver::end_stream(Token& terminal) {
 }
 
 void ConductorDriver::shut_down() {
-  control_.shutting_down_ns.store(clock_.now_ns(), std::memory_order_release);
   if (scenario_.control.shutdown_path == ControlPath::separate) {
     // ShuttingDown overtakes every queued token: it travels the control lane.
     control_.surface_attention.store(true, std::memory_order_release);

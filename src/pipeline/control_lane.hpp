@@ -14,7 +14,6 @@ struct ControlLane {
   std::atomic<bool> conductor_attention{false};  // quit requested, or abort
   std::atomic<bool> surface_attention{false};    // ShuttingDown sent, or abort
   std::atomic<std::int64_t> quit_requested_ns{0};
-  std::atomic<std::int64_t> shutting_down_ns{0};
 };
 
 }  // namespace aiway

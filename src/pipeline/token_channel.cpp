@@ -140,7 +140,6 @@ std::size_t TokenChannel::push(Token* items, std::size_t n, const std::atomic<bo
       if (free == 0) continue;  // raced with the consumer; depth has dropped meanwhile
     }
     const std::size_t chunk = std::min<std::size_t>(std::size_t(free), n - done);
-    for (std::size_t i = done; i < done + chunk; ++i) stats_.pushed_data += items[i].kind == TokenKind::data;
     enqueue_bulk(items + done, chunk);
     const std::int64_t depth = depth_.fetch_add(std::int64_t(chunk), std::memory_order_acq_rel) + std::int64_t(chunk);
     stats_.max_depth = std::max(stats_.max_depth, depth);
@@ -161,7 +160,6 @@ std::uint64_t TokenChannel::drain(Token* scratch, std::size_t size, const std::a
 }
 
 void TokenChannel::push_over_capacity(Token&& item) {
-  stats_.pushed_data += item.kind == TokenKind::data;
   enqueue_one(std::move(item));
   depth_.fetch_add(1, std::memory_order_acq_rel);
   data_ready_.notify_all();

@@ -35,7 +35,6 @@ class TokenProducer {
 };
 
 struct ChannelStats {
-  std::uint64_t pushed_data = 0;     // data tokens accepted into the channel
   std::uint64_t dropped_data = 0;    // data tokens dropped by the overflow policy
   std::uint64_t dropped_other = 0;   // terminal items and commands dropped by the policy
   std::int64_t max_depth = 0;

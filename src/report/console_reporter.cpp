@@ -69,19 +69,6 @@ std::string threshold_limit(const ThresholdResult& t) {
   return threshold_value(limit);
 }
 
-class ConsoleReporter final : public Reporter {
- public:
-  explicit ConsoleReporter(ConsoleStyle style) : style_(style) {}
-  void report(const RunResults& results, std::ostream& out) const override {
-    for (const auto& scenario : results.scenarios) print_scenario(scenario, style_, out);
-    out << fmt::format("{} scenario(s), {} passed{}\n", results.scenarios.size(),
-                       std::count_if(results.scenarios.begin(), results.scenarios.end(), [](const auto& s) { return s.passed; }),
-                       results.interrupted ? fmt::format(" ({}: partial results)", describe_interrupted(results)) : "");
-  }
-
- private:
-  ConsoleStyle style_;
-};
 
 }  // namespace
 
@@ -184,8 +171,6 @@ void print_scenario(const ScenarioResult& r, const ConsoleStyle& style, std::ost
   }
   out << (r.passed ? paint("Passed.", "32") : paint("FAILED.", "1;31")) << "\n";
 }
-
-std::unique_ptr<Reporter> make_console_reporter(ConsoleStyle style) { return std::make_unique<ConsoleReporter>(style); }
 
 void print_run_summary(const RunResults& results, const ConsoleStyle& style, std::ostream& out) {
   auto paint = [&](const std::string& text, bool ok) {

@@ -20,7 +20,6 @@ struct ConsoleStyle {
   bool spectrum = false;  // print the latency percentile spectrum too
 };
 
-std::unique_ptr<Reporter> make_console_reporter(ConsoleStyle style);
 std::unique_ptr<Reporter> make_json_reporter();      // the results file (schema aiway-stress/results/v1)
 std::unique_ptr<Reporter> make_markdown_reporter();  // a summary table for CI job pages and pull requests
 std::unique_ptr<Reporter> make_junit_reporter();     // one testcase per scenario run and per threshold

@@ -149,23 +149,8 @@ void visit_fields(S& s, Visitor&& v) {
   v("expect", "max_corrupted", s.expect.max_corrupted, Range{0, kMaxTokens});
   v("expect", "detected_equals_planted", s.expect.detected_equals_planted, Range{});
 
-  constexpr Range kChange{0, 100};
-  v("compare", "throughput_tps", s.compare.throughput_tps, kChange);
-  v("compare", "throughput_bytes_per_s", s.compare.throughput_bytes_per_s, kChange);
-  v("compare", "latency_p50_us", s.compare.latency_p50_us, kChange);
-  v("compare", "latency_p99_us", s.compare.latency_p99_us, kChange);
-  v("compare", "latency_p999_us", s.compare.latency_p999_us, kChange);
-  v("compare", "hop1_p99_us", s.compare.hop1_p99_us, kChange);
-  v("compare", "hop2_p99_us", s.compare.hop2_p99_us, kChange);
-  v("compare", "ttft_us", s.compare.ttft_us, kChange);
-  v("compare", "rss_growth_bytes", s.compare.rss_growth_bytes, kChange);
-  v("compare", "cpu_share", s.compare.cpu_share, kChange);
-  v("compare", "cpu_conductor_s", s.compare.cpu_conductor_s, kChange);
-  v("compare", "cpu_surface_s", s.compare.cpu_surface_s, kChange);
-  v("compare", "quit_latency_us", s.compare.quit_latency_us, kChange);
-  v("compare", "allocs_per_token", s.compare.allocs_per_token, kChange);
-  v("compare", "alloc_bytes_per_token", s.compare.alloc_bytes_per_token, kChange);
-  v("compare", "loss_ratio", s.compare.loss_ratio, kChange);
+  // [compare]: a practical threshold per compared metric, from the metric table.
+  for (std::size_t i = 0; i < kComparedMetrics.size(); ++i) v("compare", kComparedMetrics[i], s.compare.change[i], Range{0, 100});
   v("compare", "gating", s.compare.gating, Range{});
 }
 

@@ -58,7 +58,6 @@ TEST_P(TokenChannelImpl, BlockPolicyDeliversEverythingInOrderAcrossThreads) {
   ASSERT_EQ(seqs.size(), 50'000u);
   for (std::size_t i = 0; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], i);
   EXPECT_EQ(channel.stats().dropped_data, 0u);
-  EXPECT_EQ(channel.stats().pushed_data, 50'000u);
   EXPECT_LE(channel.stats().max_depth, 100);  // the capacity is exact
   EXPECT_GT(channel.stats().max_depth, 0);
 }
