@@ -247,6 +247,7 @@ struct RunArgs {
   std::string out_markdown, out_junit, out_gbench, out_bmf, out_openmetrics;
   std::string format = "console";
   bool quiet = false;
+  bool verbose = false;
   bool spectrum = false;
   bool interleave = false;
   std::uint32_t processes = 1;
@@ -320,15 +321,41 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
     if (progress) std::cerr << "\r\x1b[2K" << std::flush;
   }
   aiway::RunPlan plan{scenarios, args.processes, args.interleave && scenarios.size() > 1, &g_interrupted, {}, {}};
+  // The progress line: where the run is, the last repetition's figures, re-runs
+  // of disturbed repetitions, and the time left at the pace so far.
+  std::uint64_t planned = 0, taken = 0;
+  for (const auto& s : scenarios) planned += s.warmup + s.repetitions;
+  const std::int64_t run_start = aiway::monotonic_ns();
+  std::string last_figures, last_scenario;
   plan.on_event = [&](const aiway::RunEvent& e) {
-    if (!progress || e.kind != aiway::RunEvent::Kind::repetition_started) return;
-    std::cerr << fmt::format("\r\x1b[2K[{}] {} {}/{} ...", e.scenario.name, e.warmup ? "warm-up" : "repetition", e.index, e.count)
+    if (!progress) return;
+    using Kind = aiway::RunEvent::Kind;
+    if (e.scenario.name != last_scenario) last_figures.clear();
+    last_scenario = e.scenario.name;
+    if (e.kind != Kind::repetition_started) {
+      ++taken;
+      if (e.kind == Kind::repetition_discarded) ++planned;  // it is taken again
+      const aiway::Metrics& m = e.repetition->metrics;
+      last_figures = fmt::format(" · last {} tok/s", aiway::plain_number(m.get("throughput_tps").value_or(0)));
+      if (const auto p99 = m.get("latency_p99_us")) last_figures += fmt::format(", p99 {} us", aiway::plain_number(*p99));
+      if (e.kind == Kind::repetition_discarded) last_figures += " (disturbed: taken again)";
+      return;
+    }
+    std::string eta;
+    if (taken > 0 && planned > taken) {
+      const double per = double(aiway::monotonic_ns() - run_start) / 1e9 / double(taken);
+      const auto left = std::int64_t(per * double(planned - taken) + 0.5);
+      eta = fmt::format(" · ETA {}:{:02}", left / 60, left % 60);
+    }
+    std::cerr << fmt::format("\r\x1b[2K[{}] {} {}/{}{}{}{} ...", e.scenario.name, e.warmup ? "warm-up" : "repetition",
+                             e.index, e.count, e.reruns ? fmt::format(" ({} re-run{})", e.reruns, e.reruns == 1 ? "" : "s") : "",
+                             last_figures, eta)
               << std::flush;
   };
   plan.on_process_started = [&](std::uint32_t worker, std::uint32_t count) {
     if (progress) std::cerr << fmt::format("\r\x1b[2K[worker process {}/{}] ...", worker, count) << std::flush;
   };
-  const aiway::ConsoleStyle style{use_color(), args.spectrum};
+  const aiway::ConsoleStyle style{use_color(), args.spectrum, args.verbose};
   bool failed_run = false;
   results.method = {plan.processes, plan.interleave};
   aiway::execute(plan, clock, results.interrupted, [&](aiway::ScenarioResult r) {
@@ -473,6 +500,7 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
   run->add_option("--format", run_args.format, "Standard output format")
       ->check(CLI::IsMember({"console", "json", "markdown", "junit", "gbench", "bmf", "openmetrics"}));
   run->add_flag("-q,--quiet", run_args.quiet, "No progress, and one PASS/FAIL line per scenario instead of the report");
+  run->add_flag("-v,--verbose", run_args.verbose, "Also each repetition's headline figures (a bimodal spread shows)");
   run->add_option("--sweep", run_args.sweeps,
                   "Run every combination of values: SECTION.KEY=V1,V2,... (repeatable: several form a grid)");
   run->add_flag("--interleave", run_args.interleave,

@@ -126,9 +126,11 @@ void print_scenario(const ScenarioResult& r, const ConsoleStyle& style, std::ost
       out << fmt::format("  Quit          ShuttingDown was dropped by the full surface channel in {} of {} repetitions: "
                          "the surface never heard of the quit\n",
                          count_nonzero(r, "shutdown_lost"), r.repetitions.size());
-    out << fmt::format("  Memory        RSS before {}  peak {}  end {}  growth {}\n", mib(summary_median(r, "rss_before_bytes")),
-                       mib(summary_median(r, "rss_peak_bytes")), mib(summary_median(r, "rss_end_bytes")),
-                       spread(r, "rss_growth_bytes", mib));
+    // Growth is measured from the scenario's baseline, so that is what is printed beside it.
+    out << fmt::format("  Memory        RSS baseline {}  peak {}  growth (peak - baseline) {}   before {}  end {}\n",
+                       mib(summary_median(r, "rss_baseline_bytes")), mib(summary_median(r, "rss_peak_bytes")),
+                       spread(r, "rss_growth_bytes", mib), mib(summary_median(r, "rss_before_bytes")),
+                       mib(summary_median(r, "rss_end_bytes")));
     out << fmt::format("  CPU           share {} of {}  (backend {:.3f} s, conductor {:.3f} s, surface {:.3f} s; ctx switches {} / {})\n",
                        spread(r, "cpu_share", [](double v) { return fmt::format("{:.1f} %", v * 100); }),
                        "all cores", summary_median(r, "cpu_backend_s"), summary_median(r, "cpu_conductor_s"),
@@ -144,6 +146,22 @@ void print_scenario(const ScenarioResult& r, const ConsoleStyle& style, std::ost
                        grouped(summary_median(r, "channel_max_depth")), summary_median(r, "channel_mean_depth"),
                        grouped(summary_median(r, "surface_channel_max_depth")), summary_median(r, "surface_channel_mean_depth"),
                        summary_median(r, "producer_blocked_s"));
+    if (style.verbose) {
+      out << "  Per repetition:\n";
+      for (std::size_t i = 0; i < r.repetitions.size(); ++i) {
+        const Metrics& m = r.repetitions[i].metrics;
+        const auto value = [&](const char* name, auto&& format) {
+          const auto v = m.get(name);
+          return v ? format(*v) : std::string("-");
+        };
+        out << fmt::format("    {:>3}  throughput {}  p99 {}  CPU {}  RSS growth {}  other work {}\n", i + 1,
+                           value("throughput_tps", [](double v) { return si(v, "tokens/s"); }),
+                           value("latency_p99_us", duration_us),
+                           value("cpu_share", [](double v) { return fmt::format("{:.1f} %", v * 100); }),
+                           value("rss_growth_bytes", mib),
+                           value("foreign_cpu_share", [](double v) { return fmt::format("{:.1f} %", v * 100); }));
+      }
+    }
     if (style.spectrum) {
       for (std::size_t i = 0; i < r.repetitions.size(); ++i) {
         out << fmt::format("  Latency spectrum, repetition {} (end-to-end, corrected; microseconds):\n", i + 1);

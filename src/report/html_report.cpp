@@ -69,13 +69,13 @@ std::string scenario_section(const ScenarioResult& r, const ScenarioResult* base
   html += "<div class=\"charts\">";
 
   LineChart spectrum{"spectrum", "Latency by percentile (end to end, corrected)", "percentile", "latency (ms)",
-                     XAxis::log_percentile, {}, {}, std::nullopt};
+                     XAxis::log_percentile, {}, {}, std::nullopt, {}, false};
   if (const Repetition* rep = representative(r)) spectrum.series.push_back(spectrum_series(*rep, "this run", kRunColor, false));
   if (base)
     if (const Repetition* rep = representative(*base)) spectrum.series.push_back(spectrum_series(*rep, "baseline", kBaseColor, true));
   html += render_line_chart(spectrum);
 
-  LineChart throughput{"throughput", "Throughput per repetition", "repetition", "tokens/s", XAxis::linear, {}, {}, std::nullopt};
+  LineChart throughput{"throughput", "Throughput per repetition", "repetition", "tokens/s", XAxis::linear, {}, {}, std::nullopt, {}, false};
   ChartSeries dots{"this run", {}, kRunColor, false, true};
   for (std::size_t i = 0; i < r.repetitions.size(); ++i) dots.points.emplace_back(double(i + 1), metric(r.repetitions[i], "throughput_tps"));
   throughput.series.push_back(std::move(dots));
@@ -85,14 +85,23 @@ std::string scenario_section(const ScenarioResult& r, const ScenarioResult* base
     std::sort(v.begin(), v.end());
     throughput.band = ChartBand{v.front(), v.back(), summary_median(*base, "throughput_tps"), "baseline min..max, median"};
   }
+  throughput.integer_x = true;
+  if (const auto& limit = r.scenario.expect.min_throughput_tps)
+    throughput.rules.push_back({*limit, fmt::format("threshold >= {}", plain_number(*limit))});
   html += render_line_chart(throughput);
 
-  LineChart rss{"rss", "RSS over time (sampler)", "seconds into the repetition", "RSS (MiB)", XAxis::linear, {}, {}, std::nullopt};
+  LineChart rss{"rss", "RSS over time (sampler)", "seconds into the repetition", "RSS (MiB)", XAxis::linear, {}, {}, std::nullopt, {}, false};
   const char* shades[] = {"#1f6fd1", "#5b8fdc", "#86aee6", "#a9c5ee", "#c7d9f4"};
   for (std::size_t i = 0; i < r.repetitions.size() && i < 5; ++i) {
     ChartSeries line{fmt::format("rep {}", i + 1), {}, shades[i], false, false};
     for (const auto& p : r.repetitions[i].rss_timeline) line.points.emplace_back(p.t_s, double(p.rss_bytes) / (1024.0 * 1024.0));
     rss.series.push_back(std::move(line));
+  }
+  // Growth is peak minus this baseline: draw it, and where the threshold puts the peak's limit.
+  if (const double baseline = summary_median(r, "rss_baseline_bytes") / (1024.0 * 1024.0); baseline > 0) {
+    rss.rules.push_back({baseline, fmt::format("baseline {:.1f} MiB", baseline), "#555"});
+    if (const auto& limit = r.scenario.expect.max_rss_growth_mib)
+      rss.rules.push_back({baseline + *limit, fmt::format("baseline + {} MiB limit", plain_number(*limit))});
   }
   html += render_line_chart(rss);
 
@@ -103,7 +112,17 @@ std::string scenario_section(const ScenarioResult& r, const ScenarioResult* base
   for (int i = 0; i < 3; ++i)
     stages.push_back({names[i], wall > 0 ? summary_median(r, metrics[i]) / wall * 100 : 0, kStageColors[i]});
   html += render_bar_chart("cpu", "CPU per stage (% of one core, median)", "% of one core", stages);
-  return html + "</div>";
+  html += "</div>";
+  if (!r.thresholds.empty()) {
+    html += "<table class=\"thresholds\"><tr><th>threshold</th><th>limit</th><th>judged on</th><th>value</th><th>result</th></tr>";
+    for (const auto& t : r.thresholds)
+      html += fmt::format("<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>",
+                          escape_xml(t.metric), escape_xml(t.op), plain_number(t.limit), escape_xml(t.aggregate),
+                          t.value ? plain_number(*t.value) : std::string("not measured"), t.passed ? "pass" : "fail",
+                          t.passed ? "pass" : "FAIL");
+    html += "</table>";
+  }
+  return html;
 }
 
 std::string sweep_section(const RunResults& results) {
@@ -130,7 +149,7 @@ std::string sweep_section(const RunResults& results) {
       {"sweep-cpu", "CPU share by setting", "% of all cores", [](const SweepRow& r) { return r.cpu_share * 100; }},
   };
   for (const auto& curve : curves) {
-    LineChart chart{curve.id, curve.title, fields, curve.unit, XAxis::categories, categories, {}, std::nullopt};
+    LineChart chart{curve.id, curve.title, fields, curve.unit, XAxis::categories, categories, {}, std::nullopt, {}, false};
     ChartSeries line{"", {}, kRunColor, false, false};
     ChartSeries dots{"", {}, kRunColor, false, true};
     for (std::size_t i = 0; i < table.rows.size(); ++i) {
@@ -192,10 +211,11 @@ std::string html_report(const RunResults& results, const RunResults* baseline, c
   if (results.interrupted) html += fmt::format("<p class=\"warn\">{}: partial results</p>", describe_interrupted(results));
   html += "<table><tr><th>scenario</th><th>result</th><th>reps</th><th>tokens/s</th><th>p99 (ms)</th><th>CPU share</th><th>RSS growth (MiB)</th></tr>";
   for (const auto& r : results.scenarios)
-    html += fmt::format("<tr><td><a href=\"#{0}\">{0}</a></td><td class=\"{1}\">{2}</td><td>{3}</td><td>{4:.4g}</td><td>{5:.3g}</td>"
+    html += fmt::format("<tr><td><a href=\"#{0}\">{0}</a></td><td class=\"{1}\">{2}</td><td>{3}</td><td>{4}</td><td>{5}</td>"
                         "<td>{6:.1f} %</td><td>{7:.1f}</td></tr>",
                         escape_xml(r.scenario.name), r.passed ? "pass" : "fail", r.passed ? "pass" : "FAIL", r.repetitions.size(),
-                        summary_median(r, "throughput_tps"), summary_median(r, "latency_p99_us") / 1e3, summary_median(r, "cpu_share") * 100,
+                        plain_number(summary_median(r, "throughput_tps")), plain_number(summary_median(r, "latency_p99_us") / 1e3),
+                        summary_median(r, "cpu_share") * 100,
                         summary_median(r, "rss_growth_bytes") / (1024.0 * 1024.0));
   html += "</table>";
   if (comparison) html += verdict_section(*comparison);

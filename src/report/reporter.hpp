@@ -18,6 +18,7 @@ class Reporter {
 struct ConsoleStyle {
   bool color = false;
   bool spectrum = false;  // print the latency percentile spectrum too
+  bool verbose = false;   // and each repetition's headline figures
 };
 
 std::unique_ptr<Reporter> make_json_reporter();      // the results file (schema aiway-stress/results/v1)

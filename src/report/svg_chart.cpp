@@ -21,12 +21,26 @@ double nice_step(double span, int ticks) {
   return 10 * magnitude;
 }
 
+// A number as a bar's label: three significant digits, never an exponent.
 std::string short_number(double v) {
   const double a = std::fabs(v);
-  if (a >= 1e9) return fmt::format("{:.3g}G", v / 1e9);
-  if (a >= 1e6) return fmt::format("{:.3g}M", v / 1e6);
-  if (a >= 1e3) return fmt::format("{:.3g}k", v / 1e3);
-  return fmt::format("{:.3g}", v);
+  const auto digits = [](double x) { return x >= 100 ? 0 : x >= 10 ? 1 : 2; };
+  if (a >= 1e9) return fmt::format("{:.{}f}G", v / 1e9, digits(a / 1e9));
+  if (a >= 1e6) return fmt::format("{:.{}f}M", v / 1e6, digits(a / 1e6));
+  if (a >= 1e3) return fmt::format("{:.{}f}k", v / 1e3, digits(a / 1e3));
+  if (a == 0) return "0";
+  return fmt::format("{:.{}f}", v, a >= 1 ? digits(a) : std::min(9, 2 - int(std::floor(std::log10(a)))));
+}
+
+// A tick's label, as precise as the step between ticks and no more: two
+// ticks never read the same, and no label has an exponent.
+std::string tick_label(double v, double step, double largest) {
+  const double a = std::fabs(largest);
+  const double scale = a >= 1e9 ? 1e9 : a >= 1e6 ? 1e6 : a >= 1e3 ? 1e3 : 1;
+  const char* suffix = scale == 1e9 ? "G" : scale == 1e6 ? "M" : scale == 1e3 ? "k" : "";
+  const int decimals = std::clamp(int(std::ceil(-std::log10(step / scale) - 1e-9)), 0, 9);
+  if (std::fabs(v) < step / 2) return "0";  // not "-0", nor "0M"
+  return fmt::format("{:.{}f}{}", v / scale, decimals, suffix);
 }
 
 std::string percentile_label(double inverse) {  // inverse = 1 / (1 - p)
@@ -60,6 +74,7 @@ std::string render_line_chart(const LineChart& chart) {
       ++marks;
     }
   if (chart.band) y1 = std::max(y1, chart.band->high);
+  for (const auto& rule : chart.rules) y1 = std::max(y1, rule.y);
   if (chart.x_axis == XAxis::categories) {
     x0 = -0.5;
     x1 = double(chart.categories.size()) - 0.5;
@@ -86,7 +101,7 @@ std::string render_line_chart(const LineChart& chart) {
   for (double y = 0; y <= y_top + y_step / 2; y += y_step)
     svg += fmt::format("<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"grid\"/>"
                        "<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"tick\" text-anchor=\"end\">{}</text>",
-                       kLeft, kLeft + kPlotW, py(y), py(y), kLeft - 6, py(y) + 4, short_number(y));
+                       kLeft, kLeft + kPlotW, py(y), py(y), kLeft - 6, py(y) + 4, tick_label(y, y_step, y_top));
   // X ticks.
   if (log_x) {
     for (double t = 0; t <= x1 + 1e-9; t += 1)
@@ -98,10 +113,11 @@ std::string render_line_chart(const LineChart& chart) {
       svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"tick\" text-anchor=\"middle\">{}</text>", px_raw(double(i)),
                          kTop + kPlotH + 16, escape_xml(chart.categories[i]));
   } else {
-    const double step = nice_step(x1 - x0, 6);
+    double step = nice_step(x1 - x0, 6);
+    if (chart.integer_x) step = std::max(1.0, std::round(step));
     for (double x = std::ceil(x0 / step) * step; x <= x1 + step / 1e6; x += step)
       svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"tick\" text-anchor=\"middle\">{}</text>", px_raw(x),
-                         kTop + kPlotH + 16, short_number(x));
+                         kTop + kPlotH + 16, tick_label(x, step, std::max(std::fabs(x0), std::fabs(x1))));
   }
   svg += fmt::format("<line x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\" class=\"axis\"/>", kLeft, kLeft + kPlotW, kTop + kPlotH);
   svg += fmt::format("<line x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" class=\"axis\"/>", kLeft, kTop, kTop + kPlotH);
@@ -116,6 +132,12 @@ std::string render_line_chart(const LineChart& chart) {
                        kLeft, py(b.high), kPlotW, std::max(1.0, py(b.low) - py(b.high)), kLeft, kLeft + kPlotW, py(b.middle),
                        py(b.middle));
   }
+  for (const auto& rule : chart.rules)
+    svg += fmt::format("<line class=\"rule\" x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" "
+                       "stroke-dasharray=\"3 3\"/><text x=\"{:.1f}\" y=\"{:.1f}\" class=\"legend\" text-anchor=\"end\" "
+                       "fill=\"{}\">{}</text>",
+                       kLeft, kLeft + kPlotW, py(rule.y), py(rule.y), rule.color, kLeft + kPlotW - 4, py(rule.y) - 4,
+                       rule.color, escape_xml(rule.label));
   // Series and the legend.
   double legend_x = kLeft + 8;
   for (const auto& s : chart.series) {
@@ -156,7 +178,7 @@ std::string render_bar_chart(const std::string& id, const std::string& title, co
   for (double y = 0; y <= y_top + step / 2; y += step)
     svg += fmt::format("<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"grid\"/>"
                        "<text x=\"{:.1f}\" y=\"{:.1f}\" class=\"tick\" text-anchor=\"end\">{}</text>",
-                       kLeft, kLeft + kPlotW, py(y), py(y), kLeft - 6, py(y) + 4, short_number(y));
+                       kLeft, kLeft + kPlotW, py(y), py(y), kLeft - 6, py(y) + 4, tick_label(y, step, y_top));
   const double slot = kPlotW / double(std::max<std::size_t>(1, bars.size()));
   for (std::size_t i = 0; i < bars.size(); ++i) {
     const double x = kLeft + slot * double(i) + slot * 0.2;

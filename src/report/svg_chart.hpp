@@ -27,6 +27,13 @@ struct ChartBand {
   std::string label;
 };
 
+// A horizontal reference line: a threshold, a baseline level.
+struct ChartRule {
+  double y = 0;
+  std::string label;
+  std::string color = "#b00020";
+};
+
 // How an x value is shown; the log-percentile axis shows 1/(1-p) as "99 %" etc.
 enum class XAxis { linear, log_percentile, categories };
 
@@ -37,6 +44,8 @@ struct LineChart {
   std::vector<std::string> categories;  // XAxis::categories: x = 0, 1, ... names these
   std::vector<ChartSeries> series;
   std::optional<ChartBand> band;
+  std::vector<ChartRule> rules;
+  bool integer_x = false;  // x counts something (repetitions): ticks at whole numbers only
 };
 
 struct Bar {

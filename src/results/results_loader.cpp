@@ -7,6 +7,7 @@
 
 #include "aiway/scenario_file.hpp"
 #include "compare/statistics.hpp"
+#include "compare/thresholds.hpp"
 #include "files/input_file.hpp"
 #include "results/results_json.hpp"
 
@@ -297,6 +298,7 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
       }
     }
     s.summary = summarize(s.repetitions);  // derived, so recomputed rather than trusted
+    s.thresholds = evaluate_thresholds(s.scenario.expect, s.repetitions);
     if (scenarios[i].contains("failure") && scenarios[i]["failure"].is_string())
       s.failure = scenarios[i]["failure"].get<std::string>();
     out.scenarios.push_back(std::move(s));

@@ -333,7 +333,8 @@ bool ScenarioRun::step(bool fresh_heap) {
 void ScenarioRun::repetition(bool warmup, std::uint32_t index) {
   const Scenario& s = result_.scenario;
   const std::uint32_t count = warmup ? s.warmup : s.repetitions;
-  if (options_.on_event) options_.on_event({RunEvent::Kind::repetition_started, s, index, count, warmup, nullptr});
+  const auto reruns = std::uint32_t(result_.disturbed_reruns.size());
+  if (options_.on_event) options_.on_event({RunEvent::Kind::repetition_started, s, index, count, warmup, nullptr, reruns});
   RepetitionOutcome outcome = run_repetition(s, clock_, options_, rss_baseline_);
   if (outcome.interrupted) {
     interrupted_ = true;
@@ -344,12 +345,14 @@ void ScenarioRun::repetition(bool warmup, std::uint32_t index) {
     return;
   }
   if (options_.on_event)
-    options_.on_event({RunEvent::Kind::repetition_finished, s, index, count, warmup, &outcome.repetition});
+    options_.on_event({RunEvent::Kind::repetition_finished, s, index, count, warmup, &outcome.repetition, reruns});
   if (warmup) return;
   if (const auto share = disturbed_share(s, outcome.repetition); share && reruns_left_ > 0) {
     // Taken again rather than averaged in: a gate must not read a busy machine as a slow build.
     --reruns_left_;
     result_.disturbed_reruns.push_back(*share);
+    if (options_.on_event)
+      options_.on_event({RunEvent::Kind::repetition_discarded, s, index, count, warmup, &outcome.repetition, reruns + 1});
     return;
   }
   for (auto& [name, info] : outcome.counters) result_.counters[name] = std::move(info);

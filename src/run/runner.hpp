@@ -13,12 +13,14 @@
 namespace aiway {
 
 struct RunEvent {
-  enum class Kind { repetition_started, repetition_finished } kind;
+  // repetition_discarded: other work disturbed it; it is taken again.
+  enum class Kind { repetition_started, repetition_finished, repetition_discarded } kind;
   const Scenario& scenario;
   std::uint32_t index;  // 1-based
   std::uint32_t count;
   bool warmup;
-  const Repetition* repetition;  // finished only
+  const Repetition* repetition;  // finished and discarded only
+  std::uint32_t reruns = 0;      // disturbed repetitions of this scenario taken again so far
 };
 
 struct RunOptions {

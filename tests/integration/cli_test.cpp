@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <regex>
+#include <set>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -667,6 +669,33 @@ TEST(Cli, HtmlReportDrawsEveryChartAndRendersInChromium) {
   const auto charts = charts_in(html);
   ASSERT_EQ(charts.size(), 2u * 4u) << "spectrum, throughput, RSS and CPU per scenario";
   for (const auto& [chart, marks] : charts) EXPECT_GT(marks, 0) << chart << " is empty";
+  // Axis ticks: no exponents, no label twice on one chart, whole repetitions.
+  for (std::size_t at = html.find("<svg"); at != std::string::npos; at = html.find("<svg", at + 1)) {
+    const std::string svg = html.substr(at, html.find("</svg>", at) - at);
+    std::vector<std::string> ticks;
+    for (std::size_t t = svg.find("class=\"tick\""); t != std::string::npos; t = svg.find("class=\"tick\"", t + 1)) {
+      const auto open = svg.find('>', t) + 1;
+      ticks.push_back(svg.substr(open, svg.find('<', open) - open));
+    }
+    const bool throughput = svg.find("data-chart=\"throughput\"") != std::string::npos;
+    std::set<std::string> seen;
+    for (const auto& tick : ticks) {
+      EXPECT_FALSE(std::regex_search(tick, std::regex("[0-9][eE][-+]?[0-9]"))) << "an exponent in a tick: " << tick;
+      if (svg.find("data-chart=\"cpu\"") == std::string::npos) {
+        EXPECT_TRUE(seen.insert(tick).second) << "tick " << tick << " twice";
+      }
+    }
+    if (throughput) {
+      // The x ticks follow the y ticks; the repetitions are 1, 2, 3.
+      EXPECT_NE(svg.find(">1</text>"), std::string::npos);
+      EXPECT_EQ(svg.find(">1.5</text>"), std::string::npos) << "a repetition axis ticks at whole numbers";
+    }
+    if (svg.find("data-chart=\"rss\"") != std::string::npos) {
+      EXPECT_NE(svg.find(">baseline "), std::string::npos) << "the RSS chart draws the baseline growth is measured from";
+    }
+  }
+  EXPECT_NE(html.find("threshold &gt;= "), std::string::npos) << "1m-short's throughput threshold is drawn";
+  EXPECT_NE(html.find("<table class=\"thresholds\">"), std::string::npos) << "each scenario's thresholds are tabled";
   // The sweep adds its curves.
   ASSERT_EQ(cli(fmt::format("report {} --html {}", (dir / "new.json").string(), (dir / "s.html").string())).exit_code, 0);
   const auto sweep_charts = charts_in(slurp(dir / "s.html"));
@@ -695,6 +724,9 @@ TEST(Cli, HtmlReportDrawsEveryChartAndRendersInChromium) {
   ASSERT_EQ(std::system(fmt::format("{} --screenshot={} file://{} >/dev/null 2>&1", chromium, (dir / "r.png").string(),
                                     (dir / "r.html").string()).c_str()), 0);
   ASSERT_TRUE(fs::exists(dir / "r.png"));
+  // The documentation's picture is this screenshot: AIWAY_UPDATE_DOCS=1 writes it there.
+  if (const char* update = std::getenv("AIWAY_UPDATE_DOCS"); update && std::string(update) == "1")
+    fs::copy_file(dir / "r.png", fs::path(AIWAY_SOURCE_DIR) / "docs" / "report.png", fs::copy_options::overwrite_existing);
   if (std::system("/usr/bin/python3 -c 'import PIL' 2>/dev/null") != 0)
     GTEST_SKIP() << "python3-pil is not installed: the screenshot was taken but not inspected";
   // Charts draw coloured lines and bars: a blank or unstyled page has (almost) none.
