@@ -149,7 +149,7 @@ json parse_bounded(const std::string& text, const std::string& source) {
         if (depth >= kMaxNesting)
           throw ResultsError(fmt::format("{}: {}: nested too deeply (more than {} levels)", source,
                                          path().empty() ? "(top)" : path(), kMaxNesting));
-        stack.push_back({event == json::parse_event_t::array_start});
+        stack.push_back({event == json::parse_event_t::array_start, 0, {}});
         break;
       case json::parse_event_t::object_end:
       case json::parse_event_t::array_end:

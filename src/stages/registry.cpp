@@ -171,7 +171,9 @@ ParamValue typed(const Scenario& s, const std::string& field, const ParamSpec& s
 ParamValues resolve_params(const Scenario& s, const StageInfo& info, const ParamValues& given) {
   const std::string section = fmt::format("{}.params", to_string(info.role));
   ParamValues resolved;
-  for (const auto& [name, value] : given) {
+  for (const auto& given_param : given) {
+    const std::string& name = given_param.first;  // not a structured binding: lambdas capture it
+    const ParamValue& value = given_param.second;
     const auto spec = std::find_if(info.params.begin(), info.params.end(), [&](const ParamSpec& p) { return p.name == name; });
     if (spec == info.params.end()) {
       // A default another implementation declared (a sweep over impl): not the user's.
