@@ -45,6 +45,12 @@ class LatencyHistogram {
   std::int64_t highest_equivalent(std::int64_t value) const;
   std::size_t memory_bytes() const { return counts_.capacity() * sizeof(std::int64_t); }
 
+  // The counts array in HdrHistogram's index order (for its exchange encoding).
+  std::size_t counts_length() const { return counts_.size(); }
+  std::int64_t count_at_index(std::size_t index) const { return counts_[index]; }
+  std::size_t index_of(std::int64_t value) const { return counts_index(value); }
+  std::int64_t value_at_index(std::size_t index) const { return value_from_index(index); }
+
  private:
   int bucket_index(std::int64_t value) const;
   std::size_t counts_index(std::int64_t value) const;

@@ -51,6 +51,9 @@ struct RssPoint {
 struct Repetition {
   Metrics metrics;
   std::vector<SpectrumLine> latency_spectrum;  // end-to-end, corrected
+  // The same histogram whole, in HdrHistogram's compressed exchange form
+  // ("HISTF…", values in ns): what --out-hlog writes; empty without latency.
+  std::string latency_histogram;
   std::vector<RssPoint> rss_timeline;
 };
 

@@ -244,7 +244,7 @@ struct RunArgs {
   std::optional<std::uint32_t> repetitions;
   std::optional<std::uint32_t> warmup;
   std::string out;  // results JSON
-  std::string out_markdown, out_junit, out_gbench, out_bmf, out_openmetrics;
+  std::string out_markdown, out_junit, out_gbench, out_bmf, out_openmetrics, out_hlog;
   std::string format = "console";
   bool quiet = false;
   bool verbose = false;
@@ -290,13 +290,15 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   // Every output path is checked before minutes of work, not after.
   const std::vector<std::pair<std::string, std::string>> outputs = {
       {"json", args.out},       {"markdown", args.out_markdown}, {"junit", args.out_junit},
-      {"gbench", args.out_gbench}, {"bmf", args.out_bmf},         {"openmetrics", args.out_openmetrics}};
+      {"gbench", args.out_gbench}, {"bmf", args.out_bmf},         {"openmetrics", args.out_openmetrics},
+      {"hlog", args.out_hlog}};
   const std::string save_baseline = baseline_path_for(args.save_baseline);
   std::vector<std::string> inputs = {args.baseline};
   for (const auto& s : scenarios) inputs.push_back(s.source);
   aiway::check_outputs({{"--out", args.out}, {"--out-markdown", args.out_markdown}, {"--out-junit", args.out_junit},
                         {"--out-gbench", args.out_gbench}, {"--out-bmf", args.out_bmf},
-                        {"--out-openmetrics", args.out_openmetrics}, {"--save-baseline", save_baseline}},
+                        {"--out-openmetrics", args.out_openmetrics}, {"--out-hlog", args.out_hlog},
+                        {"--save-baseline", save_baseline}},
                        inputs);
   std::optional<aiway::RunResults> baseline;
   if (!args.baseline.empty()) baseline = aiway::load_results_file(args.baseline);
@@ -497,8 +499,11 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
   run->add_option("--out-openmetrics", run_args.out_openmetrics,
                   "Write OpenMetrics text here (gauges and a latency histogram; for node_exporter or a Pushgateway)")
       ->check(kPath);
+  run->add_option("--out-hlog", run_args.out_hlog,
+                  "Write an HdrHistogram interval log here (each repetition's end-to-end latency histogram, in ns)")
+      ->check(kPath);
   run->add_option("--format", run_args.format, "Standard output format")
-      ->check(CLI::IsMember({"console", "json", "markdown", "junit", "gbench", "bmf", "openmetrics"}));
+      ->check(CLI::IsMember({"console", "json", "markdown", "junit", "gbench", "bmf", "openmetrics", "hlog"}));
   run->add_flag("-q,--quiet", run_args.quiet, "No progress, and one PASS/FAIL line per scenario instead of the report");
   run->add_flag("-v,--verbose", run_args.verbose, "Also each repetition's headline figures (a bimodal spread shows)");
   run->add_option("--sweep", run_args.sweeps,

@@ -18,6 +18,7 @@ std::unique_ptr<Reporter> make_file_reporter(const std::string& format) {
   if (format == "gbench") return make_gbench_reporter();
   if (format == "bmf") return make_bmf_reporter();
   if (format == "openmetrics") return make_openmetrics_reporter();
+  if (format == "hlog") return make_hlog_reporter();
   return make_json_reporter();
 }
 

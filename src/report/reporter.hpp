@@ -27,7 +27,8 @@ std::unique_ptr<Reporter> make_junit_reporter();     // one testcase per scenari
 std::unique_ptr<Reporter> make_gbench_reporter();    // Google Benchmark JSON, for its compare.py
 std::unique_ptr<Reporter> make_bmf_reporter();       // Bencher Metric Format, every tracked metric with its interval
 std::unique_ptr<Reporter> make_openmetrics_reporter();  // OpenMetrics text: gauges and a latency histogram
-// By name: json, markdown, junit, gbench, bmf, openmetrics (console is print_scenario, streamed per scenario).
+std::unique_ptr<Reporter> make_hlog_reporter();  // HdrHistogram interval log: each repetition's latency histogram
+// By name: json, markdown, junit, gbench, bmf, openmetrics, hlog (console is print_scenario, streamed per scenario).
 std::unique_ptr<Reporter> make_file_reporter(const std::string& format);
 
 // One scenario's block of the console report (the run report prints one per scenario).

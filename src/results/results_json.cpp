@@ -68,9 +68,11 @@ nlohmann::ordered_json results_to_json(const RunResults& results) {
       for (const auto& line : rep.latency_spectrum) spectrum.push_back({line.value_us, line.percentile, line.total_count});
       json timeline = json::array();
       for (const auto& point : rep.rss_timeline) timeline.push_back({point.t_s, point.rss_bytes});
-      reps.push_back({{"metrics", metrics},
-                      {"latency_spectrum", {{"columns", {"value_us", "percentile", "total_count"}}, {"rows", spectrum}}},
-                      {"rss_timeline", {{"columns", {"t_s", "rss_bytes"}}, {"rows", timeline}}}});
+      json one = {{"metrics", metrics},
+                  {"latency_spectrum", {{"columns", {"value_us", "percentile", "total_count"}}, {"rows", spectrum}}},
+                  {"rss_timeline", {{"columns", {"t_s", "rss_bytes"}}, {"rows", timeline}}}};
+      if (!rep.latency_histogram.empty()) one["latency_histogram"] = rep.latency_histogram;
+      reps.push_back(std::move(one));
     }
     s["repetitions"] = reps;
     s["disturbed_reruns"] = r.disturbed_reruns;

@@ -8,6 +8,7 @@
 #include "aiway/scenario_file.hpp"
 #include "compare/statistics.hpp"
 #include "compare/thresholds.hpp"
+#include "measure/histogram_encoding.hpp"
 #include "files/input_file.hpp"
 #include "results/results_json.hpp"
 
@@ -274,6 +275,14 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
       rep.rss_timeline = r.rows<RssPoint>(reps[k], rep_at, "rss_timeline", [&](const json& row, const std::string& where) {
         return RssPoint{r.number(row, where, 0), std::int64_t(r.number(row, where, 1))};
       });
+      if (reps[k].contains("latency_histogram")) {
+        const std::string where = rep_at + ".latency_histogram";
+        const json& h = reps[k]["latency_histogram"];
+        if (!h.is_string()) r.fail(where, "expected HdrHistogram's compressed form, a string \"HISTF…\"");
+        std::string why;
+        if (!decode_histogram(h.get<std::string>(), &why)) r.fail(where, why);
+        rep.latency_histogram = h.get<std::string>();
+      }
       s.repetitions.push_back(std::move(rep));
     }
     if (scenarios[i].contains("disturbed_reruns")) {

@@ -8,6 +8,7 @@
 #include "compare/statistics.hpp"
 #include "compare/thresholds.hpp"
 #include "measure/allocation_counter.hpp"
+#include "measure/histogram_encoding.hpp"
 #include "measure/process_stats.hpp"
 #include "measure/resource_sampler.hpp"
 #include "pipeline/pipeline.hpp"
@@ -289,7 +290,10 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
       out.repetition.metrics.set(name, counter.value);
       out.counters[name] = CounterInfo{counter.unit, counter.better};
     }
-  if (s.measure.latency) out.repetition.latency_spectrum = spectrum_of(pipeline.latencies().end_to_end);
+  if (s.measure.latency) {
+    out.repetition.latency_spectrum = spectrum_of(pipeline.latencies().end_to_end);
+    out.repetition.latency_histogram = encode_histogram(pipeline.latencies().end_to_end);
+  }
   for (const auto& point : sampled.rss_timeline) out.repetition.rss_timeline.push_back({point.t_s, point.rss_bytes});
   return out;
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# --out-hlog, read back by hdr-histogram-js (an independent HdrHistogram
+# implementation): every repetition's interval is there, tagged with its
+# scenario, and its count and percentiles equal what the results JSON says.
+# Usage: hlog_test.sh AIWAY_STRESS SCENARIOS_DIR   (NODE_PATH: where hdr-histogram-js is)
+# Exit 77 (skipped) when node or hdr-histogram-js is missing.
+set -euo pipefail
+cli=$1
+scenarios=$2
+here=$(cd "$(dirname "$0")" && pwd)
+if ! command -v node >/dev/null || ! node -e 'require("hdr-histogram-js")' 2>/dev/null; then
+  echo "hlog test: skipped: node or hdr-histogram-js is missing (scripts/test.sh installs them with npm)"
+  exit 77
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$cli" --scenarios-dir "$scenarios" run -s stall -s jittery-network -r 2 --warmup 0 --quiet \
+  --out "$work/r.json" --out-hlog "$work/r.hlog" >/dev/null
+node "$here/read_hlog.js" "$work/r.hlog" > "$work/decoded.json"
+/usr/bin/python3 - "$work/r.json" "$work/decoded.json" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))
+decoded = json.load(open(sys.argv[2]))
+expected = [(s["name"], r["metrics"]) for s in results["scenarios"] for r in s["repetitions"]]
+assert len(decoded) == len(expected) == 4, (len(decoded), len(expected))
+for (name, m), h in zip(expected, decoded):
+    assert h["tag"] == name, (h["tag"], name)
+    assert h["total"] == m["tokens_delivered"], (name, h["total"], m["tokens_delivered"])
+    for p, metric in (("p50", "latency_p50_us"), ("p90", "latency_p90_us"), ("p99", "latency_p99_us"), ("p999", "latency_p999_us")):
+        ours = round(m[metric] * 1000)
+        assert h[p] == ours, (name, p, h[p], ours)
+    # HdrHistogram reports the highest value equivalent to the maximum; ours is exact.
+    ours_max = m["latency_max_us"] * 1000
+    assert ours_max <= h["max"] <= ours_max * 1.001 + 1, (name, h["max"], ours_max)
+print("hlog test: %d intervals decoded by hdr-histogram-js, counts and percentiles equal" % len(decoded))
+PY
