@@ -80,6 +80,16 @@ struct CounterInfo {
   Better better = Better::neither;
 };
 
+// `merge`: the latency of every repetition of every merged run, from the sum
+// of their histograms.
+struct MergedLatency {
+  std::uint32_t runs = 0;
+  std::size_t repetitions = 0;
+  std::int64_t tokens = 0;  // latencies recorded
+  std::string histogram;    // HdrHistogram's compressed form, ns
+  double p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
+};
+
 struct ScenarioResult {
   Scenario scenario;  // resolved: defaults and overrides applied
   // The sweep combination this result is (run --sweep): field -> value. The
@@ -92,6 +102,7 @@ struct ScenarioResult {
   std::vector<std::pair<std::string, MetricSummary>> summary;
   std::vector<ThresholdResult> thresholds;
   std::map<std::string, CounterInfo> counters;  // stage counters: metric ("conductor.hits") -> unit, direction
+  std::optional<MergedLatency> merged;  // a `merge` result only
   std::string failure;  // a runtime failure (timeout, stuck stage); empty when the run completed
   bool passed = false;
 };

@@ -403,9 +403,7 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
     return kRuntimeFailure;
   }
   if (!save_baseline.empty()) {
-    std::ostringstream text;
-    aiway::make_file_reporter("json")->report(results, text);
-    write_baseline(results, text.str(), "this run", save_baseline);
+    write_baseline(results, aiway::results_json_text(results, /*compact=*/true), "this run", save_baseline);
   }
   if (baseline) {
     // Standard output may carry JSON/XML already: then the comparison goes to stderr.
@@ -579,6 +577,11 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
   ab->add_option("--format", ab_compare.format, "console, markdown or json")->check(CLI::IsMember({"console", "markdown", "json"}));
   add_compare_options(ab, ab_compare, true);
 
+  auto* merge = app.add_subcommand("merge", "Combine runs of one workload from several processes or machines into one result");
+  std::vector<std::string> merge_files;
+  std::string merge_out;
+  merge->add_option("files", merge_files, "Results files (of one workload each scenario)")->required()->check(kPath);
+  merge->add_option("--out", merge_out, "Write the merged results JSON here")->required()->check(kPath);
   auto* history = app.add_subcommand("history", "The nightly history: store runs, judge a run against it, find change points");
   history->require_subcommand(1);
   std::string history_db, history_results, history_format = "console";
@@ -614,6 +617,26 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
   try {
     if (*metrics) {
       std::cout << aiway::metric_table_markdown();
+      return kPass;
+    }
+    if (*merge) {
+      aiway::check_outputs({{"--out", merge_out}}, merge_files);
+      std::vector<aiway::RunResults> runs;
+      for (const auto& file : merge_files) runs.push_back(aiway::load_results_file(file));
+      const aiway::RunResults merged = aiway::merge_runs(std::move(runs), merge_files);
+      aiway::write_file_atomically(merge_out, aiway::results_json_text(merged));
+      for (const auto& s : merged.scenarios) {
+        if (!s.merged) {
+          std::cout << fmt::format("{}: {} repetitions (no latency measured)\n", s.scenario.name, s.repetitions.size());
+          continue;
+        }
+        const aiway::MergedLatency& m = *s.merged;
+        std::cout << fmt::format("{}: {} repetitions from {} run{}, {} latencies: p50 {:.1f} us  p90 {:.1f} us  "
+                                 "p99 {:.1f} us  p99.9 {:.1f} us  max {:.1f} us (from the merged histogram)\n",
+                                 s.scenario.name, m.repetitions, m.runs, m.runs == 1 ? "" : "s", m.tokens, m.p50_us, m.p90_us,
+                                 m.p99_us, m.p999_us, m.max_us);
+      }
+      std::cerr << fmt::format("merged results written to {}\n", merge_out);
       return kPass;
     }
     if (*stages) {
@@ -751,17 +774,17 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
             throw aiway::InputError(fmt::format("--from {}: given twice: pooling a run with itself would count its "
                                                 "repetitions twice", baseline_from[i]));
       if (baseline_from.size() == 1) {
-        // Checked as compare will read it, then copied byte for byte (nothing is lost).
+        // Checked as compare will read it, then written in the compact form baselines take.
         const std::string text = aiway::read_input_file(baseline_from[0], aiway::kMaxResultsBytes, "results file");
-        write_baseline(aiway::results_from_json_text(text, baseline_from[0]), text, baseline_from[0], baseline_out);
+        const aiway::RunResults one = aiway::results_from_json_text(text, baseline_from[0]);
+        write_baseline(one, aiway::results_json_text(one, /*compact=*/true), baseline_from[0], baseline_out);
         return kPass;
       }
       std::vector<aiway::RunResults> runs;
       for (const auto& file : baseline_from) runs.push_back(aiway::load_results_file(file));
       const aiway::RunResults pooled = aiway::pool_runs(std::move(runs), baseline_from);
-      std::ostringstream text;
-      aiway::make_file_reporter("json")->report(pooled, text);
-      write_baseline(pooled, text.str(), fmt::format("{}", fmt::join(baseline_from, ", ")), baseline_out);
+      write_baseline(pooled, aiway::results_json_text(pooled, /*compact=*/true), fmt::format("{}", fmt::join(baseline_from, ", ")),
+                     baseline_out);
       return kPass;
     }
   } catch (const aiway::InputError& e) {  // scenario, override, results file, output path

@@ -15,6 +15,7 @@ namespace aiway {
 namespace {
 thread_local AllocationCount t_count;
 
+#if AIWAY_COUNT_ALLOCATIONS  // sanitizers keep their own allocator hooks
 void* counted_allocate(std::size_t size) {
   ++t_count.allocations;
   t_count.bytes += size;
@@ -28,6 +29,7 @@ void* counted_allocate_aligned(std::size_t size, std::size_t alignment) {
   const std::size_t rounded = (size + alignment - 1) / alignment * alignment;
   return std::aligned_alloc(alignment, rounded == 0 ? alignment : rounded);
 }
+#endif
 }  // namespace
 
 AllocationCount thread_allocations() { return t_count; }

@@ -200,6 +200,12 @@ std::optional<LatencyHistogram> decode_histogram(std::string_view encoded, std::
   return h;
 }
 
+std::vector<SpectrumLine> spectrum_lines(const LatencyHistogram& h) {
+  std::vector<SpectrumLine> lines;
+  for (const auto& point : h.spectrum()) lines.push_back({double(point.value) / 1e3, point.percentile, point.total_count});
+  return lines;
+}
+
 std::string histogram_log(const std::vector<LogInterval>& intervals, double start_epoch_s) {
   std::string out = "#[Histogram log format version 1.3]\n";
   out += fmt::format("#[StartTime: {:.3f} (seconds since epoch)]\n", start_epoch_s);

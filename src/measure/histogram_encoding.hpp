@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "aiway/latency_histogram.hpp"
+#include "aiway/results.hpp"
 
 namespace aiway {
 
@@ -21,6 +22,10 @@ std::string encode_histogram(const LatencyHistogram& histogram);
 // The histogram back, or nullopt (with `error` saying why) for anything that
 // is not such a string or exceeds 64 MiB uncompressed.
 std::optional<LatencyHistogram> decode_histogram(std::string_view encoded, std::string* error = nullptr);
+
+// The percentile spectrum as the results keep it (values in us), from a
+// histogram of ns.
+std::vector<SpectrumLine> spectrum_lines(const LatencyHistogram& histogram);
 
 // An HdrHistogram interval log (format 1.3), one interval line per entry.
 struct LogInterval {

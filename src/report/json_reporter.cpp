@@ -6,7 +6,7 @@ namespace aiway {
 namespace {
 class JsonReporter final : public Reporter {
  public:
-  void report(const RunResults& results, std::ostream& out) const override { out << results_to_json(results).dump(2) << "\n"; }
+  void report(const RunResults& results, std::ostream& out) const override { out << results_json_text(results); }
 };
 }  // namespace
 

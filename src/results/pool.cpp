@@ -3,12 +3,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <string>
 
 #include "aiway/input_error.hpp"
 #include "aiway/scenario_file.hpp"
 #include "compare/statistics.hpp"
+#include "compare/verdict.hpp"
+#include "measure/histogram_encoding.hpp"
 
 namespace aiway {
 namespace {
@@ -31,11 +34,21 @@ void append_repetitions(ScenarioResult& into, ScenarioResult&& from) {
   into.disturbed_reruns.insert(into.disturbed_reruns.end(), from.disturbed_reruns.begin(), from.disturbed_reruns.end());
 }
 
-RunResults pool_runs(std::vector<RunResults> runs, const std::vector<std::string>& sources) {
+namespace {
+
+// What pooling for a baseline and merging for a fleet differ in.
+struct PoolRules {
+  bool one_machine = true;   // a baseline is one machine class's
+  bool whole_scenario = true;  // a baseline: every field agrees; a merge: the workload's
+  const char* purpose = "pool runs";
+  const char* interrupted = "an interrupted run is no baseline";
+};
+
+RunResults pool(std::vector<RunResults> runs, const std::vector<std::string>& sources, const PoolRules& rules) {
   if (runs.empty()) throw InputError("no results to pool");
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    if (runs[i].interrupted) throw InputError(fmt::format("{}: an interrupted run is no baseline", sources[i]));
-    if (runs[i].machine.fingerprint != runs[0].machine.fingerprint)
+    if (runs[i].interrupted) throw InputError(fmt::format("{}: {}", sources[i], rules.interrupted));
+    if (rules.one_machine && runs[i].machine.fingerprint != runs[0].machine.fingerprint)
       throw InputError(fmt::format("{}: machine {} is not {}'s ({}): pool runs of one machine class only", sources[i],
                                    runs[i].machine.fingerprint, sources[0], runs[0].machine.fingerprint));
   }
@@ -55,9 +68,14 @@ RunResults pool_runs(std::vector<RunResults> runs, const std::vector<std::string
         out.scenarios.push_back(std::move(s));
         continue;
       }
-      if (const auto field = workload_difference(into->scenario, s.scenario))
-        throw InputError(fmt::format("{}: scenario {} ran with another {} than in {}: pool runs of one workload only",
-                                     sources[i], s.scenario.name, *field, sources[0]));
+      if (rules.whole_scenario) {
+        if (const auto field = workload_difference(into->scenario, s.scenario))
+          throw InputError(fmt::format("{}: scenario {} ran with another {} than in {}: pool runs of one workload only",
+                                       sources[i], s.scenario.name, *field, sources[0]));
+      } else if (const auto differences = workload_differences(into->scenario, s.scenario); !differences.empty()) {
+        throw InputError(fmt::format("{}: scenario {} ran another workload than in {} ({}): {} of one workload only",
+                                     sources[i], s.scenario.name, sources[0], differences.front(), rules.purpose));
+      }
       into->passed = into->passed && s.passed;
       if (into->failure.empty()) into->failure = s.failure;
       append_repetitions(*into, std::move(s));
@@ -71,6 +89,58 @@ RunResults pool_runs(std::vector<RunResults> runs, const std::vector<std::string
   for (auto& s : out.scenarios) {
     s.summary = summarize(s.repetitions);
     s.thresholds.clear();
+  }
+  return out;
+}
+
+}  // namespace
+
+RunResults pool_runs(std::vector<RunResults> runs, const std::vector<std::string>& sources) {
+  return pool(std::move(runs), sources, PoolRules{});
+}
+
+RunResults merge_runs(std::vector<RunResults> runs, const std::vector<std::string>& sources) {
+  // Which runs each scenario came from, before pooling takes them apart.
+  std::map<std::string, std::uint32_t> runs_of;
+  std::map<std::string, std::string> first_without;  // scenario -> a source with a repetition lacking its histogram
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    for (const auto& s : runs[i].scenarios) {
+      ++runs_of[s.scenario.name];
+      for (const auto& rep : s.repetitions)
+        if (rep.latency_histogram.empty() && s.scenario.measure.latency) first_without.emplace(s.scenario.name, sources[i]);
+    }
+  const bool one_machine = std::all_of(runs.begin(), runs.end(), [&](const RunResults& r) {
+    return r.machine.fingerprint == runs[0].machine.fingerprint;
+  });
+  RunResults out = pool(std::move(runs), sources, PoolRules{false, false, "merge runs", "an interrupted run cannot be merged"});
+  if (!one_machine) out.machine.fingerprint = "several machines";
+  for (auto& s : out.scenarios) {
+    if (!s.scenario.measure.latency || s.repetitions.empty()) continue;
+    if (const auto it = first_without.find(s.scenario.name); it != first_without.end())
+      throw InputError(fmt::format("{}: scenario {} has a repetition without its latency histogram (results from an "
+                                   "older version): it cannot be merged exactly",
+                                   it->second, s.scenario.name));
+    std::optional<LatencyHistogram> sum;
+    for (std::size_t k = 0; k < s.repetitions.size(); ++k) {
+      std::string why;
+      auto h = decode_histogram(s.repetitions[k].latency_histogram, &why);
+      if (!h) throw InputError(fmt::format("scenario {}: repetition {}: latency_histogram: {}", s.scenario.name, k + 1, why));
+      if (!sum) sum = std::move(*h);
+      else sum->merge(*h);
+    }
+    MergedLatency m;
+    m.runs = runs_of[s.scenario.name];
+    m.repetitions = s.repetitions.size();
+    m.tokens = sum->count();
+    m.histogram = encode_histogram(*sum);
+    const auto us = [&](double p) { return double(sum->value_at_percentile(p)) / 1e3; };
+    m.p50_us = us(50);
+    m.p90_us = us(90);
+    m.p99_us = us(99);
+    m.p999_us = us(99.9);
+    // The largest of the exact maxima, not the merged histogram's bucket.
+    for (const auto& rep : s.repetitions) m.max_us = std::max(m.max_us, rep.metrics.get("latency_max_us").value_or(0));
+    s.merged = std::move(m);
   }
   return out;
 }

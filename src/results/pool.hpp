@@ -19,4 +19,13 @@ void append_repetitions(ScenarioResult& into, ScenarioResult&& from);
 // carried over.
 RunResults pool_runs(std::vector<RunResults> runs, const std::vector<std::string>& sources);
 
+// Runs of one workload from several processes or machines as one result
+// (`merge`): the repetitions pooled as above, from any machines, refusing only
+// a different workload (backend, hop1, control, faults); and per scenario the
+// sum of every repetition's latency histogram, whose percentiles are the
+// merged result's -- never an average of percentiles. Throws InputError for a
+// different workload, an interrupted run, or a repetition without its
+// histogram (results from before 0.2).
+RunResults merge_runs(std::vector<RunResults> runs, const std::vector<std::string>& sources);
+
 }  // namespace aiway

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cmath>
 #include "aiway/scenario_file.hpp"
 #include "compare/statistics.hpp"
 #include "results/results_json.hpp"
@@ -26,7 +28,32 @@ nlohmann::ordered_json calibration_json(const Calibration& c) {
           {"foreign_cpu_share", c.foreign_cpu_share ? nlohmann::ordered_json(*c.foreign_cpu_share) : nullptr}};
 }
 
-nlohmann::ordered_json results_to_json(const RunResults& results) {
+namespace {
+constexpr std::size_t kCompactRssPoints = 32;
+
+// At most kCompactRssPoints + 1: evenly spaced, the first, the last and the
+// peak always among them.
+std::vector<RssPoint> thinned(const std::vector<RssPoint>& timeline) {
+  if (timeline.size() <= kCompactRssPoints) return timeline;
+  std::vector<std::size_t> keep;
+  const double step = double(timeline.size() - 1) / double(kCompactRssPoints - 1);
+  for (std::size_t i = 0; i < kCompactRssPoints; ++i) keep.push_back(std::size_t(std::llround(double(i) * step)));
+  const auto peak = std::max_element(timeline.begin(), timeline.end(),
+                                     [](const RssPoint& a, const RssPoint& b) { return a.rss_bytes < b.rss_bytes; });
+  keep.push_back(std::size_t(peak - timeline.begin()));
+  std::sort(keep.begin(), keep.end());
+  keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+  std::vector<RssPoint> out;
+  for (std::size_t k : keep) out.push_back(timeline[k]);
+  return out;
+}
+}  // namespace
+
+std::string results_json_text(const RunResults& results, bool compact) {
+  return compact ? results_to_json(results, true).dump() + "\n" : results_to_json(results).dump(2) + "\n";
+}
+
+nlohmann::ordered_json results_to_json(const RunResults& results, bool compact) {
   using json = nlohmann::ordered_json;
   json out;
   out["schema"] = results.schema;
@@ -65,9 +92,10 @@ nlohmann::ordered_json results_to_json(const RunResults& results) {
       json metrics = json::object();
       for (const auto& [name, value] : rep.metrics.values()) metrics[name] = value;
       json spectrum = json::array();
-      for (const auto& line : rep.latency_spectrum) spectrum.push_back({line.value_us, line.percentile, line.total_count});
+      if (!compact || rep.latency_histogram.empty())
+        for (const auto& line : rep.latency_spectrum) spectrum.push_back({line.value_us, line.percentile, line.total_count});
       json timeline = json::array();
-      for (const auto& point : rep.rss_timeline) timeline.push_back({point.t_s, point.rss_bytes});
+      for (const auto& point : compact ? thinned(rep.rss_timeline) : rep.rss_timeline) timeline.push_back({point.t_s, point.rss_bytes});
       json one = {{"metrics", metrics},
                   {"latency_spectrum", {{"columns", {"value_us", "percentile", "total_count"}}, {"rows", spectrum}}},
                   {"rss_timeline", {{"columns", {"t_s", "rss_bytes"}}, {"rows", timeline}}}};
@@ -76,6 +104,12 @@ nlohmann::ordered_json results_to_json(const RunResults& results) {
     }
     s["repetitions"] = reps;
     s["disturbed_reruns"] = r.disturbed_reruns;
+    if (r.merged) {
+      const MergedLatency& m = *r.merged;
+      s["merged"] = {{"runs", m.runs},           {"repetitions", m.repetitions}, {"latencies", m.tokens},
+                     {"latency_p50_us", m.p50_us}, {"latency_p90_us", m.p90_us},   {"latency_p99_us", m.p99_us},
+                     {"latency_p999_us", m.p999_us}, {"latency_max_us", m.max_us},  {"latency_histogram", m.histogram}};
+    }
     if (!r.counters.empty()) {
       json counters = json::object();
       for (const auto& [name, info] : r.counters)

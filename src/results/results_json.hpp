@@ -10,7 +10,14 @@
 
 namespace aiway {
 
-nlohmann::ordered_json results_to_json(const RunResults& results);
+// The results file. `compact`: the form baselines take, that a repository
+// can keep for years -- each repetition's latency histogram in HdrHistogram's
+// compressed form instead of its spectrum rows (the loader derives them
+// again: every point equal but the maximum, within 0.1 %; latency_max_us
+// stays exact), the RSS timeline at most 32 points (its peak kept), no
+// indentation.
+nlohmann::ordered_json results_to_json(const RunResults& results, bool compact = false);
+std::string results_json_text(const RunResults& results, bool compact = false);
 nlohmann::ordered_json scenario_config_json(const Scenario& scenario);
 nlohmann::ordered_json calibration_json(const Calibration& calibration);
 

@@ -280,8 +280,11 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
         const json& h = reps[k]["latency_histogram"];
         if (!h.is_string()) r.fail(where, "expected HdrHistogram's compressed form, a string \"HISTF…\"");
         std::string why;
-        if (!decode_histogram(h.get<std::string>(), &why)) r.fail(where, why);
+        const auto histogram = decode_histogram(h.get<std::string>(), &why);
+        if (!histogram) r.fail(where, why);
         rep.latency_histogram = h.get<std::string>();
+        // A compact file (a baseline) keeps the histogram alone: its spectrum is derived again.
+        if (rep.latency_spectrum.empty()) rep.latency_spectrum = spectrum_lines(*histogram);
       }
       s.repetitions.push_back(std::move(rep));
     }

@@ -212,11 +212,6 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   return m;
 }
 
-std::vector<SpectrumLine> spectrum_of(const LatencyHistogram& h) {
-  std::vector<SpectrumLine> lines;
-  for (const auto& point : h.spectrum()) lines.push_back({us(point.value), point.percentile, point.total_count});
-  return lines;
-}
 
 struct RepetitionOutcome {
   Repetition repetition;
@@ -291,7 +286,7 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
       out.counters[name] = CounterInfo{counter.unit, counter.better};
     }
   if (s.measure.latency) {
-    out.repetition.latency_spectrum = spectrum_of(pipeline.latencies().end_to_end);
+    out.repetition.latency_spectrum = spectrum_lines(pipeline.latencies().end_to_end);
     out.repetition.latency_histogram = encode_histogram(pipeline.latencies().end_to_end);
   }
   for (const auto& point : sampled.rss_timeline) out.repetition.rss_timeline.push_back({point.t_s, point.rss_bytes});

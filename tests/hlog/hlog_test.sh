@@ -34,3 +34,23 @@ for (name, m), h in zip(expected, decoded):
     assert ours_max <= h["max"] <= ours_max * 1.001 + 1, (name, h["max"], ours_max)
 print("hlog test: %d intervals decoded by hdr-histogram-js, counts and percentiles equal" % len(decoded))
 PY
+
+# merge: percentiles of the merged runs come from their summed histograms,
+# which hdr-histogram-js sums independently from the two runs' logs.
+"$cli" --scenarios-dir "$scenarios" run -s stall -s jittery-network -r 1 --warmup 0 --quiet \
+  --out "$work/r2.json" --out-hlog "$work/r2.hlog" >/dev/null
+"$cli" merge "$work/r.json" "$work/r2.json" --out "$work/merged.json" >/dev/null
+node "$here/read_hlog.js" --sum "$work/r.hlog" "$work/r2.hlog" > "$work/summed.json"
+/usr/bin/python3 - "$work/merged.json" "$work/summed.json" <<'PY'
+import json, sys
+merged = {s["name"]: s["merged"] for s in json.load(open(sys.argv[1]))["scenarios"]}
+summed = {h["tag"]: h for h in json.load(open(sys.argv[2]))}
+assert set(merged) == set(summed) == {"stall", "jittery-network"}, (set(merged), set(summed))
+for name, m in merged.items():
+    h = summed[name]
+    assert m["runs"] == 2 and m["repetitions"] == 3, m
+    assert m["latencies"] == h["total"], (name, m["latencies"], h["total"])
+    for p, key in (("p50", "latency_p50_us"), ("p90", "latency_p90_us"), ("p99", "latency_p99_us"), ("p999", "latency_p999_us")):
+        assert round(m[key] * 1000) == h[p], (name, p, m[key], h[p])
+print("hlog test: merge's percentiles equal hdr-histogram-js's over the summed histograms")
+PY
