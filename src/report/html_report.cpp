@@ -7,6 +7,7 @@
 
 #include "compare/statistics.hpp"
 #include "report/svg_chart.hpp"
+#include "results/results_json.hpp"
 #include "report/sweep_table.hpp"
 
 namespace aiway {
@@ -34,14 +35,6 @@ th{background:#eef0f4}td:first-child,td:nth-child(2),th:first-child,th:nth-child
 double metric(const Repetition& rep, const char* name) { return rep.metrics.get(name).value_or(NAN); }
 
 // The repetition whose p99 is the median one: its spectrum stands for the run.
-const Repetition* representative(const ScenarioResult& r) {
-  std::vector<const Repetition*> reps;
-  for (const auto& rep : r.repetitions)
-    if (!rep.latency_spectrum.empty()) reps.push_back(&rep);
-  if (reps.empty()) return nullptr;
-  std::sort(reps.begin(), reps.end(), [](auto* a, auto* b) { return metric(*a, "latency_p99_us") < metric(*b, "latency_p99_us"); });
-  return reps[reps.size() / 2];
-}
 
 ChartSeries spectrum_series(const Repetition& rep, std::string label, const char* color, bool dashed) {
   ChartSeries s{std::move(label), {}, color, dashed, false};
@@ -70,9 +63,9 @@ std::string scenario_section(const ScenarioResult& r, const ScenarioResult* base
 
   LineChart spectrum{"spectrum", "Latency by percentile (end to end, corrected)", "percentile", "latency (ms)",
                      XAxis::log_percentile, {}, {}, std::nullopt, {}, false};
-  if (const Repetition* rep = representative(r)) spectrum.series.push_back(spectrum_series(*rep, "this run", kRunColor, false));
+  if (const Repetition* rep = representative_repetition(r)) spectrum.series.push_back(spectrum_series(*rep, "this run", kRunColor, false));
   if (base)
-    if (const Repetition* rep = representative(*base)) spectrum.series.push_back(spectrum_series(*rep, "baseline", kBaseColor, true));
+    if (const Repetition* rep = representative_repetition(*base)) spectrum.series.push_back(spectrum_series(*rep, "baseline", kBaseColor, true));
   html += render_line_chart(spectrum);
 
   LineChart throughput{"throughput", "Throughput per repetition", "repetition", "tokens/s", XAxis::linear, {}, {}, std::nullopt, {}, false};

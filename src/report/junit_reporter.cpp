@@ -39,13 +39,13 @@ class JunitReporter final : public Reporter {
         out << fmt::format("      <system-out>WARNING: {}</system-out>\n", escape_xml(d));
       out << "    </testcase>\n";
       for (const auto& t : r.thresholds) {
-        const std::string test = escape_xml(fmt::format("{} {} {}", t.metric, t.op, t.limit));
+        const std::string test = escape_xml(fmt::format("{} {} {}", t.metric, t.op, plain_number(t.limit)));
         out << fmt::format("    <testcase classname=\"aiway-stress.{}\" name=\"{}\">\n", name, test);
         if (!t.passed)
           out << fmt::format("      <failure message=\"{}\"/>\n",
                              escape_xml(fmt::format("{} {} was {}, limit {} {}", t.aggregate, t.metric,
-                                                    t.value ? fmt::format("{}", *t.value) : std::string("not measured"),
-                                                    t.op, t.limit)));
+                                                    t.value ? plain_number(*t.value) : std::string("not measured"),
+                                                    t.op, plain_number(t.limit))));
         out << "    </testcase>\n";
       }
       out << "  </testsuite>\n";

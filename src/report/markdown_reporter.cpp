@@ -44,8 +44,8 @@ class MarkdownReporter final : public Reporter {
       if (!r.failure.empty()) out << fmt::format("Run failed: {}\n\n", escape_markdown(r.failure));
       for (const auto& t : r.thresholds)
         if (!t.passed)
-          out << fmt::format("- `{} {} {}`: {} was {}\n", t.metric, t.op, t.limit, t.aggregate,
-                             t.value ? fmt::format("{}", *t.value) : std::string("not measured"));
+          out << fmt::format("- `{} {} {}`: {} was {}\n", t.metric, t.op, plain_number(t.limit), t.aggregate,
+                             t.value ? plain_number(*t.value) : std::string("not measured"));
     }
   }
 };

@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <algorithm>
 #include <cmath>
 #include "aiway/scenario_file.hpp"
@@ -49,6 +50,24 @@ std::vector<RssPoint> thinned(const std::vector<RssPoint>& timeline) {
 }
 }  // namespace
 
+namespace {
+// Ten significant digits: far below any run-to-run spread, and a third of the bytes.
+double ten_digits(double v) {
+  if (!std::isfinite(v) || v == 0) return v;
+  return std::stod(fmt::format("{:.10g}", v));
+}
+}  // namespace
+
+const Repetition* representative_repetition(const ScenarioResult& r) {
+  std::vector<const Repetition*> reps;
+  for (const auto& rep : r.repetitions)
+    if (!rep.latency_spectrum.empty() || !rep.latency_histogram.empty()) reps.push_back(&rep);
+  if (reps.empty()) return nullptr;
+  const auto p99 = [](const Repetition* rep) { return rep->metrics.get("latency_p99_us").value_or(0); };
+  std::stable_sort(reps.begin(), reps.end(), [&](auto* a, auto* b) { return p99(a) < p99(b); });
+  return reps[reps.size() / 2];
+}
+
 std::string results_json_text(const RunResults& results, bool compact) {
   return compact ? results_to_json(results, true).dump() + "\n" : results_to_json(results).dump(2) + "\n";
 }
@@ -87,19 +106,23 @@ nlohmann::ordered_json results_to_json(const RunResults& results, bool compact) 
       s["sweep"] = sweep;
     }
     s["config"] = scenario_config_json(r.scenario);
+    // Compact: one repetition keeps its latency distribution -- the one with
+    // the median p99, which the report draws as the baseline's spectrum.
+    const Repetition* drawn = compact ? representative_repetition(r) : nullptr;
     json reps = json::array();
     for (const auto& rep : r.repetitions) {
       json metrics = json::object();
-      for (const auto& [name, value] : rep.metrics.values()) metrics[name] = value;
+      for (const auto& [name, value] : rep.metrics.values()) metrics[name] = compact ? ten_digits(value) : value;
+      const bool distribution = !compact || &rep == drawn;
       json spectrum = json::array();
-      if (!compact || rep.latency_histogram.empty())
+      if (distribution && (!compact || rep.latency_histogram.empty()))
         for (const auto& line : rep.latency_spectrum) spectrum.push_back({line.value_us, line.percentile, line.total_count});
       json timeline = json::array();
       for (const auto& point : compact ? thinned(rep.rss_timeline) : rep.rss_timeline) timeline.push_back({point.t_s, point.rss_bytes});
       json one = {{"metrics", metrics},
                   {"latency_spectrum", {{"columns", {"value_us", "percentile", "total_count"}}, {"rows", spectrum}}},
                   {"rss_timeline", {{"columns", {"t_s", "rss_bytes"}}, {"rows", timeline}}}};
-      if (!rep.latency_histogram.empty()) one["latency_histogram"] = rep.latency_histogram;
+      if (distribution && !rep.latency_histogram.empty()) one["latency_histogram"] = rep.latency_histogram;
       reps.push_back(std::move(one));
     }
     s["repetitions"] = reps;
@@ -116,11 +139,13 @@ nlohmann::ordered_json results_to_json(const RunResults& results, bool compact) 
         counters[name] = {{"unit", info.unit}, {"better", to_string(info.better)}};
       s["stage_counters"] = counters;
     }
-    json summary = json::object();
-    for (const auto& [name, sm] : r.summary)
-      summary[name] = {{"median", sm.median}, {"min", sm.min}, {"max", sm.max}, {"mean", sm.mean},
-                       {"cv", sm.cv},         {"n", sm.n},     {"unstable", sm.unstable}};
-    s["summary"] = summary;
+    if (!compact) {  // derived from the repetitions: a reader recomputes it
+      json summary = json::object();
+      for (const auto& [name, sm] : r.summary)
+        summary[name] = {{"median", sm.median}, {"min", sm.min}, {"max", sm.max}, {"mean", sm.mean},
+                         {"cv", sm.cv},         {"n", sm.n},     {"unstable", sm.unstable}};
+      s["summary"] = summary;
+    }
     json thresholds = json::array();
     for (const auto& t : r.thresholds)
       thresholds.push_back({{"metric", t.metric}, {"op", t.op}, {"limit", t.limit}, {"aggregate", t.aggregate},

@@ -11,13 +11,18 @@
 namespace aiway {
 
 // The results file. `compact`: the form baselines take, that a repository
-// can keep for years -- each repetition's latency histogram in HdrHistogram's
-// compressed form instead of its spectrum rows (the loader derives them
-// again: every point equal but the maximum, within 0.1 %; latency_max_us
-// stays exact), the RSS timeline at most 32 points (its peak kept), no
-// indentation.
+// can keep for years -- metrics to ten significant digits; one repetition per
+// scenario (the one with the median p99, which the report draws) keeps its
+// latency distribution, as HdrHistogram's compressed histogram rather than
+// spectrum rows (the loader derives them again: every point equal but the
+// maximum, within 0.1 %); RSS timelines at most 33 points, the peak kept; no
+// summary (a reader recomputes it); no indentation.
 nlohmann::ordered_json results_to_json(const RunResults& results, bool compact = false);
 std::string results_json_text(const RunResults& results, bool compact = false);
+
+// The repetition that stands for a scenario's latency distribution: the one
+// with the median p99 among those that kept theirs (null: none did).
+const Repetition* representative_repetition(const ScenarioResult& result);
 nlohmann::ordered_json scenario_config_json(const Scenario& scenario);
 nlohmann::ordered_json calibration_json(const Calibration& calibration);
 
