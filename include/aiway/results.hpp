@@ -1,5 +1,5 @@
 // Results of a run, as plain data: what the results JSON, the console report
-// and the comparison read. Metric names follow shared/results-schema.md.
+// and the comparison read. Every metric is declared in aiway/metrics.hpp.
 #pragma once
 
 #include <cstdint>

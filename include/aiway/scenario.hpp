@@ -49,7 +49,7 @@ struct BackendConfig {
   ParamValues params;               // [backend.params]: the implementation's own parameters
   std::uint32_t streams = 1;        // concurrent streams, interleaved round-robin
   std::uint64_t messages = 1000;    // tokens per stream (the seed calls each token a message)
-  std::uint32_t size = 10;          // generator size class (aiway-facts.md)
+  std::uint32_t size = 10;          // generator size class (docs/scenarios.md)
   double rate_tps = 0;              // tokens/s per stream; 0 = flat out (unpaced)
   std::uint32_t commands = 0;       // [yolla:…] commands planted per stream
   bool split_commands = true;       // every second planted command straddles two tokens

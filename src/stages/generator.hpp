@@ -1,5 +1,5 @@
-// The mock LLM's message text, byte-exact to the seed stress tests
-// (aiway-facts.md, "Message text generator").
+// The mock LLM's message text, byte for byte the generator of the stress tests
+// this project descends from (docs/scenarios.md describes it).
 #pragma once
 
 #include <cstdint>
