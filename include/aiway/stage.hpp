@@ -52,6 +52,14 @@ class CounterSink {
   std::vector<StageCounter> counters_;
 };
 
+// What a stage reports of itself (its report()), as the drivers collect it.
+template <class Stage>
+std::vector<StageCounter> reported_counters(const Stage& stage) {
+  CounterSink sink;
+  stage.report(sink);
+  return sink.counters();
+}
+
 // ---------------------------------------------------------------------------
 // Parameters a stage declares: a scenario sets them in [conductor.params]
 // (or [backend.params], [surface.params]) or with --set conductor.params.NAME=V,

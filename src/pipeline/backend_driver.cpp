@@ -164,9 +164,7 @@ void BackendDriver::run(std::int64_t start_ns) {
   // A disconnect ends every stream without its terminal item: the channel just closes.
   out_.close();
   stats_.commands_planted = source_.commands_planted();
-  CounterSink sink;
-  source_.report(sink);
-  stats_.counters = sink.counters();
+  stats_.counters = reported_counters(source_);
   stats_.usage = meter.finish();
 }
 

@@ -138,9 +138,7 @@ void ConductorDriver::run() {
   stats_.dropped_by_stage = stats_.tokens_in - std::min(stats_.tokens_in, output_.forwarded_data());
   stats_.commands_executed = output_.commands();
   stats_.transcript_bytes = stage_.retained_bytes();
-  CounterSink sink;
-  stage_.report(sink);
-  stats_.counters = sink.counters();
+  stats_.counters = reported_counters(stage_);
   stats_.usage = meter.finish();
 }
 

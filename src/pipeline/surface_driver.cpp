@@ -186,9 +186,7 @@ void SurfaceDriver::run(std::int64_t request_ns) {
   }
   stats_.retained_bytes = stage_.retained_bytes();
   for (std::size_t s = 0; s < streams_.size(); ++s) streams_[s].latency_p99_ns = stream_latency_[s].value_at_percentile(99);
-  CounterSink sink;
-  stage_.report(sink);
-  stats_.counters = sink.counters();
+  stats_.counters = reported_counters(stage_);
   stats_.usage = meter.finish();
 }
 
