@@ -39,7 +39,7 @@ constexpr double MiB = 1024.0 * 1024.0;
 // In the order a repetition records them.
 inline constexpr std::array kMetrics = [] {
   using namespace metric_table;
-  return std::array<MetricDescriptor, 87>{{
+  return std::array<MetricDescriptor, 103>{{
       {"tokens_sent", "tokens", none, 0, 0, false, "", 1, "data tokens the backend handed to the token channel"},
       {"tokens_delivered", "tokens", up, 0, 0, false, "", 1, "data tokens the surface received once (duplicates excluded)"},
       {"bytes_sent", "bytes", none, 0, 0, false, "", 1, "clean payload bytes of the tokens sent"},
@@ -122,6 +122,22 @@ inline constexpr std::array kMetrics = [] {
       {"allocs_surface", "count", down, 0, 0, false, "", 1, "C++ heap allocations of the surface thread"},
       {"frames_rendered", "count", none, 0, 0, false, "", 1, "viewport redraws (surface.frame_rate_hz)"},
       {"frame_time_p99_us", "us", down, 0, 0, true, "", 1, "one viewport render, 99th percentile"},
+      {"stream_end_lost", "surfaces", down, 0, 0, false, "", 1, "conductor targets: surfaces that got no StreamEnd (nor StreamError) within target.end_timeout_ms of the upstream's last token"},
+      {"state_ready_lost", "surfaces", down, 0, 0, false, "", 1, "conductor targets: surfaces that never saw State Ready after the answer (they cannot know it ended)"},
+      {"streams_abandoned", "streams", down, 0, 0, false, "", 1, "conductor targets: replies that began at a surface and stopped without StreamEnd or StreamError"},
+      {"protocol_errors", "frames", down, 0, 0, false, "", 1, "conductor targets: frames with a bad CRC, over 10 MiB, or not a message ai-way declares (counted, never fatal; 100 drop the connection)"},
+      {"foreign_acks", "acks", down, 0, 0, false, "", 1, "conductor targets: Acks a surface got for events another surface sent (ai-way broadcasts them)"},
+      {"notifies", "messages", none, 0, 0, false, "", 1, "conductor targets: Notify messages the surfaces got (warnings and errors)"},
+      {"upstream_requests", "requests", none, 0, 0, false, "", 1, "conductor targets: POST /api/generate requests the harness's upstream answered"},
+      {"upstream_write_timeouts", "answers", down, 0, 0, false, "", 1, "conductor targets: answers the upstream abandoned because the conductor stopped reading (upstream.write_timeout_ms)"},
+      {"target_cpu_s", "s", down, 0, 0, false, "", 1, "conductor targets: the target process's user + system time from the message to the end (/proc/PID/stat)"},
+      {"target_cpu_share", "ratio", down, 0.10, 0.002, false, "aiway_target_cpu_share_ratio", 1, "conductor targets: target_cpu_s / (elapsed x logical CPUs)"},
+      {"target_idle_cpu_share", "ratio", down, 0.10, 0.002, false, "", 1, "conductor targets: the target's CPU share while connected and idle for target.idle_ms (a conductor that waits properly: ~0)"},
+      {"target_rss_before_bytes", "bytes", none, 0, 0, false, "", 1, "conductor targets: the target's RSS once its socket was up"},
+      {"target_rss_peak_bytes", "bytes", down, 0.10, 4 * MiB, false, "", 1, "conductor targets: the target's highest sampled RSS"},
+      {"target_rss_end_bytes", "bytes", none, 0, 0, false, "", 1, "conductor targets: the target's RSS at the end, before it was stopped"},
+      {"target_exit", "code", none, 0, 0, false, "", 1, "conductor targets the harness started: its exit status after SIGTERM (negative: the signal that ended it)"},
+      {"target_killed", "flag", down, 0, 0, false, "", 1, "conductor targets the harness started: 1 when it ignored SIGTERM and needed SIGKILL"},
       {"conductor.commands_rejected", "commands", none, 0, 0, false, "", 1, "the aiway conductor's counter: commands invalid or over max_commands per response"},
       {"surface.lines_wrapped", "lines", none, 0, 0, false, "", 1, "the terminal surface's counter: wrapped lines written"},
       {"backend.NAME", "", none, 0, 0, false, "", 1, "a backend stage's own counter, as it reports it (docs/stages.md)"},

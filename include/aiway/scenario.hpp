@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "aiway/metrics.hpp"
 
@@ -149,6 +150,47 @@ struct MeasureConfig {
   std::optional<double> max_memory_mib;
 };
 
+// What is measured: the harness's own pipeline model, or a conductor process
+// driven over ai-way's socket protocol (the harness plays its upstream LLM
+// server and its surfaces).
+enum class TargetKind { model, aiway };
+// How a harness surface introduces itself: ai-way's Handshake, or Connected as its TUI does.
+enum class Greeting { handshake, connected };
+
+struct TargetConfig {
+  TargetKind kind = TargetKind::model;
+  // The conductor's socket; "": a fresh path in a private temporary folder per repetition.
+  std::string socket;
+  // The program started per repetition ("{socket}" and "{self}", this binary,
+  // are substituted); empty: connect to a conductor already running on `socket`.
+  std::vector<std::string> command = {"{self}", "conductor", "--socket", "{socket}"};
+  std::vector<std::string> env;       // extra NAME=VALUE for the started conductor
+  bool legacy = false;                // the reference conductor with every behaviour of the real daemon
+  std::uint32_t surfaces = 1;         // surfaces connected; the first one asks, all read
+  Greeting greeting = Greeting::handshake;
+  double start_timeout_ms = 10000;    // for the socket to appear and the greetings to be answered
+  double end_timeout_ms = 2000;       // after the upstream's last token: StreamEnd and Ready must have come by then
+  double idle_ms = 0;                 // connected and idle this long before the message: the conductor's idle CPU
+  double quit_after_ms = 0;           // a quit requested this long after the message (control.quit_at: after a share of the tokens)
+  double write_timeout_ms = 5000;     // a surface's writes to a conductor that stopped reading give up after this
+};
+
+// The harness's upstream (target.kind = "aiway"): the tokens come from
+// [backend] (messages, size, rate_tps, arrival); these are what the upstream
+// does wrong on purpose.
+struct UpstreamConfig {
+  double headers_delay_ms = 0;
+  double first_token_delay_ms = 0;
+  std::uint32_t tokens_per_chunk = 1;
+  bool split_lines = false;
+  bool split_utf8 = false;
+  std::uint32_t status = 200;
+  std::uint64_t error_line_at = 0;
+  std::uint64_t reset_at = 0;
+  bool eof_without_done = false;
+  double write_timeout_ms = 5000;
+};
+
 // Absolute pass/fail limits; an unset limit is not checked.
 struct Expectations {
   std::optional<double> min_throughput_tps;
@@ -161,6 +203,14 @@ struct Expectations {
   std::optional<double> max_duplicated = 0;
   std::optional<double> max_reordered = 0;
   std::optional<double> max_corrupted = 0;
+  // A conductor target's own failures, judged in the worst repetition.
+  std::optional<double> max_stream_end_lost;
+  std::optional<double> max_state_ready_lost;
+  std::optional<double> max_streams_abandoned;
+  std::optional<double> max_protocol_errors;
+  std::optional<double> max_foreign_acks;
+  std::optional<double> max_target_cpu_share;       // median
+  std::optional<double> max_target_idle_cpu_share;  // median
   // For scenarios that plant channel canaries: each repetition must detect
   // exactly what was planted (lost = drops, duplicated, reordered, corrupted);
   // replaces the four integrity limits above.
@@ -203,6 +253,8 @@ struct Scenario {
   PipelineConfig pipeline;
   FaultConfig faults;
   MeasureConfig measure;
+  TargetConfig target;
+  UpstreamConfig upstream;
   Expectations expect;
   CompareThresholds compare;
 

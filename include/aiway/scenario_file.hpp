@@ -32,7 +32,7 @@ void apply_overrides(Scenario& scenario, const std::vector<std::string>& assignm
 void validate(const Scenario& scenario);
 
 // A scenario field as a generic value, for printing and serialising.
-using FieldValue = std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string>;
+using FieldValue = std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string, std::vector<std::string>>;
 struct Field {
   std::string section;  // "" for top-level fields
   std::string key;

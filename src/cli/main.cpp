@@ -22,6 +22,8 @@
 #include "run/worker_processes.hpp"
 #include "measure/clock.hpp"
 #include "measure/machine.hpp"
+#include "net/socket.hpp"
+#include "reference_conductor/reference_conductor.hpp"
 #include "results/pool.hpp"
 #include "compare/statistics.hpp"
 #include "compare/verdict.hpp"
@@ -603,6 +605,25 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
   history_changes->add_option("--p", history_p, "Significance of a change point's t-test (default 0.001)")->check(CLI::Range(1e-12, 0.5));
   history_changes->add_option("--format", history_format, "console or json")->check(CLI::IsMember({"console", "json"}));
 
+  auto* conductor = app.add_subcommand(
+      "conductor", "Serve as the reference ai-way conductor on a Unix socket (what target scenarios run against)");
+  aiway::ReferenceConductorOptions conductor_options;
+  bool conductor_legacy = false;
+  conductor->add_option("--socket,-s", conductor_options.socket, "Socket path (default: $CONDUCTOR_SOCKET)")->check(kPath);
+  conductor->add_flag("--legacy", conductor_legacy, "Every behaviour of the real daemon below, and its 30 s upstream deadline");
+  conductor->add_flag("--lossy-queue", conductor_options.lossy_queue, "A full 256-slot surface queue drops the message");
+  conductor->add_flag("--broadcast-acks", conductor_options.broadcast_acks, "Every Ack goes to every surface");
+  conductor->add_flag("--preempt-silently", conductor_options.preempt_silently, "A new message abandons the stream without an end");
+  conductor->add_flag("--wedge-on-bad-frame", conductor_options.wedge_on_bad_frame, "An undecodable frame kills that connection's input");
+  conductor->add_option("--upstream-deadline-ms", conductor_options.upstream_deadline_ms,
+                        "Total deadline per upstream request, body included (0: none)")->check(CLI::Range(0.0, 86400e3));
+  conductor->add_flag("--hang-on-empty-answer", conductor_options.hang_on_empty_answer, "EOF with zero tokens sends nothing");
+  conductor->add_flag("--hold-events-for-headers", conductor_options.hold_events_for_headers,
+                      "No event is handled while waiting for the upstream's headers");
+  conductor->add_flag("--busy-poll", conductor_options.busy_poll, "The token forwarder polls in a yielding loop");
+  conductor->add_flag("--shared-rate-limit", conductor_options.shared_rate_limit, "One message limit for all surfaces");
+  conductor->add_flag("--chunk-utf8", conductor_options.chunk_utf8, "Decode each body read as UTF-8 on its own");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -615,6 +636,32 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
   }
 
   try {
+    if (*conductor) {
+      try {
+        conductor_options.read_environment();
+      } catch (const std::invalid_argument& e) {
+        std::cerr << "aiway-stress: conductor: " << e.what() << "\n";
+        return kInputError;
+      }
+      if (conductor_legacy) conductor_options.set_legacy();
+      if (conductor_options.socket.empty()) {
+        const char* env = std::getenv("CONDUCTOR_SOCKET");
+        if (!env || !*env) {
+          std::cerr << "aiway-stress: conductor: name the socket with --socket PATH or CONDUCTOR_SOCKET\n";
+          return kInputError;
+        }
+        conductor_options.socket = env;
+      }
+      if (conductor_options.socket.size() > aiway::net::kMaxUnixPath) {
+        std::cerr << fmt::format("aiway-stress: conductor: --socket {}: {} bytes, a Unix socket path holds at most {}\n",
+                                 conductor_options.socket, conductor_options.socket.size(), aiway::net::kMaxUnixPath);
+        return kInputError;
+      }
+      std::signal(SIGINT, on_signal);
+      std::signal(SIGTERM, on_signal);
+      aiway::run_reference_conductor(conductor_options, g_interrupted);
+      return kPass;
+    }
     if (*metrics) {
       std::cout << aiway::metric_table_markdown();
       return kPass;

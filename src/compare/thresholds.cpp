@@ -28,6 +28,13 @@ constexpr Rule kRules[] = {
     {&Expectations::max_duplicated, "duplicated", false, 1, true, true},
     {&Expectations::max_reordered, "reordered", false, 1, true, true},
     {&Expectations::max_corrupted, "corrupted", false, 1, true, true},
+    {&Expectations::max_stream_end_lost, "stream_end_lost", false, 1, true, false},
+    {&Expectations::max_state_ready_lost, "state_ready_lost", false, 1, true, false},
+    {&Expectations::max_streams_abandoned, "streams_abandoned", false, 1, true, false},
+    {&Expectations::max_protocol_errors, "protocol_errors", false, 1, true, false},
+    {&Expectations::max_foreign_acks, "foreign_acks", false, 1, true, false},
+    {&Expectations::max_target_cpu_share, "target_cpu_share", false, 1, false, false},
+    {&Expectations::max_target_idle_cpu_share, "target_idle_cpu_share", false, 1, false, false},
 };
 
 // detected == planted in every repetition; reports the first repetition that differs.

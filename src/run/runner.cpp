@@ -13,6 +13,7 @@
 #include "measure/resource_sampler.hpp"
 #include "pipeline/pipeline.hpp"
 #include "stages/resolve.hpp"
+#include "target/target_run.hpp"
 
 namespace aiway {
 namespace {
@@ -227,6 +228,13 @@ struct RepetitionOutcome {
 RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const RunOptions& options,
                                  std::int64_t rss_baseline) {
   RepetitionOutcome out;
+  if (s.target.kind == TargetKind::aiway) {
+    TargetOutcome target = run_target_repetition(s, options.interrupt);
+    out.repetition = std::move(target.repetition);
+    out.failure = std::move(target.failure);
+    out.interrupted = target.interrupted;
+    return out;
+  }
   StageSet stages;
   try {
     stages = make_stages(s);

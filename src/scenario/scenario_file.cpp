@@ -52,6 +52,16 @@ struct Choices<ChannelImpl> {
   static constexpr std::pair<ChannelImpl, std::string_view> values[] = {{ChannelImpl::moodycamel, "moodycamel"},
                                                                         {ChannelImpl::mutex, "mutex"}};
 };
+template <>
+struct Choices<TargetKind> {
+  static constexpr std::pair<TargetKind, std::string_view> values[] = {{TargetKind::model, "model"},
+                                                                       {TargetKind::aiway, "aiway"}};
+};
+template <>
+struct Choices<Greeting> {
+  static constexpr std::pair<Greeting, std::string_view> values[] = {{Greeting::handshake, "handshake"},
+                                                                     {Greeting::connected, "connected"}};
+};
 template <class T, class = void>
 constexpr bool is_choice = false;
 template <class T>
@@ -137,6 +147,30 @@ void visit_fields(S& s, Visitor&& v) {
   v("measure", "rerun_disturbed", s.measure.rerun_disturbed, Range{0, 100});
   v("measure", "max_memory_mib", s.measure.max_memory_mib, Range{1, 1e9});
 
+  v("target", "kind", s.target.kind, Range{});
+  v("target", "socket", s.target.socket, Range{});
+  v("target", "command", s.target.command, Range{});
+  v("target", "env", s.target.env, Range{});
+  v("target", "legacy", s.target.legacy, Range{});
+  v("target", "surfaces", s.target.surfaces, Range{1, 100});
+  v("target", "greeting", s.target.greeting, Range{});
+  v("target", "start_timeout_ms", s.target.start_timeout_ms, Range{1, 600000});
+  v("target", "end_timeout_ms", s.target.end_timeout_ms, Range{1, 600000});
+  v("target", "idle_ms", s.target.idle_ms, Range{0, 600000});
+  v("target", "quit_after_ms", s.target.quit_after_ms, Range{0, 600000});
+  v("target", "write_timeout_ms", s.target.write_timeout_ms, Range{1, 600000});
+
+  v("upstream", "headers_delay_ms", s.upstream.headers_delay_ms, Range{0, 600000});
+  v("upstream", "first_token_delay_ms", s.upstream.first_token_delay_ms, Range{0, 600000});
+  v("upstream", "tokens_per_chunk", s.upstream.tokens_per_chunk, Range{1, 1e6});
+  v("upstream", "split_lines", s.upstream.split_lines, Range{});
+  v("upstream", "split_utf8", s.upstream.split_utf8, Range{});
+  v("upstream", "status", s.upstream.status, Range{100, 599});
+  v("upstream", "error_line_at", s.upstream.error_line_at, Range{0, kMaxTokens});
+  v("upstream", "reset_at", s.upstream.reset_at, Range{0, kMaxTokens});
+  v("upstream", "eof_without_done", s.upstream.eof_without_done, Range{});
+  v("upstream", "write_timeout_ms", s.upstream.write_timeout_ms, Range{1, 600000});
+
   v("expect", "min_throughput_tps", s.expect.min_throughput_tps, Range{0, 1e12});
   v("expect", "max_latency_p99_ms", s.expect.max_latency_p99_ms, Range{0, 1e9});
   v("expect", "max_rss_growth_mib", s.expect.max_rss_growth_mib, Range{0, 1e9});
@@ -147,6 +181,13 @@ void visit_fields(S& s, Visitor&& v) {
   v("expect", "max_duplicated", s.expect.max_duplicated, Range{0, kMaxTokens});
   v("expect", "max_reordered", s.expect.max_reordered, Range{0, kMaxTokens});
   v("expect", "max_corrupted", s.expect.max_corrupted, Range{0, kMaxTokens});
+  v("expect", "max_stream_end_lost", s.expect.max_stream_end_lost, Range{0, 1e6});
+  v("expect", "max_state_ready_lost", s.expect.max_state_ready_lost, Range{0, 1e6});
+  v("expect", "max_streams_abandoned", s.expect.max_streams_abandoned, Range{0, 1e6});
+  v("expect", "max_protocol_errors", s.expect.max_protocol_errors, Range{0, 1e9});
+  v("expect", "max_foreign_acks", s.expect.max_foreign_acks, Range{0, 1e9});
+  v("expect", "max_target_cpu_share", s.expect.max_target_cpu_share, Range{0, 1});
+  v("expect", "max_target_idle_cpu_share", s.expect.max_target_idle_cpu_share, Range{0, 1});
   v("expect", "detected_equals_planted", s.expect.detected_equals_planted, Range{});
 
   // [compare]: a practical threshold per compared metric, from the metric table.
@@ -206,6 +247,15 @@ struct Assign {
     if constexpr (std::is_same_v<T, std::string>) {
       if (!node.is_string()) fail(at, name, fmt::format("expected a string, got {}", describe(node)));
       field = *node.value<std::string>();
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      const toml::array* list = node.as_array();
+      if (!list) fail(at, name, fmt::format("expected an array of strings, got {}", describe(node)));
+      std::vector<std::string> items;
+      for (const toml::node& item : *list) {
+        if (!item.is_string()) fail(at, name, fmt::format("expected an array of strings, but an element is {}", describe(item)));
+        items.push_back(*item.value<std::string>());
+      }
+      field = std::move(items);
     } else if constexpr (std::is_same_v<T, bool>) {
       if (!node.is_boolean()) fail(at, name, fmt::format("expected true or false, got {}", describe(node)));
       field = *node.value<bool>();
@@ -401,6 +451,27 @@ void validate(const Scenario& s) {
         "must be 0 (flat out) or at least 0.001 tokens/s");
   check(s.backend.arrival == Arrival::constant || s.backend.rate_tps > 0, "backend.arrival",
         "random arrivals need a rate: set backend.rate_tps", "backend.rate_tps");
+  if (s.target.kind == TargetKind::aiway) {
+    const std::string socket = s.target.socket.empty() ? "/tmp/aiway-stress-XXXXXX/conductor.sock" : s.target.socket;
+    check(socket.size() <= 107, "target.socket",
+          fmt::format("{} bytes: a Unix socket path holds at most 107", socket.size()));
+    check(!s.target.command.empty() || !s.target.socket.empty(), "target.command",
+          "an empty command connects to a running conductor: name its socket in target.socket");
+    check(!s.target.legacy || s.target.command == TargetConfig{}.command, "target.legacy",
+          "switches the reference conductor (the default target.command) to the real daemon's behaviours; a custom command cannot take it");
+    check(s.backend.streams == 1, "backend.streams", "a conductor target streams one answer at a time: 1");
+    check(s.backend.impl == "mock", "backend.impl", "a conductor target's tokens come from the harness's upstream: \"mock\"");
+    check(s.backend.commands == 0, "backend.commands", "conductor targets do not plant [yolla:] commands yet: 0");
+    for (const auto& kv : s.target.env)
+      check(kv.find('=') != std::string::npos && kv.front() != '=', "target.env",
+            fmt::format("\"{}\" is not NAME=VALUE", kv));
+    const FaultConfig none;
+    check(s.faults.error_at == none.error_at && s.faults.second_request_at == none.second_request_at &&
+              s.faults.disconnect_at == none.disconnect_at && s.faults.backend_stall_at == none.backend_stall_at &&
+              s.faults.surface_stop_at == none.surface_stop_at && s.faults.channel_drop_every == 0 &&
+              s.faults.channel_duplicate_every == 0 && s.faults.channel_reorder_every == 0 && s.faults.channel_corrupt_every == 0,
+          "faults", "a conductor target takes only faults.surface_stall_at/_ms; the upstream's faults are in [upstream]");
+  }
   check(rate <= kMaxRate, "backend.rate_tps",
         fmt::format("rate x streams must be at most {:.0e} tokens/s, the finest a clock paces here", kMaxRate));
 }
@@ -410,7 +481,7 @@ std::vector<Field> scenario_fields(const Scenario& s) {
   visit_fields(s, [&](std::string_view section, std::string_view key, const auto& field, Range) {
     using T = std::decay_t<decltype(field)>;
     FieldValue value;
-    if constexpr (std::is_same_v<T, std::string>) value = field;
+    if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::vector<std::string>>) value = field;
     else if constexpr (std::is_same_v<T, bool>) value = field;
     else if constexpr (is_choice<T>) value = std::string(choice_name(field));
     else if constexpr (std::is_same_v<T, std::optional<double>>) { if (field) value = *field; }

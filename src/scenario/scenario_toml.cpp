@@ -20,7 +20,8 @@ std::string scenario_to_toml(const Scenario& scenario) {
         [](const auto& v) -> std::string {
           using T = std::decay_t<decltype(v)>;
           if constexpr (std::is_same_v<T, std::monostate>) return "";
-          else if constexpr (std::is_same_v<T, std::string>) return nlohmann::json(v).dump();  // quoted, escaped
+          else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::vector<std::string>>)
+            return nlohmann::json(v).dump();  // quoted, escaped; a list as ["a","b"], which TOML reads too
           else if constexpr (std::is_same_v<T, bool>) return v ? "true" : "false";
           else if constexpr (std::is_same_v<T, double>) return fmt::format("{}", v);
           else return fmt::format("{}", v);

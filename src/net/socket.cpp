@@ -1,0 +1,222 @@
+#include "net/socket.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "measure/clock.hpp"
+
+namespace aiway::net {
+namespace {
+
+constexpr double kSliceMs = 50;  // how often a long wait looks at its stop flag
+
+// Waits for `events` on fd until deadline_ns (0: none), honouring stop.
+IoStatus wait_for(int fd, short events, std::int64_t deadline_ns, const std::atomic<bool>* stop) {
+  for (;;) {
+    if (stop && stop->load(std::memory_order_relaxed)) return IoStatus::stopped;
+    double slice = kSliceMs;
+    if (deadline_ns > 0) {
+      const double left_ms = double(deadline_ns - monotonic_ns()) / 1e6;
+      if (left_ms <= 0) return IoStatus::timeout;
+      slice = std::min(slice, left_ms);
+    } else if (!stop) {
+      slice = -1;
+    }
+    pollfd p{fd, events, 0};
+    const int r = ::poll(&p, 1, slice < 0 ? -1 : std::max(1, int(slice)));
+    if (r > 0) return IoStatus::ok;  // readable, writable, or an error/hang-up the next call reports
+    if (r < 0 && errno != EINTR) return IoStatus::error;
+  }
+}
+
+std::int64_t deadline_after(double timeout_ms) {
+  return timeout_ms > 0 ? monotonic_ns() + std::int64_t(timeout_ms * 1e6) : 0;
+}
+
+}  // namespace
+
+Fd& Fd::operator=(Fd&& other) noexcept {
+  if (this != &other) reset(other.release());
+  return *this;
+}
+
+void Fd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+std::string_view to_string(IoStatus status) {
+  switch (status) {
+    case IoStatus::ok: return "ok";
+    case IoStatus::timeout: return "timed out";
+    case IoStatus::closed: return "closed by the peer";
+    case IoStatus::error: return "failed";
+    case IoStatus::stopped: return "stopped";
+  }
+  return "?";
+}
+
+IoStatus send_all(int fd, std::string_view data, double timeout_ms, const std::atomic<bool>* stop) {
+  const std::int64_t deadline = deadline_after(timeout_ms);
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      data.remove_prefix(std::size_t(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (const IoStatus s = wait_for(fd, POLLOUT, deadline, stop); s != IoStatus::ok) return s;
+      continue;
+    }
+    return errno == EPIPE || errno == ECONNRESET ? IoStatus::closed : IoStatus::error;
+  }
+  return IoStatus::ok;
+}
+
+IoStatus receive_some(int fd, char* buffer, std::size_t capacity, std::size_t& received, double timeout_ms,
+                      const std::atomic<bool>* stop) {
+  received = 0;
+  const std::int64_t deadline = deadline_after(timeout_ms);
+  for (;;) {
+    const ssize_t n = ::recv(fd, buffer, capacity, MSG_DONTWAIT);
+    if (n > 0) {
+      received = std::size_t(n);
+      return IoStatus::ok;
+    }
+    if (n == 0) return IoStatus::closed;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return errno == ECONNRESET ? IoStatus::closed : IoStatus::error;
+    if (const IoStatus s = wait_for(fd, POLLIN, deadline, stop); s != IoStatus::ok) return s;
+  }
+}
+
+Fd connect_unix(const std::string& path) {
+  if (path.size() > kMaxUnixPath) {
+    errno = ENAMETOOLONG;
+    return Fd{};
+  }
+  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return fd;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) return Fd{};
+  return fd;
+}
+
+Fd listen_unix(const std::string& path, int backlog) {
+  if (path.size() > kMaxUnixPath)
+    throw std::runtime_error(fmt::format("socket path {} is {} bytes; a Unix socket path holds at most {}", path,
+                                         path.size(), kMaxUnixPath));
+  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  ::unlink(path.c_str());  // a stale socket from a run that was killed
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
+    throw std::runtime_error(fmt::format("cannot bind {}: {}", path, std::strerror(errno)));
+  ::chmod(path.c_str(), 0600);
+  if (::listen(fd.get(), backlog) != 0) throw std::runtime_error(fmt::format("listen on {}: {}", path, std::strerror(errno)));
+  return fd;
+}
+
+int peer_pid(int fd) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  return ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.pid : 0;
+}
+
+unsigned peer_uid(int fd) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  return ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.uid : ~0u;
+}
+
+Fd listen_tcp_loopback(std::uint16_t port, int backlog) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
+  const int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
+    throw std::runtime_error(fmt::format("cannot listen on 127.0.0.1:{}: {}", port, std::strerror(errno)));
+  if (::listen(fd.get(), backlog) != 0) throw std::runtime_error(fmt::format("listen: {}", std::strerror(errno)));
+  return fd;
+}
+
+std::uint16_t local_port(int fd) {
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return ntohs(addr.sin_port);
+}
+
+Fd connect_tcp(const std::string& host, std::uint16_t port, double timeout_ms) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found) {
+    errno = EHOSTUNREACH;
+    return Fd{};
+  }
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  int rc = fd ? ::connect(fd.get(), found->ai_addr, found->ai_addrlen) : -1;
+  ::freeaddrinfo(found);
+  if (!fd) return fd;
+  if (rc != 0 && errno != EINPROGRESS) return Fd{};
+  if (rc != 0) {
+    if (wait_for(fd.get(), POLLOUT, deadline_after(timeout_ms), nullptr) != IoStatus::ok) {
+      errno = ETIMEDOUT;
+      return Fd{};
+    }
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      errno = err;
+      return Fd{};
+    }
+  }
+  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+  const int one = 1;
+  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+void reset_connection(Fd& fd) {
+  linger l{1, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  fd.reset();
+}
+
+Fd accept_within(int listener, double timeout_ms, const std::atomic<bool>* stop) {
+  if (wait_for(listener, POLLIN, deadline_after(timeout_ms), stop) != IoStatus::ok) return Fd{};
+  Fd fd(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  if (fd) {
+    const int one = 1;
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // harmless on a Unix socket
+  }
+  return fd;
+}
+
+}  // namespace aiway::net

@@ -1,0 +1,68 @@
+// Blocking sockets with bounded waits: every read and write of the target
+// machinery waits with poll() and a deadline, never for ever, so a peer that
+// stops reading or writing costs a timeout, not a hang. Errors are returned
+// as values (errno-style); nothing here throws but the constructors of
+// listening sockets, whose failure is the caller's configuration error.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace aiway::net {
+
+// An owned file descriptor.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  int release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1);
+  explicit operator bool() const { return fd_ >= 0; }
+
+ private:
+  int fd_ = -1;
+};
+
+enum class IoStatus { ok, timeout, closed, error, stopped };
+std::string_view to_string(IoStatus status);
+
+// Writes all of `data` within timeout_ms (0: no limit). MSG_NOSIGNAL: a peer
+// that went away is an error, not a SIGPIPE.
+IoStatus send_all(int fd, std::string_view data, double timeout_ms, const std::atomic<bool>* stop = nullptr);
+// Reads what is there (at most `capacity` bytes) once the socket is readable;
+// waits at most timeout_ms, in slices so that `stop` is honoured.
+IoStatus receive_some(int fd, char* buffer, std::size_t capacity, std::size_t& received, double timeout_ms,
+                      const std::atomic<bool>* stop = nullptr);
+
+// sun_path holds 107 bytes and a NUL.
+inline constexpr std::size_t kMaxUnixPath = 107;
+// Connects to a Unix stream socket; an invalid Fd (errno set) when nothing listens.
+Fd connect_unix(const std::string& path);
+Fd listen_unix(const std::string& path, int backlog);  // mode 0600; throws std::runtime_error
+// The peer's process id (SO_PEERCRED); 0 when unknown.
+int peer_pid(int fd);
+unsigned peer_uid(int fd);
+
+// 127.0.0.1:port (0: any free port); throws std::runtime_error.
+Fd listen_tcp_loopback(std::uint16_t port, int backlog);
+std::uint16_t local_port(int fd);
+Fd connect_tcp(const std::string& host, std::uint16_t port, double timeout_ms);
+// Closes with a TCP reset instead of a FIN (SO_LINGER 0): a connection torn mid-stream.
+void reset_connection(Fd& fd);
+
+// Accepts one connection within timeout_ms; invalid Fd on timeout or stop.
+Fd accept_within(int listener, double timeout_ms, const std::atomic<bool>* stop = nullptr);
+
+}  // namespace aiway::net

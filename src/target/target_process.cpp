@@ -1,0 +1,144 @@
+#include "target/target_process.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "measure/clock.hpp"
+
+extern char** environ;
+
+namespace aiway {
+
+std::optional<ProcSample> sample_process(pid_t pid) {
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (!std::getline(stat, line)) return std::nullopt;
+  // Fields after the command name (which may hold spaces) start past its ')'.
+  const std::size_t close = line.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  long long rss_pages = 0;
+  for (int i = 3; i <= 24 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+    if (i == 24) rss_pages = std::stoll(field);
+  }
+  const double ticks = double(::sysconf(_SC_CLK_TCK));
+  return ProcSample{double(utime + stime) / ticks, rss_pages * ::sysconf(_SC_PAGESIZE)};
+}
+
+TargetProcess::TargetProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+  if (argv.empty()) throw std::runtime_error("the target command is empty");
+  char path_template[] = "/tmp/aiway-stress-target-XXXXXX";
+  const int log = ::mkstemp(path_template);
+  if (log < 0) throw std::runtime_error(fmt::format("cannot create the target's log file: {}", std::strerror(errno)));
+  log_path_ = path_template;
+  // The child reports a failed exec through this pipe (closed on a successful exec).
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
+  std::vector<std::string> environment;
+  for (char** e = environ; *e; ++e) environment.emplace_back(*e);
+  for (const auto& kv : env) {
+    const std::string name = kv.substr(0, kv.find('='));
+    std::erase_if(environment, [&](const std::string& e) { return e.compare(0, name.size() + 1, name + "=") == 0; });
+    environment.push_back(kv);
+  }
+  std::vector<char*> args, envp;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  for (const auto& e : environment) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid_ == 0) {
+    ::setpgid(0, 0);  // its own group: a stop reaches its children too
+    ::dup2(log, STDOUT_FILENO);
+    ::dup2(log, STDERR_FILENO);
+    const int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::execvpe(args[0], args.data(), envp.data());
+    const int error = errno;
+    [[maybe_unused]] ssize_t ignored = ::write(report[1], &error, sizeof error);
+    ::_exit(127);
+  }
+  ::close(log);
+  ::close(report[1]);
+  int error = 0;
+  const ssize_t n = ::read(report[0], &error, sizeof error);
+  ::close(report[0]);
+  if (n == sizeof error) {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    throw std::runtime_error(fmt::format("cannot start the target {}: {}", argv[0], std::strerror(error)));
+  }
+}
+
+TargetProcess::~TargetProcess() {
+  if (pid_ > 0 && running()) stop(500);
+  if (!log_path_.empty()) ::unlink(log_path_.c_str());
+}
+
+void TargetProcess::reap(int status) {
+  if (WIFEXITED(status)) {
+    exit_value_ = WEXITSTATUS(status);
+    ended_ = fmt::format("exit {}", WEXITSTATUS(status));
+  } else if (WIFSIGNALED(status)) {
+    exit_value_ = -WTERMSIG(status);
+    ended_ = fmt::format("killed by {}", sigabbrev_np(WTERMSIG(status)) ? fmt::format("SIG{}", sigabbrev_np(WTERMSIG(status)))
+                                                                          : std::to_string(WTERMSIG(status)));
+  }
+}
+
+bool TargetProcess::running() {
+  if (pid_ <= 0 || exit_value_) return false;
+  int status = 0;
+  const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    reap(status);
+    return false;
+  }
+  return r == 0;
+}
+
+void TargetProcess::stop(double grace_ms) {
+  if (!running()) return;
+  ::kill(-pid_, SIGTERM);
+  ::kill(pid_, SIGTERM);
+  const std::int64_t deadline = monotonic_ns() + std::int64_t(grace_ms * 1e6);
+  while (monotonic_ns() < deadline) {
+    if (!running()) return;
+    sleep_ns(2'000'000);
+  }
+  killed_ = true;
+  ::kill(-pid_, SIGKILL);
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  if (::waitpid(pid_, &status, 0) == pid_) reap(status);
+}
+
+std::string TargetProcess::how_it_ended() const { return ended_.empty() ? "still running" : ended_; }
+
+std::string TargetProcess::output_tail(std::size_t max_bytes) const {
+  std::ifstream in(log_path_, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.size() > max_bytes) text = "…" + text.substr(text.size() - max_bytes);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text.empty() ? "(it wrote nothing)" : text;
+}
+
+}  // namespace aiway

@@ -1,0 +1,342 @@
+#include "target/target_run.hpp"
+
+#include <fmt/format.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "aiway/latency_histogram.hpp"
+#include "measure/clock.hpp"
+#include "measure/histogram_encoding.hpp"
+#include "measure/process_stats.hpp"
+#include "target/surface_client.hpp"
+#include "target/target_process.hpp"
+#include "upstream/ollama_server.hpp"
+#include "wire/messages.hpp"
+
+namespace aiway {
+namespace {
+
+constexpr std::int64_t kTickNs = 5'000'000;
+constexpr double kStopGraceMs = 2000;  // SIGTERM, then SIGKILL after this
+constexpr double kMinForeignWindowS = 0.1;
+
+double us(std::int64_t ns) { return double(ns) / 1e3; }
+std::int64_t ms_ns(double ms) { return std::int64_t(ms * 1e6); }
+
+// A private folder for the socket: no other run's socket is ever replaced.
+class SocketFolder {
+ public:
+  SocketFolder() {
+    char path[] = "/tmp/aiway-stress-XXXXXX";
+    if (::mkdtemp(path)) dir_ = path;
+  }
+  ~SocketFolder() {
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+  std::string socket() const { return dir_ + "/conductor.sock"; }
+
+ private:
+  std::string dir_;
+};
+
+// Samples the target's CPU and RSS while it runs (peak RSS).
+class TargetSampler {
+ public:
+  TargetSampler(pid_t pid, double interval_ms) : pid_(pid), interval_ns_(ms_ns(interval_ms)) {
+    thread_ = std::thread([this] {
+      while (!stop_.load()) {
+        if (const auto s = sample_process(pid_)) peak_ = std::max(peak_.load(), s->rss_bytes);
+        sleep_ns(interval_ns_);
+      }
+    });
+  }
+  ~TargetSampler() { stop(); }
+  std::int64_t stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return peak_.load();
+  }
+
+ private:
+  pid_t pid_;
+  std::int64_t interval_ns_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::int64_t> peak_{0};
+  std::thread thread_;
+};
+
+std::string self_path() {
+  std::error_code ec;
+  const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("aiway-stress") : p.string();
+}
+
+}  // namespace
+
+std::vector<std::string> target_command(const Scenario& s, const std::string& socket) {
+  std::vector<std::string> argv;
+  for (std::string arg : s.target.command) {
+    for (const auto& [key, value] : {std::pair<std::string, std::string>{"{socket}", socket}, {"{self}", self_path()}})
+      for (std::size_t at; (at = arg.find(key)) != std::string::npos;) arg.replace(at, key.size(), value);
+    argv.push_back(std::move(arg));
+  }
+  if (s.target.legacy) argv.push_back("--legacy");
+  return argv;
+}
+
+TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* interrupt) {
+  TargetOutcome out;
+  const TargetConfig& t = s.target;
+  SocketFolder folder;
+  const std::string socket = t.socket.empty() ? folder.socket() : t.socket;
+  OllamaServer upstream(answer_plan(s));
+
+  std::unique_ptr<TargetProcess> process;
+  pid_t pid = 0;
+  const std::int64_t t0 = monotonic_ns();
+  if (!t.command.empty()) {
+    std::vector<std::string> env = {"OLLAMA_HOST=127.0.0.1", fmt::format("OLLAMA_PORT={}", upstream.port()),
+                                    fmt::format("CONDUCTOR_SOCKET={}", socket), "YOLLAYAH_GREET=0",
+                                    "CONDUCTOR_MAX_MESSAGES_PER_MINUTE=1000000"};
+    env.insert(env.end(), t.env.begin(), t.env.end());
+    try {
+      process = std::make_unique<TargetProcess>(target_command(s, socket), env);
+    } catch (const std::exception& e) {
+      out.failure = e.what();
+      return out;
+    }
+    pid = process->pid();
+  }
+  upstream.start();
+
+  // The socket: bounded wait, and a target that dies first is reported with its output.
+  const std::int64_t start_deadline = monotonic_ns() + ms_ns(t.start_timeout_ms);
+  for (;;) {
+    if (net::connect_unix(socket)) break;
+    if (process && !process->running()) {
+      out.failure = fmt::format("the target ({}) ended before its socket {} appeared: {}", process->how_it_ended(), socket,
+                                process->output_tail());
+      return out;
+    }
+    if (monotonic_ns() >= start_deadline) {
+      out.failure = fmt::format("the target's socket {} did not appear within {} ms{}", socket, t.start_timeout_ms,
+                                process ? fmt::format("; its output: {}", process->output_tail()) : std::string());
+      return out;
+    }
+    if (interrupt && interrupt->load()) {
+      out.interrupted = true;
+      return out;
+    }
+    sleep_ns(2'000'000);
+  }
+
+  SurfacePlan plan;
+  plan.tokens = s.backend.messages;
+  plan.size = s.backend.size;
+  plan.multibyte = s.upstream.split_utf8;
+  plan.write_timeout_ms = t.write_timeout_ms;
+  std::vector<std::unique_ptr<SurfaceClient>> surfaces;
+  try {
+    for (std::uint32_t i = 0; i < t.surfaces; ++i) {
+      SurfacePlan p = plan;
+      if (i == 0) {
+        p.stall_at = s.faults.surface_stall_at;
+        p.stall_ms = s.faults.surface_stall_ms;
+        if (s.control.quit_at) p.quit_at = std::max<std::uint64_t>(1, std::uint64_t(std::ceil(*s.control.quit_at * double(plan.tokens))));
+      }
+      surfaces.push_back(std::make_unique<SurfaceClient>(socket, i, p));
+    }
+  } catch (const std::exception& e) {
+    out.failure = e.what();
+    return out;
+  }
+  if (!process) pid = net::peer_pid(surfaces.front()->fd());
+  const auto rss_before = sample_process(pid);
+  TargetSampler sampler(pid, s.measure.sample_interval_ms);
+
+  auto failed_midway = [&]() -> bool {
+    if (!process || process->running()) return false;
+    out.failure = fmt::format("the target ended mid-run ({}); its output: {}", process->how_it_ended(), process->output_tail());
+    return true;
+  };
+  for (auto& surface : surfaces) {
+    surface->start();
+    const std::string id = surface->next_event_id();
+    surface->send(t.greeting == Greeting::handshake ? wire::handshake_event(id) : wire::connected_event(id));
+  }
+  while (!std::all_of(surfaces.begin(), surfaces.end(), [](const auto& c) { return c->greeted(); })) {
+    if (failed_midway()) return out;
+    if (monotonic_ns() >= start_deadline) {
+      out.failure = fmt::format("the conductor did not answer the surfaces' {} within {} ms",
+                                t.greeting == Greeting::handshake ? "Handshake" : "Connected", t.start_timeout_ms);
+      return out;
+    }
+    sleep_ns(1'000'000);
+  }
+
+  // Idle: connected, nothing asked. A conductor that waits properly uses ~0.
+  double idle_share = -1;
+  const int cpus = int(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+  if (t.idle_ms > 0) {
+    const auto before = sample_process(pid);
+    const std::int64_t from = monotonic_ns();
+    sleep_ns(ms_ns(t.idle_ms));
+    const auto after = sample_process(pid);
+    if (before && after) idle_share = (after->cpu_s - before->cpu_s) / (double(monotonic_ns() - from) / 1e9 * cpus);
+  }
+
+  // The question.
+  const auto cpu_before = sample_process(pid);
+  const CpuWindow window;
+  SurfaceClient& asker = *surfaces.front();
+  const std::int64_t request_ns = monotonic_ns();
+  if (!asker.send(wire::user_message_event(asker.next_event_id(), "aiway-stress: answer with the planned tokens"))) {
+    out.failure = fmt::format("the conductor did not take the UserMessage within {} ms", t.write_timeout_ms);
+    return out;
+  }
+  bool quit_sent = false;
+  const std::int64_t deadline = t0 + std::int64_t(s.timeout_s * 1e9);
+  for (;;) {
+    const std::int64_t now = monotonic_ns();
+    if (interrupt && interrupt->load()) {
+      out.interrupted = true;
+      break;
+    }
+    if (failed_midway()) break;
+    if (now >= deadline) {
+      out.failure = fmt::format("timeout after {} s: the upstream sent {} tokens, the first surface saw {}", s.timeout_s,
+                                upstream.tokens_sent(), asker.tokens_seen());
+      break;
+    }
+    if (t.quit_after_ms > 0 && !quit_sent && now - request_ns >= ms_ns(t.quit_after_ms)) {
+      quit_sent = true;
+      asker.request_quit();
+    }
+    if (std::all_of(surfaces.begin(), surfaces.end(), [](const auto& c) { return c->finished() || c->gone(); })) break;
+    // Nothing more is coming: the upstream is done and nothing arrived for end_timeout_ms.
+    std::int64_t last = std::max(request_ns, upstream.last_activity_ns());
+    for (const auto& c : surfaces) last = std::max(last, c->last_receive_ns());
+    if (!upstream.answering() && now - last >= ms_ns(t.end_timeout_ms)) break;
+    sleep_ns(kTickNs);
+  }
+  for (auto& c : surfaces) c->stop_and_join();
+  const auto cpu_after = sample_process(pid);
+  const CpuUsage usage = window.close(kMinForeignWindowS);
+  const std::int64_t rss_peak = sampler.stop();
+  const auto rss_end = sample_process(pid);
+  if (process) process->stop(kStopGraceMs);
+  upstream.stop();
+  if (!out.failure.empty() || out.interrupted) return out;
+
+  // --- the books ---------------------------------------------------------
+  const std::vector<AnswerRecord> answers = upstream.answers();
+  Metrics& m = out.repetition.metrics;
+  const AnswerRecord* answer = answers.empty() ? nullptr : &answers.back();
+  const std::uint64_t sent = answer ? answer->tokens_sent : 0;
+  const double expected = double(sent) * double(surfaces.size());
+  std::uint64_t delivered = 0, missing = 0, duplicated = 0, reordered = 0, corrupted = 0, abandoned = 0;
+  std::uint64_t protocol_errors = 0, foreign_acks = 0, stream_errors = 0, end_lost = 0, ready_lost = 0, notifies = 0;
+  LatencyHistogram corrected, uncorrected;
+  std::int64_t last_token = request_ns;
+  const std::int64_t end_by = (answer && answer->end_ns > 0 ? answer->end_ns : request_ns) + ms_ns(t.end_timeout_ms);
+  for (const auto& c : surfaces) {
+    const SurfaceBooks& b = c->books();
+    delivered += b.delivered;
+    duplicated += b.duplicated;
+    reordered += b.reordered;
+    corrupted += b.corrupted;
+    abandoned += b.streams_abandoned;
+    protocol_errors += b.protocol_errors;
+    foreign_acks += b.foreign_acks;
+    stream_errors += b.stream_errors;
+    notifies += b.notifies;
+    last_token = std::max(last_token, b.last_token_ns);
+    const bool ended = (b.stream_end_ns > 0 && b.stream_end_ns <= end_by) || b.stream_error_ns > 0;
+    if (answer && answer->headers_ns > 0 && !ended) ++end_lost;
+    if (b.ready_ns == 0 || b.ready_ns > end_by) ++ready_lost;
+    for (std::uint64_t seq = 0; seq < sent; ++seq) {
+      const std::int64_t got = b.received_ns[seq];
+      if (got == 0) {
+        ++missing;
+        continue;
+      }
+      corrected.record(got - answer->intended_ns[seq]);
+      uncorrected.record(got - answer->sent_ns[seq]);
+    }
+  }
+  m.set("tokens_sent", double(sent));
+  m.set("tokens_delivered", double(delivered));
+  m.set("missing_at_surface", double(missing));
+  // Every token the upstream sent reached each surface or is missing by its
+  // sequence number; anything else is the books' own error.
+  m.set("lost_unaccounted", expected - double(delivered) - double(missing));
+  m.set("loss_ratio", expected > 0 ? double(missing) / expected : 0);
+  m.set("duplicated", double(duplicated));
+  m.set("reordered", double(reordered));
+  m.set("corrupted", double(corrupted));
+  m.set("stream_errors", double(stream_errors));
+  m.set("stream_end_lost", double(end_lost));
+  m.set("state_ready_lost", double(ready_lost));
+  m.set("streams_abandoned", double(abandoned));
+  m.set("protocol_errors", double(protocol_errors));
+  m.set("foreign_acks", double(foreign_acks));
+  m.set("notifies", double(notifies));
+  m.set("upstream_requests", double(upstream.generate_requests()));
+  m.set("upstream_write_timeouts", double(std::count_if(answers.begin(), answers.end(), [](const auto& a) { return a.write_timed_out; })));
+
+  const double wall_s = double(last_token - request_ns) / 1e9;
+  m.set("wall_s", wall_s);
+  m.set("throughput_tps", wall_s > 0 ? double(delivered) / wall_s : 0);
+  if (s.measure.latency && corrected.count() > 0) {
+    m.set("latency_p50_us", us(corrected.value_at_percentile(50)));
+    m.set("latency_p90_us", us(corrected.value_at_percentile(90)));
+    m.set("latency_p99_us", us(corrected.value_at_percentile(99)));
+    m.set("latency_p999_us", us(corrected.value_at_percentile(99.9)));
+    m.set("latency_max_us", us(corrected.max()));
+    m.set("latency_mean_us", corrected.mean() / 1e3);
+    m.set("latency_uncorrected_p99_us", us(uncorrected.value_at_percentile(99)));
+    const SurfaceBooks& first = asker.books();
+    if (first.first_token_ns > 0) m.set("ttft_us", us(first.first_token_ns - request_ns));
+    // Gaps between consecutive arrivals at the asking surface, in arrival order.
+    std::vector<std::int64_t> arrivals;
+    for (std::uint64_t seq = 0; seq < sent; ++seq)
+      if (first.received_ns[seq] > 0) arrivals.push_back(first.received_ns[seq]);
+    std::sort(arrivals.begin(), arrivals.end());
+    LatencyHistogram gaps;
+    for (std::size_t i = 1; i < arrivals.size(); ++i) gaps.record(arrivals[i] - arrivals[i - 1]);
+    if (gaps.count() > 0) m.set("itl_p99_us", us(gaps.value_at_percentile(99)));
+    out.repetition.latency_spectrum = spectrum_lines(corrected);
+    out.repetition.latency_histogram = encode_histogram(corrected);
+  }
+  const SurfaceBooks& first = asker.books();
+  if (first.quit_sent_ns > 0 && first.shutting_down_ns > 0) m.set("quit_latency_us", us(first.shutting_down_ns - first.quit_sent_ns));
+  if (first.quit_sent_ns > 0) m.set("shutdown_lost", first.shutting_down_ns > 0 ? 0 : 1);
+
+  // The target process.
+  const double target_cpu = cpu_before && cpu_after ? cpu_after->cpu_s - cpu_before->cpu_s : 0;
+  m.set("target_cpu_s", target_cpu);
+  m.set("target_cpu_share", usage.share(target_cpu));
+  if (idle_share >= 0) m.set("target_idle_cpu_share", idle_share);
+  if (rss_before) m.set("target_rss_before_bytes", double(rss_before->rss_bytes));
+  m.set("target_rss_peak_bytes", double(std::max<std::int64_t>(rss_peak, rss_before ? rss_before->rss_bytes : 0)));
+  if (rss_end) m.set("target_rss_end_bytes", double(rss_end->rss_bytes));
+  if (process && process->exit_value()) m.set("target_exit", double(*process->exit_value()));
+  if (process) m.set("target_killed", process->needed_kill() ? 1 : 0);
+
+  // The harness itself: it must stay far below what it measures.
+  m.set("cpu_seconds", usage.cpu_s);
+  m.set("cpu_share", usage.share(usage.cpu_s));
+  m.set("rss_peak_bytes", double(rss_bytes()));
+  // The target is measured, not foreign: only what neither of them used disturbs the run.
+  if (usage.foreign_share) m.set("foreign_cpu_share", std::max(0.0, *usage.foreign_share - usage.share(target_cpu)));
+  return out;
+}
+
+}  // namespace aiway

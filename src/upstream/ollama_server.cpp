@@ -1,0 +1,255 @@
+#include "upstream/ollama_server.hpp"
+
+#include <fmt/format.h>
+#include <time.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "measure/clock.hpp"
+#include "net/http.hpp"
+#include "pipeline/arrival.hpp"
+#include "upstream/token_text.hpp"
+#include "wire/messages.hpp"
+
+namespace aiway {
+namespace {
+
+constexpr double kRequestTimeoutMs = 60'000;  // an idle keep-alive connection is closed after this
+
+// Sleeps on CLOCK_MONOTONIC until due_ns, in slices that look at `stop`;
+// false when stopped. One clock: the deadline and the sleep are both CLOCK_MONOTONIC.
+bool sleep_until(std::int64_t due_ns, const std::atomic<bool>& stop) {
+  constexpr std::int64_t kSlice = 50'000'000;
+  for (;;) {
+    if (stop.load(std::memory_order_relaxed)) return false;
+    const std::int64_t now = monotonic_ns();
+    if (now >= due_ns) return true;
+    const std::int64_t until = std::min(due_ns, now + kSlice);
+    const timespec ts{time_t(until / 1'000'000'000), long(until % 1'000'000'000)};
+    ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+  }
+}
+
+std::string ndjson_line(std::string_view response, bool done) {
+  std::string line = R"({"model":"yollayah","response":)";
+  wire::append_json_string(line, response);
+  line.append(done ? R"(,"done":true})" : R"(,"done":false})");
+  line.push_back('\n');
+  return line;
+}
+
+}  // namespace
+
+AnswerPlan answer_plan(const Scenario& s) {
+  AnswerPlan p;
+  p.tokens = s.backend.messages;
+  p.size = s.backend.size;
+  p.rate_tps = s.backend.rate_tps;
+  p.arrival = s.backend.arrival;
+  p.burstiness = s.backend.burstiness;
+  p.seed = s.backend.seed;
+  const UpstreamConfig& u = s.upstream;
+  p.headers_delay_ms = u.headers_delay_ms;
+  p.first_token_delay_ms = u.first_token_delay_ms;
+  p.tokens_per_chunk = u.tokens_per_chunk;
+  p.split_lines = u.split_lines;
+  p.split_utf8 = u.split_utf8;
+  p.status = int(u.status);
+  p.error_line_at = u.error_line_at;
+  p.reset_at = u.reset_at;
+  p.eof_without_done = u.eof_without_done;
+  p.write_timeout_ms = u.write_timeout_ms;
+  return p;
+}
+
+OllamaServer::OllamaServer(AnswerPlan plan) : plan_(plan), listener_(net::listen_tcp_loopback(0, 64)) {
+  port_ = net::local_port(listener_.get());
+}
+
+OllamaServer::~OllamaServer() { stop(); }
+
+void OllamaServer::start() { acceptor_ = std::thread([this] { accept_loop(); }); }
+
+void OllamaServer::stop() {
+  stop_ = true;
+  if (acceptor_.joinable()) acceptor_.join();
+  std::vector<std::thread> connections;
+  {
+    std::lock_guard lock(mutex_);
+    connections.swap(connections_);
+  }
+  for (auto& t : connections) t.join();
+}
+
+std::vector<AnswerRecord> OllamaServer::answers() const {
+  std::lock_guard lock(mutex_);
+  std::vector<AnswerRecord> out;
+  for (const auto& a : answers_) out.push_back(*a);
+  return out;
+}
+
+void OllamaServer::accept_loop() {
+  while (!stop_) {
+    net::Fd connection = net::accept_within(listener_.get(), 0, &stop_);
+    if (!connection) continue;
+    std::lock_guard lock(mutex_);
+    connections_.emplace_back([this, fd = std::move(connection)]() mutable { serve(std::move(fd)); });
+  }
+}
+
+void OllamaServer::serve(net::Fd connection) {
+  namespace http = net::http;
+  std::string pending;
+  while (!stop_) {
+    http::request_parser<http::string_body> parser;
+    parser.eager(true);
+    parser.body_limit(16 << 20);
+    boost::beast::error_code ec;
+    if (net::read_http(connection.get(), parser, pending, false, kRequestTimeoutMs, &stop_, ec) != net::IoStatus::ok) return;
+    const auto& request = parser.get();
+    last_activity_ns_ = monotonic_ns();
+    const std::string target(request.target());
+    if (request.method() == http::verb::get && target == "/api/tags") {
+      ++tags_requests_;
+      http::response<http::string_body> res{http::status::ok, 11};
+      res.set(http::field::content_type, "application/json");
+      res.body() = R"({"models":[{"name":"yollayah:latest","model":"yollayah:latest"}]})";
+      res.prepare_payload();
+      std::ostringstream out;
+      out << res;
+      if (net::send_all(connection.get(), out.str(), plan_.write_timeout_ms) != net::IoStatus::ok) return;
+    } else if (request.method() == http::verb::post && target == "/api/generate") {
+      ++generate_requests_;
+      auto record = std::make_unique<AnswerRecord>();
+      record->request_ns = monotonic_ns();
+      const auto body = nlohmann::json::parse(request.body(), nullptr, false);
+      if (body.is_object() && body.contains("prompt") && body["prompt"].is_string()) record->prompt = body["prompt"];
+      AnswerRecord* r = record.get();
+      {
+        std::lock_guard lock(mutex_);
+        answers_.push_back(std::move(record));
+      }
+      ++answering_;
+      const bool reusable = answer(connection.get(), *r);
+      --answering_;
+      last_activity_ns_ = monotonic_ns();
+      if (!reusable) {
+        if (plan_.reset_at > 0 && r->tokens_sent == plan_.reset_at) net::reset_connection(connection);
+        return;
+      }
+    } else {
+      http::response<http::string_body> res{http::status::not_found, 11};
+      res.body() = R"({"error":"not found"})";
+      res.prepare_payload();
+      std::ostringstream out;
+      out << res;
+      if (net::send_all(connection.get(), out.str(), plan_.write_timeout_ms) != net::IoStatus::ok) return;
+    }
+    if (!request.keep_alive()) return;
+  }
+}
+
+bool OllamaServer::answer(int fd, AnswerRecord& r) {
+  namespace http = net::http;
+  const AnswerPlan& p = plan_;
+  if (p.headers_delay_ms > 0 && !sleep_until(monotonic_ns() + std::int64_t(p.headers_delay_ms * 1e6), stop_)) return false;
+  auto send = [&](std::string_view bytes) {
+    const net::IoStatus s = net::send_all(fd, bytes, p.write_timeout_ms);
+    if (s == net::IoStatus::timeout) r.write_timed_out = true;
+    if (s == net::IoStatus::closed) r.peer_closed = true;
+    return s == net::IoStatus::ok;
+  };
+  if (p.status != 200) {
+    http::response<http::string_body> res{http::int_to_status(unsigned(p.status)), 11};
+    res.result(unsigned(p.status));
+    res.set(http::field::content_type, "application/json");
+    res.body() = R"({"error":"the harness's upstream answers with an error on purpose"})";
+    res.prepare_payload();
+    std::ostringstream out;
+    out << res;
+    r.headers_ns = monotonic_ns();
+    const bool ok = send(out.str());
+    r.end_ns = monotonic_ns();
+    r.completed = ok;
+    return ok;
+  }
+  http::response<http::empty_body> head{http::status::ok, 11};
+  head.set(http::field::content_type, "application/x-ndjson");
+  head.chunked(true);
+  r.headers_ns = monotonic_ns();
+  if (!send(net::header_text(head.base()))) return false;
+
+  r.intended_ns.assign(p.tokens, 0);
+  r.sent_ns.assign(p.tokens, 0);
+  std::int64_t start = monotonic_ns() + std::int64_t(p.first_token_delay_ms * 1e6);
+  const bool paced = p.rate_tps > 0;
+  ArrivalSchedule schedule(p.arrival, paced ? p.rate_tps : 1, p.burstiness, p.seed, start);
+  if (!paced && !sleep_until(start, stop_)) return false;
+  std::string text, lines, framed;
+  const std::uint32_t per_chunk = std::max<std::uint32_t>(1, p.tokens_per_chunk);
+  // Sends the lines gathered so far: one chunk, or each line as two chunks.
+  auto flush = [&]() {
+    if (lines.empty()) return true;
+    framed.clear();
+    if (p.split_lines || p.split_utf8) {
+      std::size_t at = 0;
+      while (at < lines.size()) {
+        const std::size_t end = lines.find('\n', at) + 1;
+        const std::string_view line(lines.data() + at, end - at);
+        std::size_t cut = line.size() / 2;
+        if (p.split_utf8) {
+          const std::size_t mb = multibyte_offset(line);
+          if (mb != std::string_view::npos) cut = mb + 1;  // between the character's two bytes
+        }
+        if (!send(net::chunk(line.substr(0, cut)))) return false;
+        // The two halves must reach the conductor as two reads for a
+        // per-chunk decoder to see the split: a short pause separates them.
+        if (p.split_utf8) sleep_until(monotonic_ns() + 200'000, stop_);
+        if (!send(net::chunk(line.substr(cut)))) return false;
+        at = end;
+      }
+    } else if (!send(net::chunk(lines))) {
+      return false;
+    }
+    lines.clear();
+    return true;
+  };
+  std::uint64_t in_chunk = 0;
+  for (std::uint64_t seq = 0; seq < p.tokens; ++seq) {
+    if (p.reset_at > 0 && seq == p.reset_at) {
+      if (!flush()) return false;
+      r.end_ns = monotonic_ns();
+      return false;  // the caller resets the connection
+    }
+    if (p.error_line_at > 0 && seq == p.error_line_at) {
+      lines += R"({"error":"the harness's upstream fails mid-stream on purpose"})" "\n";
+      if (!flush() || !send(net::last_chunk())) return false;
+      r.end_ns = monotonic_ns();
+      r.completed = true;
+      return true;
+    }
+    const std::int64_t due = paced ? schedule.next() : 0;
+    if (paced && !sleep_until(due, stop_)) return false;
+    token_text(seq, p.size, p.split_utf8, text);
+    lines += ndjson_line(text, false);
+    const std::int64_t now = monotonic_ns();
+    r.intended_ns[seq] = paced ? due : now;
+    r.sent_ns[seq] = now;
+    if (++in_chunk >= per_chunk || seq + 1 == p.tokens) {
+      if (!flush()) return false;
+      in_chunk = 0;
+      // Counted once on the wire: a chunk that could not be written holds tokens never sent.
+      tokens_sent_.fetch_add(seq + 1 - r.tokens_sent, std::memory_order_relaxed);
+      r.tokens_sent = seq + 1;
+      last_activity_ns_.store(now, std::memory_order_relaxed);
+    }
+  }
+  if (!p.eof_without_done) lines += ndjson_line("", true);
+  const bool ok = flush() && send(net::last_chunk());
+  r.end_ns = monotonic_ns();
+  r.completed = ok;
+  return ok && !p.eof_without_done;
+}
+
+}  // namespace aiway

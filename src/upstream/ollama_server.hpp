@@ -1,0 +1,100 @@
+// The LLM server a conductor streams from, played by the harness: Ollama's
+// HTTP/1.1 API on loopback (POST /api/generate answered with NDJSON lines,
+// chunked, keep-alive; GET /api/tags). Every answer is planned (how many
+// tokens, how big, when each is due, and what goes wrong on purpose), and the
+// server records, per token, when it was due and when it went on the wire, so
+// the far end can measure latency from the intended send time.
+//
+// Threads: one accepts, one per connection answers. answers() is read after
+// stop(); the atomics are for a watchdog while it runs.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "aiway/scenario.hpp"
+#include "net/socket.hpp"
+
+namespace aiway {
+
+// One answer to POST /api/generate, including the upstream misbehaviours a
+// conductor must survive.
+struct AnswerPlan {
+  std::uint64_t tokens = 1000;
+  std::uint32_t size = 10;               // bytes of token text (at least its tag)
+  double rate_tps = 0;                   // 0: as fast as the connection takes them
+  Arrival arrival = Arrival::constant;
+  double burstiness = 1;
+  std::uint64_t seed = 1;
+  double headers_delay_ms = 0;           // before the status line
+  double first_token_delay_ms = 0;       // after the headers, before the first line
+  std::uint32_t tokens_per_chunk = 1;    // NDJSON lines per HTTP chunk
+  bool split_lines = false;              // every line goes out as two chunks
+  bool split_utf8 = false;               // tokens carry a two-byte character, split between two chunks
+  int status = 200;                      // another status: an error answer with an {"error":…} body
+  std::uint64_t error_line_at = 0;       // after this many tokens an {"error":…} line, then the end (no done)
+  std::uint64_t reset_at = 0;            // after this many tokens the connection is reset
+  bool eof_without_done = false;         // the body ends without the done line
+  double write_timeout_ms = 5000;        // a conductor that stops reading costs this, then the answer is abandoned
+};
+
+AnswerPlan answer_plan(const Scenario& s);
+
+struct AnswerRecord {
+  std::string prompt;
+  std::int64_t request_ns = 0;   // the request was read
+  std::int64_t headers_ns = 0;   // the status line went out
+  std::int64_t end_ns = 0;       // the last byte went out (or the answer was abandoned)
+  std::uint64_t tokens_sent = 0;
+  std::vector<std::int64_t> intended_ns;  // per token: when it was due (the schedule)
+  std::vector<std::int64_t> sent_ns;      // per token: when its chunk was handed to the socket
+  bool write_timed_out = false;
+  bool peer_closed = false;
+  bool completed = false;        // the plan ran to its end
+};
+
+class OllamaServer {
+ public:
+  explicit OllamaServer(AnswerPlan plan);  // listens on 127.0.0.1, any free port
+  ~OllamaServer();
+  OllamaServer(const OllamaServer&) = delete;
+  OllamaServer& operator=(const OllamaServer&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  void start();
+  void stop();  // stops accepting, aborts answers, joins
+
+  std::vector<AnswerRecord> answers() const;
+  // For a watchdog while running.
+  std::uint64_t tokens_sent() const { return tokens_sent_.load(std::memory_order_relaxed); }
+  std::uint32_t generate_requests() const { return generate_requests_.load(); }
+  std::uint32_t tags_requests() const { return tags_requests_.load(); }
+  bool answering() const { return answering_.load() > 0; }
+  std::int64_t last_activity_ns() const { return last_activity_ns_.load(std::memory_order_relaxed); }
+
+ private:
+  void accept_loop();
+  void serve(net::Fd connection);
+  // Streams one planned answer; false when the connection cannot be reused.
+  bool answer(int fd, AnswerRecord& record);
+
+  AnswerPlan plan_;
+  net::Fd listener_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread acceptor_;
+  mutable std::mutex mutex_;  // guards connections_ and answers_
+  std::vector<std::thread> connections_;
+  std::vector<std::unique_ptr<AnswerRecord>> answers_;
+  std::atomic<std::uint64_t> tokens_sent_{0};
+  std::atomic<std::uint32_t> generate_requests_{0}, tags_requests_{0};
+  std::atomic<int> answering_{0};
+  std::atomic<std::int64_t> last_activity_ns_{0};
+};
+
+}  // namespace aiway
