@@ -39,7 +39,7 @@ constexpr double MiB = 1024.0 * 1024.0;
 // In the order a repetition records them.
 inline constexpr std::array kMetrics = [] {
   using namespace metric_table;
-  return std::array<MetricDescriptor, 103>{{
+  return std::array<MetricDescriptor, 104>{{
       {"tokens_sent", "tokens", none, 0, 0, false, "", 1, "data tokens the backend handed to the token channel"},
       {"tokens_delivered", "tokens", up, 0, 0, false, "", 1, "data tokens the surface received once (duplicates excluded)"},
       {"bytes_sent", "bytes", none, 0, 0, false, "", 1, "clean payload bytes of the tokens sent"},
@@ -127,6 +127,7 @@ inline constexpr std::array kMetrics = [] {
       {"streams_abandoned", "streams", down, 0, 0, false, "", 1, "conductor targets: replies that began at a surface and stopped without StreamEnd or StreamError"},
       {"protocol_errors", "frames", down, 0, 0, false, "", 1, "conductor targets: frames with a bad CRC, over 10 MiB, or not a message ai-way declares (counted, never fatal; 100 drop the connection)"},
       {"foreign_acks", "acks", down, 0, 0, false, "", 1, "conductor targets: Acks a surface got for events another surface sent (ai-way broadcasts them)"},
+      {"events_unacked", "events", down, 0, 0, false, "", 1, "conductor targets: events the surfaces sent that were never acknowledged (a conductor whose input is dead)"},
       {"notifies", "messages", none, 0, 0, false, "", 1, "conductor targets: Notify messages the surfaces got (warnings and errors)"},
       {"upstream_requests", "requests", none, 0, 0, false, "", 1, "conductor targets: POST /api/generate requests the harness's upstream answered"},
       {"upstream_write_timeouts", "answers", down, 0, 0, false, "", 1, "conductor targets: answers the upstream abandoned because the conductor stopped reading (upstream.write_timeout_ms)"},

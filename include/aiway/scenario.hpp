@@ -173,6 +173,7 @@ struct TargetConfig {
   double idle_ms = 0;                 // connected and idle this long before the message: the conductor's idle CPU
   double quit_after_ms = 0;           // a quit requested this long after the message (control.quit_at: after a share of the tokens)
   double write_timeout_ms = 5000;     // a surface's writes to a conductor that stopped reading give up after this
+  bool bad_frame_first = false;       // the asking surface sends one frame with a bad CRC before its message
 };
 
 // The harness's upstream (target.kind = "aiway"): the tokens come from
@@ -188,6 +189,7 @@ struct UpstreamConfig {
   std::uint64_t error_line_at = 0;
   std::uint64_t reset_at = 0;
   bool eof_without_done = false;
+  bool empty_answer = false;          // the answer has no tokens at all
   double write_timeout_ms = 5000;
 };
 
@@ -209,6 +211,7 @@ struct Expectations {
   std::optional<double> max_streams_abandoned;
   std::optional<double> max_protocol_errors;
   std::optional<double> max_foreign_acks;
+  std::optional<double> max_events_unacked;
   std::optional<double> max_target_cpu_share;       // median
   std::optional<double> max_target_idle_cpu_share;  // median
   // For scenarios that plant channel canaries: each repetition must detect

@@ -33,6 +33,7 @@ constexpr Rule kRules[] = {
     {&Expectations::max_streams_abandoned, "streams_abandoned", false, 1, true, false},
     {&Expectations::max_protocol_errors, "protocol_errors", false, 1, true, false},
     {&Expectations::max_foreign_acks, "foreign_acks", false, 1, true, false},
+    {&Expectations::max_events_unacked, "events_unacked", false, 1, true, false},
     {&Expectations::max_target_cpu_share, "target_cpu_share", false, 1, false, false},
     {&Expectations::max_target_idle_cpu_share, "target_idle_cpu_share", false, 1, false, false},
 };

@@ -59,7 +59,7 @@ std::string threshold_value(const ThresholdResult& t) {
   const double v = *t.value;
   if (t.metric == "rss_growth_bytes") return mib(v);
   if (t.metric.ends_with("_us")) return duration_us(v);
-  if (t.metric == "cpu_share" || t.metric == "loss_ratio") return fmt::format("{:.2f} %", v * 100);
+  if (t.metric.ends_with("_share") || t.metric == "loss_ratio") return fmt::format("{:.2f} %", v * 100);
   return grouped(v);
 }
 

@@ -159,6 +159,7 @@ void visit_fields(S& s, Visitor&& v) {
   v("target", "idle_ms", s.target.idle_ms, Range{0, 600000});
   v("target", "quit_after_ms", s.target.quit_after_ms, Range{0, 600000});
   v("target", "write_timeout_ms", s.target.write_timeout_ms, Range{1, 600000});
+  v("target", "bad_frame_first", s.target.bad_frame_first, Range{});
 
   v("upstream", "headers_delay_ms", s.upstream.headers_delay_ms, Range{0, 600000});
   v("upstream", "first_token_delay_ms", s.upstream.first_token_delay_ms, Range{0, 600000});
@@ -169,6 +170,7 @@ void visit_fields(S& s, Visitor&& v) {
   v("upstream", "error_line_at", s.upstream.error_line_at, Range{0, kMaxTokens});
   v("upstream", "reset_at", s.upstream.reset_at, Range{0, kMaxTokens});
   v("upstream", "eof_without_done", s.upstream.eof_without_done, Range{});
+  v("upstream", "empty_answer", s.upstream.empty_answer, Range{});
   v("upstream", "write_timeout_ms", s.upstream.write_timeout_ms, Range{1, 600000});
 
   v("expect", "min_throughput_tps", s.expect.min_throughput_tps, Range{0, 1e12});
@@ -186,6 +188,7 @@ void visit_fields(S& s, Visitor&& v) {
   v("expect", "max_streams_abandoned", s.expect.max_streams_abandoned, Range{0, 1e6});
   v("expect", "max_protocol_errors", s.expect.max_protocol_errors, Range{0, 1e9});
   v("expect", "max_foreign_acks", s.expect.max_foreign_acks, Range{0, 1e9});
+  v("expect", "max_events_unacked", s.expect.max_events_unacked, Range{0, 1e9});
   v("expect", "max_target_cpu_share", s.expect.max_target_cpu_share, Range{0, 1});
   v("expect", "max_target_idle_cpu_share", s.expect.max_target_idle_cpu_share, Range{0, 1});
   v("expect", "detected_equals_planted", s.expect.detected_equals_planted, Range{});

@@ -30,15 +30,18 @@ SurfaceClient::~SurfaceClient() { stop_and_join(); }
 
 void SurfaceClient::start() { reader_ = std::thread([this] { read_loop(); }); }
 
-bool SurfaceClient::send(const std::string& json) {
+bool SurfaceClient::send(const std::string& json) { return send_raw(wire::frame(json)); }
+
+bool SurfaceClient::send_raw(const std::string& bytes) {
   std::lock_guard lock(send_mutex_);
   if (!fd_) return false;
-  return net::send_all(fd_.get(), wire::frame(json), plan_.write_timeout_ms, &stop_) == net::IoStatus::ok;
+  return net::send_all(fd_.get(), bytes, plan_.write_timeout_ms, &stop_) == net::IoStatus::ok;
 }
 
 std::string SurfaceClient::next_event_id() {
   std::lock_guard lock(send_mutex_);
   own_events_.push_back(fmt::format("evt_{}_{}", index_, next_event_++));
+  acked_.push_back(false);
   return own_events_.back();
 }
 
@@ -53,6 +56,11 @@ void SurfaceClient::stop_and_join() {
   stop_ = true;
   if (reader_.joinable()) reader_.join();
   books_.quit_sent_ns = quit_sent_ns_.load();
+  {
+    std::lock_guard lock(send_mutex_);
+    books_.events_sent = own_events_.size();
+    books_.events_acked = std::size_t(std::count(acked_.begin(), acked_.end(), true));
+  }
   // A stream that began and never ended: no StreamEnd, no StreamError.
   if (in_stream_) {
     ++books_.streams_abandoned;
@@ -172,8 +180,13 @@ void SurfaceClient::on_frame(std::string_view json, std::int64_t t) {
       return;
     case Kind::ack: {
       std::lock_guard lock(send_mutex_);
-      if (std::find(own_events_.begin(), own_events_.end(), m.text) == own_events_.end()) ++books_.foreign_acks;
-      else if (m.text == own_events_.front()) greeted_ = true;
+      const auto it = std::find(own_events_.begin(), own_events_.end(), m.text);
+      if (it == own_events_.end()) {
+        ++books_.foreign_acks;
+        return;
+      }
+      acked_[std::size_t(it - own_events_.begin())] = true;
+      if (it == own_events_.begin()) greeted_ = true;
       return;
     }
     case Kind::handshake_ack: greeted_ = true; return;

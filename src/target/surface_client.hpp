@@ -35,6 +35,7 @@ struct SurfaceBooks {
   std::uint64_t delivered = 0, duplicated = 0, reordered = 0, corrupted = 0;
   std::uint64_t end_tokens = 0;        // the empty Token of the upstream's done line
   std::uint64_t frames = 0, protocol_errors = 0, foreign_acks = 0, notifies = 0;
+  std::uint64_t events_sent = 0, events_acked = 0;
   std::uint64_t stream_errors = 0, stream_ends = 0, streams_abandoned = 0;
   std::int64_t first_token_ns = 0, last_token_ns = 0;
   std::int64_t stream_end_ns = 0, stream_error_ns = 0, ready_ns = 0, responding_ns = 0;
@@ -60,6 +61,8 @@ class SurfaceClient {
   std::string next_event_id();
   // A quit requested now (also used by the reader at plan.quit_at).
   void request_quit();
+  // Sends raw bytes as they are (a malformed frame on purpose).
+  bool send_raw(const std::string& bytes);
 
   // While running, for the orchestrator (relaxed: progress, not books).
   bool greeted() const { return greeted_.load(); }
@@ -82,6 +85,7 @@ class SurfaceClient {
   std::atomic<bool> stop_{false};
   std::mutex send_mutex_;  // guards the socket's write side and the event ids
   std::vector<std::string> own_events_;
+  std::vector<bool> acked_;  // per own event
   std::uint64_t next_event_ = 1;
   std::atomic<bool> greeted_{false}, finished_{false}, gone_{false};
   std::atomic<std::uint64_t> tokens_seen_{0};

@@ -17,6 +17,7 @@
 #include "target/surface_client.hpp"
 #include "target/target_process.hpp"
 #include "upstream/ollama_server.hpp"
+#include "wire/frame.hpp"
 #include "wire/messages.hpp"
 
 namespace aiway {
@@ -196,6 +197,13 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   const auto cpu_before = sample_process(pid);
   const CpuWindow window;
   SurfaceClient& asker = *surfaces.front();
+  if (t.bad_frame_first) {
+    // A frame whose CRC does not match: a conductor should skip it (or say
+    // so); ai-way's never consumes it, and its input is dead from then on.
+    std::string bad = wire::frame(wire::quit_requested_event("evt_bad"));
+    bad[4] = char(bad[4] ^ 0xFF);
+    asker.send_raw(bad);
+  }
   const std::int64_t request_ns = monotonic_ns();
   if (!asker.send(wire::user_message_event(asker.next_event_id(), "aiway-stress: answer with the planned tokens"))) {
     out.failure = fmt::format("the conductor did not take the UserMessage within {} ms", t.write_timeout_ms);
@@ -243,6 +251,7 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   const double expected = double(sent) * double(surfaces.size());
   std::uint64_t delivered = 0, missing = 0, duplicated = 0, reordered = 0, corrupted = 0, abandoned = 0;
   std::uint64_t protocol_errors = 0, foreign_acks = 0, stream_errors = 0, end_lost = 0, ready_lost = 0, notifies = 0;
+  std::uint64_t unacked = 0;
   LatencyHistogram corrected, uncorrected;
   std::int64_t last_token = request_ns;
   const std::int64_t end_by = (answer && answer->end_ns > 0 ? answer->end_ns : request_ns) + ms_ns(t.end_timeout_ms);
@@ -257,6 +266,7 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
     foreign_acks += b.foreign_acks;
     stream_errors += b.stream_errors;
     notifies += b.notifies;
+    unacked += b.events_sent - b.events_acked;
     last_token = std::max(last_token, b.last_token_ns);
     const bool ended = (b.stream_end_ns > 0 && b.stream_end_ns <= end_by) || b.stream_error_ns > 0;
     if (answer && answer->headers_ns > 0 && !ended) ++end_lost;
@@ -287,6 +297,7 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   m.set("streams_abandoned", double(abandoned));
   m.set("protocol_errors", double(protocol_errors));
   m.set("foreign_acks", double(foreign_acks));
+  m.set("events_unacked", double(unacked));
   m.set("notifies", double(notifies));
   m.set("upstream_requests", double(upstream.generate_requests()));
   m.set("upstream_write_timeouts", double(std::count_if(answers.begin(), answers.end(), [](const auto& a) { return a.write_timed_out; })));

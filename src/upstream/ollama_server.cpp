@@ -59,6 +59,7 @@ AnswerPlan answer_plan(const Scenario& s) {
   p.error_line_at = u.error_line_at;
   p.reset_at = u.reset_at;
   p.eof_without_done = u.eof_without_done;
+  if (u.empty_answer) p.tokens = 0;
   p.write_timeout_ms = u.write_timeout_ms;
   return p;
 }

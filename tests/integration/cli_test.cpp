@@ -16,51 +16,12 @@
 #include <sstream>
 #include <vector>
 
+#include "support/cli_runner.hpp"
+
 namespace {
 
+using namespace aiway_test;
 namespace fs = std::filesystem;
-
-struct Outcome {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
-
-fs::path scratch_path() { return fs::temp_directory_path() / fmt::format("aiway-cli-{}", getpid()); }
-
-fs::path scratch() {
-  const fs::path dir = scratch_path();
-  fs::create_directories(dir);
-  return dir;
-}
-
-// Each test runs in a process of its own (gtest_discover_tests): its scratch
-// folder goes with it, unless a test failed and its files are evidence.
-class ScratchCleanup : public ::testing::Environment {
- public:
-  void TearDown() override {
-    if (!::testing::UnitTest::GetInstance()->Passed()) return;
-    std::error_code ec;
-    fs::remove_all(scratch_path(), ec);
-  }
-};
-[[maybe_unused]] const auto* const kScratchCleanup = ::testing::AddGlobalTestEnvironment(new ScratchCleanup);
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// prefix: a command that wraps aiway-stress, e.g. "timeout -s INT 1".
-Outcome cli(const std::string& args, const std::string& prefix = "") {
-  const fs::path dir = scratch();
-  const std::string command = fmt::format("{} {} --scenarios-dir {} {} >{} 2>{}", prefix, AIWAY_CLI, AIWAY_SCENARIOS_DIR, args,
-                                          (dir / "out").string(), (dir / "err").string());
-  const int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(dir / "out"), slurp(dir / "err")};
-}
 
 bool under_sanitizer() {
   const char* scale = std::getenv("AIWAY_TEST_SCALE");
