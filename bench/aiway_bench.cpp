@@ -18,6 +18,11 @@
 #include "pipeline/pipeline.hpp"
 #include "stages/resolve.hpp"
 #include "pipeline/token_channel.hpp"
+#include "net/http.hpp"
+#include "upstream/ollama_server.hpp"
+#include "upstream/token_text.hpp"
+#include "wire/frame.hpp"
+#include "wire/messages.hpp"
 
 namespace aiway {
 namespace {
@@ -172,6 +177,83 @@ void BM_Pipeline1mShort(benchmark::State& state) {
   state.SetItemsProcessed(tokens);
 }
 BENCHMARK(BM_Pipeline1mShort)->ArgName("latency")->Arg(1)->Arg(0)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+
+// What a harness surface does per frame of a conductor target: deframe (CRC
+// included), decode the Token, recover its sequence number and check every
+// byte of its text. Items are frames; the target is >= 1 M/s on one core.
+// field_order:1 puts "text" first, so every frame takes the full JSON parser.
+void BM_SurfaceDecodeTokenFrames(benchmark::State& state) {
+  std::string stream, text, json;
+  constexpr int kFrames = 10'000;
+  for (int i = 0; i < kFrames; ++i) {
+    token_text(std::uint64_t(i), 10, false, text);
+    json.clear();
+    if (state.range(0) == 0) {
+      wire::append_token_message(json, "msg_2", text);
+    } else {
+      json = R"({"Token":{"text":)";
+      wire::append_json_string(json, text);
+      json += R"(,"message_id":"msg_2"}})";
+    }
+    wire::append_frame(stream, json);
+  }
+  wire::ConductorMessage m;
+  std::string expected;
+  std::int64_t frames = 0, bad = 0;
+  for (auto _ : state) {
+    wire::FrameDecoder decoder;
+    for (std::size_t at = 0; at < stream.size(); at += 64 * 1024) {
+      decoder.feed(stream.data() + at, std::min<std::size_t>(64 * 1024, stream.size() - at));
+      while (decoder.next() == wire::FrameDecoder::Status::frame) {
+        const bool ok = wire::parse_conductor_message(decoder.payload(), m);
+        const auto seq = token_seq(m.text);
+        token_text(seq.value_or(0), 10, false, expected);
+        bad += !ok || !seq || expected != m.text;
+        ++frames;
+      }
+    }
+  }
+  if (bad > 0) state.SkipWithError("a frame did not decode to its token");
+  state.SetItemsProcessed(frames);
+}
+BENCHMARK(BM_SurfaceDecodeTokenFrames)->ArgName("field_order")->Arg(0)->Arg(1);
+
+// The harness's upstream read directly, nothing between: one answer of
+// 200,000 short tokens over loopback HTTP, chunked NDJSON, read by a Beast
+// parser and split into lines. The ceiling of the upstream side of a target.
+void BM_UpstreamDirect(benchmark::State& state) {
+  namespace http = net::http;
+  AnswerPlan plan;
+  plan.tokens = 200'000;
+  plan.tokens_per_chunk = std::uint32_t(state.range(0));
+  OllamaServer server(plan);
+  server.start();
+  std::int64_t lines = 0;
+  for (auto _ : state) {
+    net::Fd fd = net::connect_tcp("127.0.0.1", server.port(), 5000);
+    const std::string request =
+        "POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+    net::send_all(fd.get(), request, 5000);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(boost::none);
+    std::string pending;
+    boost::beast::error_code ec;
+    char buffer[64 * 1024];
+    while (!parser.is_done()) {
+      std::size_t got = 0;
+      if (net::receive_some(fd.get(), buffer, sizeof buffer, got, 10'000) != net::IoStatus::ok) break;
+      pending.append(buffer, got);
+      net::put_pending(parser, pending, ec);
+      std::string& body = parser.get().body();
+      lines += std::int64_t(std::count(body.begin(), body.end(), '\n'));
+      body.clear();
+    }
+  }
+  server.stop();
+  state.SetItemsProcessed(lines);
+}
+BENCHMARK(BM_UpstreamDirect)->ArgName("tokens_per_chunk")->Arg(1)->Arg(16)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace aiway

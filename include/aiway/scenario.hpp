@@ -180,6 +180,7 @@ struct TargetConfig {
 // [backend] (messages, size, rate_tps, arrival); these are what the upstream
 // does wrong on purpose.
 struct UpstreamConfig {
+  std::uint32_t port = 0;             // 127.0.0.1:port; 0: any free port (a conductor already running needs a fixed one)
   double headers_delay_ms = 0;
   double first_token_delay_ms = 0;
   std::uint32_t tokens_per_chunk = 1;

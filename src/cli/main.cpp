@@ -623,6 +623,7 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
   conductor->add_flag("--busy-poll", conductor_options.busy_poll, "The token forwarder polls in a yielding loop");
   conductor->add_flag("--shared-rate-limit", conductor_options.shared_rate_limit, "One message limit for all surfaces");
   conductor->add_flag("--chunk-utf8", conductor_options.chunk_utf8, "Decode each body read as UTF-8 on its own");
+  conductor->add_flag("--frame-per-write", conductor_options.frame_per_write, "Write each message on its own, never batched");
 
   try {
     app.parse(argc, argv);

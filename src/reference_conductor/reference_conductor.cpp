@@ -26,7 +26,7 @@ namespace aiway {
 
 void ReferenceConductorOptions::set_legacy() {
   lossy_queue = broadcast_acks = preempt_silently = wedge_on_bad_frame = true;
-  hang_on_empty_answer = hold_events_for_headers = busy_poll = shared_rate_limit = chunk_utf8 = true;
+  hang_on_empty_answer = hold_events_for_headers = busy_poll = shared_rate_limit = chunk_utf8 = frame_per_write = true;
   upstream_deadline_ms = 30'000;
 }
 
@@ -90,14 +90,20 @@ class Outbox {
     ready_.notify_one();
     return true;
   }
-  // Everything queued, concatenated; false once closed and empty.
-  bool pop_all(std::string& out) {
+  // Everything queued, concatenated (or only the oldest message); false
+  // once closed and empty.
+  bool pop(std::string& out, bool one) {
     std::unique_lock lock(mutex_);
     ready_.wait(lock, [&] { return closed_ || !items_.empty(); });
     if (items_.empty()) return false;
     out.clear();
-    for (auto& item : items_) out += item;
-    items_.clear();
+    if (one) {
+      out.swap(items_.front());
+      items_.pop_front();
+    } else {
+      for (auto& item : items_) out += item;
+      items_.clear();
+    }
     room_.notify_all();
     return true;
   }
@@ -185,7 +191,7 @@ class Conductor {
 
   void write_loop(Connection& c) {
     std::string batch;
-    while (c.outbox.pop_all(batch))
+    while (c.outbox.pop(batch, o_.frame_per_write))
       if (net::send_all(c.fd.get(), batch, 0, &stop_) != net::IoStatus::ok) break;
   }
 

@@ -36,6 +36,7 @@ struct ReferenceConductorOptions {
   bool busy_poll = false;              // the token forwarder polls in a loop that yields
   bool shared_rate_limit = false;      // one message limit for all surfaces together
   bool chunk_utf8 = false;             // each read of the body is decoded as UTF-8 on its own
+  bool frame_per_write = false;        // each message is written (and flushed) on its own, never batched
 
   void set_legacy();  // every switch on, ai-way's 30 s deadline
   // Reads OLLAMA_HOST/PORT (and YOLLAYAH_ variants), YOLLAYAH_MODEL and the

@@ -161,6 +161,7 @@ void visit_fields(S& s, Visitor&& v) {
   v("target", "write_timeout_ms", s.target.write_timeout_ms, Range{1, 600000});
   v("target", "bad_frame_first", s.target.bad_frame_first, Range{});
 
+  v("upstream", "port", s.upstream.port, Range{0, 65535});
   v("upstream", "headers_delay_ms", s.upstream.headers_delay_ms, Range{0, 600000});
   v("upstream", "first_token_delay_ms", s.upstream.first_token_delay_ms, Range{0, 600000});
   v("upstream", "tokens_per_chunk", s.upstream.tokens_per_chunk, Range{1, 1e6});

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "aiway/latency_histogram.hpp"
@@ -97,7 +98,14 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   const TargetConfig& t = s.target;
   SocketFolder folder;
   const std::string socket = t.socket.empty() ? folder.socket() : t.socket;
-  OllamaServer upstream(answer_plan(s));
+  std::optional<OllamaServer> upstream_server;
+  try {
+    upstream_server.emplace(answer_plan(s), std::uint16_t(s.upstream.port));
+  } catch (const std::exception& e) {
+    out.failure = fmt::format("the harness's upstream cannot listen: {}", e.what());
+    return out;
+  }
+  OllamaServer& upstream = *upstream_server;
 
   std::unique_ptr<TargetProcess> process;
   pid_t pid = 0;

@@ -64,7 +64,7 @@ AnswerPlan answer_plan(const Scenario& s) {
   return p;
 }
 
-OllamaServer::OllamaServer(AnswerPlan plan) : plan_(plan), listener_(net::listen_tcp_loopback(0, 64)) {
+OllamaServer::OllamaServer(AnswerPlan plan, std::uint16_t port) : plan_(plan), listener_(net::listen_tcp_loopback(port, 64)) {
   port_ = net::local_port(listener_.get());
 }
 

@@ -60,7 +60,9 @@ struct AnswerRecord {
 
 class OllamaServer {
  public:
-  explicit OllamaServer(AnswerPlan plan);  // listens on 127.0.0.1, any free port
+  // Listens on 127.0.0.1:port (0: any free port); throws std::runtime_error
+  // when the port is taken.
+  explicit OllamaServer(AnswerPlan plan, std::uint16_t port = 0);
   ~OllamaServer();
   OllamaServer(const OllamaServer&) = delete;
   OllamaServer& operator=(const OllamaServer&) = delete;

@@ -73,15 +73,19 @@ TEST(Target, TheSixScenariosPassAgainstTheReferenceConductor) {
 }
 
 TEST(Target, LegacyBurstLosesTokensAndSaysWhenTheEndMarkerWentToo) {
-  const TargetRun legacy = target_run("aiway-burst", kLegacy, 2);
+  // How much a lossy queue drops depends on how the machine schedules the
+  // conductor's threads; over three repetitions of 20,000 tokens it drops.
+  const TargetRun legacy = target_run("aiway-burst", kLegacy, 3);
   EXPECT_EQ(legacy.outcome.exit_code, 1) << legacy.outcome.out;
-  for (int rep = 0; rep < 2; ++rep) {
-    EXPECT_GT(metric(legacy, "missing_at_surface", rep), 0) << "the 256-slot lossy queue drops a burst";
+  double missing = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    missing += metric(legacy, "missing_at_surface", rep);
     EXPECT_EQ(metric(legacy, "lost_unaccounted", rep), 0) << "every lost token is known by its sequence number";
     EXPECT_EQ(metric(legacy, "tokens_delivered", rep) + metric(legacy, "missing_at_surface", rep), metric(legacy, "tokens_sent", rep));
     // Without StreamEnd the reply never ended for the surface: lost and abandoned together.
     EXPECT_EQ(metric(legacy, "stream_end_lost", rep), metric(legacy, "streams_abandoned", rep));
   }
+  EXPECT_GT(missing, 0) << "the 256-slot lossy queue drops a burst";
   expect_complete(target_run("aiway-burst", "", 2));
 }
 
@@ -179,25 +183,28 @@ TEST(Target, UpstreamMisbehaviourIsSurvivedAndCounted) {
 
 TEST(Target, ConnectsToARunningConductorAndFindsItsPid) {
   const fs::path socket = scratch() / "running.sock";
+  // A conductor started by someone else is told its upstream's port when it
+  // starts; the harness's upstream then listens on that port (upstream.port).
+  const int port = 20000 + int(getpid() % 20000);
   const pid_t pid = fork();
   if (pid == 0) {
+    setenv("OLLAMA_HOST", "127.0.0.1", 1);
+    setenv("OLLAMA_PORT", std::to_string(port).c_str(), 1);
+    setenv("CONDUCTOR_MAX_MESSAGES_PER_MINUTE", "1000", 1);
     execl(AIWAY_CLI, AIWAY_CLI, "conductor", "--socket", socket.c_str(), nullptr);
     _exit(127);
   }
   for (int i = 0; i < 500 && !fs::exists(socket); ++i) usleep(10'000);
-  // Its upstream is the harness's, which only exists during a run: the
-  // conductor reads OLLAMA_PORT at start, so it points at nothing and every
-  // answer is a Notify. What matters here is the connection and the pid.
-  const TargetRun r = target_run("aiway-idle", fmt::format("--set 'target.command=[]' --set target.socket={} "
-                                                     "--set expect.max_loss_ratio=1",
-                                                     socket.string()));
+  const TargetRun r = target_run("aiway-idle", fmt::format("--set 'target.command=[]' --set target.socket={} --set upstream.port={}",
+                                                           socket.string(), port), 2);
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
-  ASSERT_FALSE(r.results.is_null()) << r.outcome.out << r.outcome.err;
+  EXPECT_EQ(r.outcome.exit_code, 0) << r.outcome.out << r.outcome.err;
+  expect_complete(r);
+  EXPECT_EQ(metric(r, "tokens_delivered", 1), 100) << "the same conductor answered both repetitions";
   EXPECT_GE(metric(r, "target_rss_before_bytes"), 1e6) << "the pid came from the socket's peer credentials";
-  EXPECT_EQ(metric(r, "notifies"), 1);
-  EXPECT_FALSE(metrics(r).contains("target_exit")) << "the harness did not start it";
+  EXPECT_FALSE(metrics(r).contains("target_exit")) << "the harness did not start it, so it does not stop it";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the conductor ends on SIGTERM";
 }
 
