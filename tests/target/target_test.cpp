@@ -69,6 +69,7 @@ TEST(Target, TheSixScenariosPassAgainstTheReferenceConductor) {
               metric(r, "tokens_sent") * r.results["scenarios"][0]["config"]["target"]["surfaces"].get<double>())
         << scenario;
     EXPECT_EQ(metric(r, "target_killed"), 0) << scenario << ": the reference conductor ends on SIGTERM";
+    EXPECT_EQ(metric(r, "target_exit"), 0) << scenario << ": and cleanly (a sanitizer report would make it 66 or 1)";
   }
 }
 
@@ -82,8 +83,9 @@ TEST(Target, LegacyBurstLosesTokensAndSaysWhenTheEndMarkerWentToo) {
     missing += metric(legacy, "missing_at_surface", rep);
     EXPECT_EQ(metric(legacy, "lost_unaccounted", rep), 0) << "every lost token is known by its sequence number";
     EXPECT_EQ(metric(legacy, "tokens_delivered", rep) + metric(legacy, "missing_at_surface", rep), metric(legacy, "tokens_sent", rep));
-    // Without StreamEnd the reply never ended for the surface: lost and abandoned together.
-    EXPECT_EQ(metric(legacy, "stream_end_lost", rep), metric(legacy, "streams_abandoned", rep));
+    // A reply that never ended (abandoned) lost its StreamEnd; a StreamEnd
+    // can also come too late (after target.end_timeout_ms) on a slow machine.
+    EXPECT_GE(metric(legacy, "stream_end_lost", rep), metric(legacy, "streams_abandoned", rep));
   }
   EXPECT_GT(missing, 0) << "the 256-slot lossy queue drops a burst";
   expect_complete(target_run("aiway-burst", "", 2));
@@ -172,13 +174,19 @@ TEST(Target, UpstreamMisbehaviourIsSurvivedAndCounted) {
   EXPECT_EQ(metric(status, "tokens_sent"), 0);
   EXPECT_EQ(metric(status, "notifies"), 1);
   EXPECT_EQ(metric(status, "state_ready_lost"), 0);
-  // An {"error":…} line mid-stream and a reset: a StreamError, the rest missing by number.
-  for (const char* fault : {"--set upstream.error_line_at=100", "--set upstream.reset_at=100"}) {
-    const TargetRun r = target_run("aiway-burst", fmt::format("{} --set backend.messages=1000", fault));
-    EXPECT_EQ(metric(r, "stream_errors"), 1) << fault;
-    EXPECT_EQ(metric(r, "tokens_sent"), 100) << fault;
-    EXPECT_EQ(metric(r, "tokens_delivered"), 100) << fault;
-  }
+  // An {"error":…} line after 100 tokens: a StreamError after all 100.
+  const TargetRun error_line = target_run("aiway-burst", "--set upstream.error_line_at=100 --set backend.messages=1000");
+  EXPECT_EQ(metric(error_line, "stream_errors"), 1);
+  EXPECT_EQ(metric(error_line, "tokens_sent"), 100);
+  EXPECT_EQ(metric(error_line, "tokens_delivered"), 100);
+  // A reset after 100: a StreamError. A TCP reset discards what the
+  // conductor had not read yet, so a slow conductor loses some of the 100,
+  // each missing by number.
+  const TargetRun reset = target_run("aiway-burst", "--set upstream.reset_at=100 --set backend.messages=1000");
+  EXPECT_EQ(metric(reset, "stream_errors"), 1);
+  EXPECT_EQ(metric(reset, "tokens_sent"), 100);
+  EXPECT_EQ(metric(reset, "tokens_delivered") + metric(reset, "missing_at_surface"), 100);
+  EXPECT_EQ(metric(reset, "lost_unaccounted"), 0);
 }
 
 TEST(Target, ConnectsToARunningConductorAndFindsItsPid) {

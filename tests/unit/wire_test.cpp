@@ -78,7 +78,7 @@ TEST(Frame, AcceptsTheLargestFrame) {
 }
 
 TEST(Messages, TheTokenFastPathAgreesWithTheJsonParser) {
-  for (const std::string text : {std::string("t1.abc"), std::string("quote \" and \\ backslash"), std::string("tab\tnew\nline"),
+  for (const std::string& text : {std::string("t1.abc"), std::string("quote \" and \\ backslash"), std::string("tab\tnew\nline"),
                                  std::string("\x01\x1f control"), std::string("caf\xC3\xA9 \xF0\x9F\x98\x80"), std::string()}) {
     std::string json;
     append_token_message(json, "msg_7", text);
@@ -91,7 +91,7 @@ TEST(Messages, TheTokenFastPathAgreesWithTheJsonParser) {
     EXPECT_EQ(m.text, text);
   }
   // Shapes the fast path leaves to the parser: other field order, \u escapes, surrogate pairs, spaces.
-  for (const std::string json : {std::string(R"({"Token":{"text":"a\u00e9b","message_id":"x"}})"),
+  for (const std::string& json : {std::string(R"({"Token":{"text":"a\u00e9b","message_id":"x"}})"),
                                  std::string(R"({"Token":{"message_id":"x","text":"\ud83d\ude00"}})"),
                                  std::string(R"( {"Token": {"message_id": "x", "text": "sp"}} )")}) {
     ConductorMessage m;
