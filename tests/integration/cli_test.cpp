@@ -23,10 +23,6 @@ namespace {
 using namespace aiway_test;
 namespace fs = std::filesystem;
 
-bool under_sanitizer() {
-  const char* scale = std::getenv("AIWAY_TEST_SCALE");
-  return scale && std::string(scale) == "sanitizer";
-}
 
 constexpr int kAnyVerdict = -1;  // 0 or 1: performance limits depend on the machine (and sanitizers)
 

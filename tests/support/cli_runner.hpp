@@ -59,5 +59,11 @@ inline Outcome cli(const std::string& args, const std::string& prefix = "") {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(dir / "out"), slurp(dir / "err")};
 }
 
+// The sanitizer presets set AIWAY_TEST_SCALE=sanitizer: fewer tokens, and no
+// performance verdicts (a sanitizer is many times slower).
+inline bool under_sanitizer() {
+  const char* scale = std::getenv("AIWAY_TEST_SCALE");
+  return scale && std::string(scale) == "sanitizer";
+}
 
 }  // namespace aiway_test

@@ -60,10 +60,17 @@ void expect_complete(const TargetRun& r) {
 }
 
 TEST(Target, TheSixScenariosPassAgainstTheReferenceConductor) {
-  for (const char* scenario : {"aiway-burst", "aiway-paced", "aiway-reader-stall", "aiway-quit-behind-headers",
-                               "aiway-many-surfaces", "aiway-idle"}) {
-    const TargetRun r = target_run(scenario, "");
-    EXPECT_EQ(r.outcome.exit_code, 0) << scenario << "\n" << r.outcome.out << r.outcome.err;
+  // Under a sanitizer the long ones are shortened and only integrity is
+  // judged: the performance limits are for an uninstrumented build.
+  const bool sanitizer = under_sanitizer();
+  for (const auto& [scenario, shorter] : {std::pair{"aiway-burst", ""}, std::pair{"aiway-paced", "--set backend.messages=2000"},
+                                          std::pair{"aiway-reader-stall", "--set backend.messages=2000 --set faults.surface_stall_at=500 "
+                                                                          "--set faults.surface_stall_ms=1000"},
+                                          std::pair{"aiway-quit-behind-headers", ""}, std::pair{"aiway-many-surfaces", ""},
+                                          std::pair{"aiway-idle", ""}}) {
+    const TargetRun r = target_run(scenario, sanitizer ? shorter : "");
+    if (sanitizer) EXPECT_TRUE(r.outcome.exit_code == 0 || r.outcome.exit_code == 1) << scenario << "\n" << r.outcome.out << r.outcome.err;
+    else EXPECT_EQ(r.outcome.exit_code, 0) << scenario << "\n" << r.outcome.out << r.outcome.err;
     expect_complete(r);
     EXPECT_EQ(metric(r, "tokens_delivered"),
               metric(r, "tokens_sent") * r.results["scenarios"][0]["config"]["target"]["surfaces"].get<double>())
