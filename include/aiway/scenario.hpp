@@ -166,7 +166,9 @@ struct TargetConfig {
   std::vector<std::string> command = {"{self}", "conductor", "--socket", "{socket}"};
   std::vector<std::string> env;       // extra NAME=VALUE for the started conductor
   bool legacy = false;                // the reference conductor with every behaviour of the real daemon
-  std::uint32_t surfaces = 1;         // surfaces connected; the first one asks, all read
+  std::uint32_t surfaces = 1;         // surfaces connected; the first `askers` ask, all read
+  std::uint32_t askers = 1;           // surfaces that each send a message, ask_every_ms apart
+  double ask_every_ms = 100;
   Greeting greeting = Greeting::handshake;
   double start_timeout_ms = 10000;    // for the socket to appear and the greetings to be answered
   double end_timeout_ms = 2000;       // after the upstream's last token: StreamEnd and Ready must have come by then

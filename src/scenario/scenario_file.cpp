@@ -153,6 +153,8 @@ void visit_fields(S& s, Visitor&& v) {
   v("target", "env", s.target.env, Range{});
   v("target", "legacy", s.target.legacy, Range{});
   v("target", "surfaces", s.target.surfaces, Range{1, 100});
+  v("target", "askers", s.target.askers, Range{1, 100});
+  v("target", "ask_every_ms", s.target.ask_every_ms, Range{0, 600000});
   v("target", "greeting", s.target.greeting, Range{});
   v("target", "start_timeout_ms", s.target.start_timeout_ms, Range{1, 600000});
   v("target", "end_timeout_ms", s.target.end_timeout_ms, Range{1, 600000});
@@ -463,6 +465,8 @@ void validate(const Scenario& s) {
           "an empty command connects to a running conductor: name its socket in target.socket");
     check(!s.target.legacy || s.target.command == TargetConfig{}.command, "target.legacy",
           "switches the reference conductor (the default target.command) to the real daemon's behaviours; a custom command cannot take it");
+    check(s.target.askers <= s.target.surfaces, "target.askers", "at most target.surfaces: each asker is a surface",
+          "target.surfaces");
     check(s.backend.streams == 1, "backend.streams", "a conductor target streams one answer at a time: 1");
     check(s.backend.impl == "mock", "backend.impl", "a conductor target's tokens come from the harness's upstream: \"mock\"");
     check(s.backend.commands == 0, "backend.commands", "conductor targets do not plant [yolla:] commands yet: 0");

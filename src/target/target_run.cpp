@@ -147,7 +147,7 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   }
 
   SurfacePlan plan;
-  plan.tokens = s.backend.messages;
+  plan.tokens = s.backend.messages * t.askers;  // answer k's tokens are numbered from k x messages
   plan.size = s.backend.size;
   plan.multibyte = s.upstream.split_utf8;
   plan.write_timeout_ms = t.write_timeout_ms;
@@ -213,10 +213,19 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
     asker.send_raw(bad);
   }
   const std::int64_t request_ns = monotonic_ns();
-  if (!asker.send(wire::user_message_event(asker.next_event_id(), "aiway-stress: answer with the planned tokens"))) {
-    out.failure = fmt::format("the conductor did not take the UserMessage within {} ms", t.write_timeout_ms);
-    return out;
-  }
+  std::uint32_t asked = 0;
+  // The askers' messages, ask_every_ms apart, the first one now.
+  auto ask_when_due = [&](std::int64_t now) {
+    for (; asked < t.askers && now - request_ns >= std::int64_t(asked) * ms_ns(t.ask_every_ms); ++asked) {
+      SurfaceClient& c = *surfaces[asked];
+      if (!c.send(wire::user_message_event(c.next_event_id(), "aiway-stress: answer with the planned tokens"))) {
+        out.failure = fmt::format("the conductor did not take surface {}'s UserMessage within {} ms", asked, t.write_timeout_ms);
+        return false;
+      }
+    }
+    return true;
+  };
+  if (!ask_when_due(request_ns)) return out;
   bool quit_sent = false;
   const std::int64_t deadline = t0 + std::int64_t(s.timeout_s * 1e9);
   for (;;) {
@@ -231,15 +240,20 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
                                 upstream.tokens_sent(), asker.tokens_seen());
       break;
     }
+    if (!ask_when_due(now)) break;
     if (t.quit_after_ms > 0 && !quit_sent && now - request_ns >= ms_ns(t.quit_after_ms)) {
       quit_sent = true;
       asker.request_quit();
     }
-    if (std::all_of(surfaces.begin(), surfaces.end(), [](const auto& c) { return c->finished() || c->gone(); })) break;
+    // One question: done once every surface saw it end. Several: which
+    // Ready ends which answer cannot be told apart (a refused or preempted
+    // message has none), so only quiet ends the repetition.
+    if (t.askers == 1 && std::all_of(surfaces.begin(), surfaces.end(), [](const auto& c) { return c->finished() || c->gone(); }))
+      break;
     // Nothing more is coming: the upstream is done and nothing arrived for end_timeout_ms.
     std::int64_t last = std::max(request_ns, upstream.last_activity_ns());
     for (const auto& c : surfaces) last = std::max(last, c->last_receive_ns());
-    if (!upstream.answering() && now - last >= ms_ns(t.end_timeout_ms)) break;
+    if (asked == t.askers && !upstream.answering() && now - last >= ms_ns(t.end_timeout_ms)) break;
     sleep_ns(kTickNs);
   }
   for (auto& c : surfaces) c->stop_and_join();
@@ -254,15 +268,26 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   // --- the books ---------------------------------------------------------
   const std::vector<AnswerRecord> answers = upstream.answers();
   Metrics& m = out.repetition.metrics;
-  const AnswerRecord* answer = answers.empty() ? nullptr : &answers.back();
-  const std::uint64_t sent = answer ? answer->tokens_sent : 0;
+  // What each answer put on the wire, within the numbers the surfaces book
+  // (an answer nobody asked for would carry numbers past them).
+  std::uint64_t sent = 0;
+  std::int64_t answers_end = request_ns;
+  bool headers_sent = false;
+  auto sent_of = [&](const AnswerRecord& a) {
+    return a.first_seq >= plan.tokens ? 0 : std::min(a.tokens_sent, plan.tokens - a.first_seq);
+  };
+  for (const AnswerRecord& a : answers) {
+    sent += sent_of(a);
+    answers_end = std::max(answers_end, a.end_ns);
+    headers_sent |= a.headers_ns > 0;
+  }
   const double expected = double(sent) * double(surfaces.size());
   std::uint64_t delivered = 0, missing = 0, duplicated = 0, reordered = 0, corrupted = 0, abandoned = 0;
   std::uint64_t protocol_errors = 0, foreign_acks = 0, stream_errors = 0, end_lost = 0, ready_lost = 0, notifies = 0;
   std::uint64_t unacked = 0;
   LatencyHistogram corrected, uncorrected;
   std::int64_t last_token = request_ns;
-  const std::int64_t end_by = (answer && answer->end_ns > 0 ? answer->end_ns : request_ns) + ms_ns(t.end_timeout_ms);
+  const std::int64_t end_by = answers_end + ms_ns(t.end_timeout_ms);
   for (const auto& c : surfaces) {
     const SurfaceBooks& b = c->books();
     delivered += b.delivered;
@@ -277,17 +302,18 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
     unacked += b.events_sent - b.events_acked;
     last_token = std::max(last_token, b.last_token_ns);
     const bool ended = (b.stream_end_ns > 0 && b.stream_end_ns <= end_by) || b.stream_error_ns > 0;
-    if (answer && answer->headers_ns > 0 && !ended) ++end_lost;
+    if (headers_sent && !ended) ++end_lost;
     if (b.ready_ns == 0 || b.ready_ns > end_by) ++ready_lost;
-    for (std::uint64_t seq = 0; seq < sent; ++seq) {
-      const std::int64_t got = b.received_ns[seq];
-      if (got == 0) {
-        ++missing;
-        continue;
+    for (const AnswerRecord& a : answers)
+      for (std::uint64_t i = 0, n = sent_of(a); i < n; ++i) {
+        const std::int64_t got = b.received_ns[a.first_seq + i];
+        if (got == 0) {
+          ++missing;
+          continue;
+        }
+        corrected.record(got - a.intended_ns[i]);
+        uncorrected.record(got - a.sent_ns[i]);
       }
-      corrected.record(got - answer->intended_ns[seq]);
-      uncorrected.record(got - answer->sent_ns[seq]);
-    }
   }
   m.set("tokens_sent", double(sent));
   m.set("tokens_delivered", double(delivered));
@@ -325,8 +351,8 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
     if (first.first_token_ns > 0) m.set("ttft_us", us(first.first_token_ns - request_ns));
     // Gaps between consecutive arrivals at the asking surface, in arrival order.
     std::vector<std::int64_t> arrivals;
-    for (std::uint64_t seq = 0; seq < sent; ++seq)
-      if (first.received_ns[seq] > 0) arrivals.push_back(first.received_ns[seq]);
+    for (const std::int64_t got : first.received_ns)
+      if (got > 0) arrivals.push_back(got);
     std::sort(arrivals.begin(), arrivals.end());
     LatencyHistogram gaps;
     for (std::size_t i = 1; i < arrivals.size(); ++i) gaps.record(arrivals[i] - arrivals[i - 1]);

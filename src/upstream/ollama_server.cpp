@@ -129,6 +129,7 @@ void OllamaServer::serve(net::Fd connection) {
       AnswerRecord* r = record.get();
       {
         std::lock_guard lock(mutex_);
+        record->first_seq = std::uint64_t(answers_.size()) * plan_.tokens;
         answers_.push_back(std::move(record));
       }
       ++answering_;
@@ -232,7 +233,7 @@ bool OllamaServer::answer(int fd, AnswerRecord& r) {
     }
     const std::int64_t due = paced ? schedule.next() : 0;
     if (paced && !sleep_until(due, stop_)) return false;
-    token_text(seq, p.size, p.split_utf8, text);
+    token_text(r.first_seq + seq, p.size, p.split_utf8, text);
     lines += ndjson_line(text, false);
     const std::int64_t now = monotonic_ns();
     r.intended_ns[seq] = paced ? due : now;

@@ -47,6 +47,10 @@ AnswerPlan answer_plan(const Scenario& s);
 
 struct AnswerRecord {
   std::string prompt;
+  // Answers are numbered in the order they were asked for; answer k's tokens
+  // carry the sequence numbers k x plan.tokens onwards, so the tokens of two
+  // answers are never taken for one another.
+  std::uint64_t first_seq = 0;
   std::int64_t request_ns = 0;   // the request was read
   std::int64_t headers_ns = 0;   // the status line went out
   std::int64_t end_ns = 0;       // the last byte went out (or the answer was abandoned)
@@ -92,7 +96,7 @@ class OllamaServer {
   std::thread acceptor_;
   mutable std::mutex mutex_;  // guards connections_ and answers_
   std::vector<std::thread> connections_;
-  std::vector<std::unique_ptr<AnswerRecord>> answers_;
+  std::vector<std::unique_ptr<AnswerRecord>> answers_;  // in the order they were asked for
   std::atomic<std::uint64_t> tokens_sent_{0};
   std::atomic<std::uint32_t> generate_requests_{0}, tags_requests_{0};
   std::atomic<int> answering_{0};

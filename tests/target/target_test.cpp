@@ -172,6 +172,35 @@ TEST(Target, LegacyDecodesEachChunkOnItsOwn) {
   expect_complete(fixed);
 }
 
+TEST(Target, LegacyAbandonsAStreamSilentlyForANewMessage) {
+  // Two surfaces ask 300 ms apart; the second message ends the first answer.
+  const std::string sets = "--set target.surfaces=2 --set target.askers=2 --set target.ask_every_ms=300 "
+                           "--set backend.rate_tps=1000 --set backend.messages=1000 --set target.end_timeout_ms=500";
+  const TargetRun legacy = target_run("aiway-burst", fmt::format("{} {}", sets, kLegacy));
+  EXPECT_EQ(metric(legacy, "upstream_requests"), 2);
+  EXPECT_EQ(metric(legacy, "streams_abandoned"), 2) << "at each of the two surfaces: no StreamEnd, no StreamError";
+  EXPECT_EQ(metric(legacy, "stream_errors"), 0);
+  const TargetRun fixed = target_run("aiway-burst", sets);
+  EXPECT_EQ(metric(fixed, "streams_abandoned"), 0);
+  EXPECT_EQ(metric(fixed, "stream_errors"), 2) << "the first answer ends with a StreamError that says why";
+  for (const TargetRun* r : {&legacy, &fixed}) {
+    EXPECT_EQ(metric(*r, "lost_unaccounted"), 0);
+    EXPECT_EQ(metric(*r, "tokens_delivered") + metric(*r, "missing_at_surface"), 2 * metric(*r, "tokens_sent"));
+  }
+}
+
+TEST(Target, LegacySharesOneMessageLimitAmongAllSurfaces) {
+  const std::string sets = R"(--set target.surfaces=2 --set target.askers=2 --set backend.messages=200 )"
+                           R"(--set target.end_timeout_ms=500 --set 'target.env=["CONDUCTOR_MAX_MESSAGES_PER_MINUTE=1"]')";
+  const TargetRun legacy = target_run("aiway-burst", fmt::format("{} {}", sets, kLegacy));
+  EXPECT_EQ(metric(legacy, "upstream_requests"), 1) << "the second surface's message is refused";
+  EXPECT_EQ(metric(legacy, "notifies"), 1);
+  const TargetRun fixed = target_run("aiway-burst", sets);
+  EXPECT_EQ(metric(fixed, "upstream_requests"), 2) << "one message a minute for each surface";
+  expect_complete(fixed);
+  EXPECT_EQ(metric(fixed, "tokens_delivered"), 800) << "both answers at both surfaces";
+}
+
 TEST(Target, UpstreamMisbehaviourIsSurvivedAndCounted) {
   // Lines split across chunks, several lines per chunk: nothing changes for the surface.
   expect_complete(target_run("aiway-burst", "--set upstream.split_lines=true --set backend.messages=2000"));
