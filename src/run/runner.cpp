@@ -13,7 +13,7 @@
 #include "measure/resource_sampler.hpp"
 #include "pipeline/pipeline.hpp"
 #include "stages/resolve.hpp"
-#include "target/target_run.hpp"
+#include "targets/target_run.hpp"
 
 namespace aiway {
 namespace {

@@ -310,7 +310,7 @@ TEST(Target, ACrashMidRunKeepsTheCompletedRepetitions) {
 }
 
 TEST(Target, GarbageFromTheTargetIsCountedAndTheConnectionDropped) {
-  const std::string fake = fmt::format(R"(--set 'target.command=["python3","{}/tests/target/fake_conductor.py","garbage","{{socket}}"]')",
+  const std::string fake = fmt::format(R"(--set 'target.command=["python3","{}/tests/targets/fake_conductor.py","garbage","{{socket}}"]')",
                                        AIWAY_SOURCE_DIR);
   const TargetRun r = target_run("aiway-burst", fake + " --set target.end_timeout_ms=300");
   ASSERT_FALSE(r.results.is_null()) << r.outcome.out << r.outcome.err;
@@ -321,7 +321,7 @@ TEST(Target, GarbageFromTheTargetIsCountedAndTheConnectionDropped) {
 }
 
 TEST(Target, AConductorThatStopsReadingCostsTheUpstreamItsWriteTimeout) {
-  const std::string fake = fmt::format(R"(--set 'target.command=["python3","{}/tests/target/fake_conductor.py","no-read","{{socket}}"]')",
+  const std::string fake = fmt::format(R"(--set 'target.command=["python3","{}/tests/targets/fake_conductor.py","no-read","{{socket}}"]')",
                                        AIWAY_SOURCE_DIR);
   const TargetRun r = target_run("aiway-burst", fake + " --set backend.size=2000 --set upstream.write_timeout_ms=300 --set target.end_timeout_ms=300");
   ASSERT_FALSE(r.results.is_null()) << r.outcome.out << r.outcome.err;

@@ -1,4 +1,4 @@
-#include "target/target_run.hpp"
+#include "targets/target_run.hpp"
 
 #include <fmt/format.h>
 #include <stdlib.h>
@@ -15,8 +15,8 @@
 #include "measure/clock.hpp"
 #include "measure/histogram_encoding.hpp"
 #include "measure/process_stats.hpp"
-#include "target/surface_client.hpp"
-#include "target/target_process.hpp"
+#include "targets/surface_client.hpp"
+#include "targets/target_process.hpp"
 #include "upstream/ollama_server.hpp"
 #include "wire/frame.hpp"
 #include "wire/messages.hpp"

@@ -1,4 +1,4 @@
-#include "target/target_process.hpp"
+#include "targets/target_process.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
