@@ -40,7 +40,7 @@ struct Field {
   bool operator==(const Field&) const = default;
 };
 std::vector<Field> scenario_fields(const Scenario& scenario);
-// Sections that define the workload (backend, hop1, control, faults): two
+// Sections that define the workload (backend, hop1, control, faults, upstream): two
 // results are comparable only when every field of them agrees.
 bool is_workload_section(std::string_view section);
 

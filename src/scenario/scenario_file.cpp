@@ -336,8 +336,10 @@ bool is_workload_section(std::string_view section) {
   // What is sent through the system and what happens to it on the way in: two
   // results are comparable only when these agree. The stages' own settings
   // (channels, surface work, pipeline tuning) are what an A/B changes.
+  // [upstream] is what a conductor target is fed; [target] names the
+  // conductor, which is what comparing two conductors changes.
   return section == "backend" || section == "backend.params" || section == "hop1" || section == "control" ||
-         section == "faults";
+         section == "faults" || section == "upstream";
 }
 
 Scenario parse_scenario(std::string_view text, const std::string& source) {

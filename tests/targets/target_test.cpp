@@ -202,6 +202,8 @@ TEST(Target, LegacySharesOneMessageLimitAmongAllSurfaces) {
 }
 
 TEST(Target, UpstreamMisbehaviourIsSurvivedAndCounted) {
+  // Greeted as ai-way's TUI greets (Connected), not with a Handshake.
+  expect_complete(target_run("aiway-burst", "--set target.greeting=connected --set backend.messages=500"));
   // Lines split across chunks, several lines per chunk: nothing changes for the surface.
   expect_complete(target_run("aiway-burst", "--set upstream.split_lines=true --set backend.messages=2000"));
   expect_complete(target_run("aiway-burst", "--set upstream.tokens_per_chunk=7 --set backend.messages=2000"));
