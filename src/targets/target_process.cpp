@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,6 +66,7 @@ TargetProcess::TargetProcess(const std::vector<std::string>& argv, const std::ve
   if (pid_ < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
   if (pid_ == 0) {
     ::setpgid(0, 0);  // its own group: a stop reaches its children too
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // a harness killed outright leaves no conductor behind
     ::dup2(log, STDOUT_FILENO);
     ::dup2(log, STDERR_FILENO);
     const int devnull = ::open("/dev/null", O_RDONLY);
