@@ -39,7 +39,7 @@ constexpr double MiB = 1024.0 * 1024.0;
 // In the order a repetition records them.
 inline constexpr std::array kMetrics = [] {
   using namespace metric_table;
-  return std::array<MetricDescriptor, 104>{{
+  return std::array<MetricDescriptor, 106>{{
       {"tokens_sent", "tokens", none, 0, 0, false, "", 1, "data tokens the backend handed to the token channel"},
       {"tokens_delivered", "tokens", up, 0, 0, false, "", 1, "data tokens the surface received once (duplicates excluded)"},
       {"bytes_sent", "bytes", none, 0, 0, false, "", 1, "clean payload bytes of the tokens sent"},
@@ -134,6 +134,8 @@ inline constexpr std::array kMetrics = [] {
       {"target_cpu_s", "s", down, 0, 0, false, "", 1, "conductor targets: the target process's user + system time from the message to the end (/proc/PID/stat)"},
       {"target_cpu_share", "ratio", down, 0.10, 0.002, false, "aiway_target_cpu_share_ratio", 1, "conductor targets: target_cpu_s / (elapsed x logical CPUs)"},
       {"target_idle_cpu_share", "ratio", down, 0.10, 0.002, false, "", 1, "conductor targets: the target's CPU share while connected and idle for target.idle_ms (a conductor that waits properly: ~0)"},
+      {"target_runnable_share", "ratio", down, 0, 0, false, "", 1, "conductor targets: share of the sampler's reads (every measure.sample_interval_ms) in which a thread of the target was running or waiting for a CPU, from the message to the end"},
+      {"target_idle_runnable_share", "ratio", down, 0, 0, false, "", 1, "conductor targets: the same while idle (target.idle_ms); a polling thread is always runnable, so this sees busy polling even when other work leaves it no CPU"},
       {"target_rss_before_bytes", "bytes", none, 0, 0, false, "", 1, "conductor targets: the target's RSS once its socket was up"},
       {"target_rss_peak_bytes", "bytes", down, 0.10, 4 * MiB, false, "", 1, "conductor targets: the target's highest sampled RSS"},
       {"target_rss_end_bytes", "bytes", none, 0, 0, false, "", 1, "conductor targets: the target's RSS at the end, before it was stopped"},

@@ -217,6 +217,7 @@ struct Expectations {
   std::optional<double> max_events_unacked;
   std::optional<double> max_target_cpu_share;       // median
   std::optional<double> max_target_idle_cpu_share;  // median
+  std::optional<double> max_target_idle_runnable_share;  // median
   // For scenarios that plant channel canaries: each repetition must detect
   // exactly what was planted (lost = drops, duplicated, reordered, corrupted);
   // replaces the four integrity limits above.

@@ -36,6 +36,7 @@ constexpr Rule kRules[] = {
     {&Expectations::max_events_unacked, "events_unacked", false, 1, true, false},
     {&Expectations::max_target_cpu_share, "target_cpu_share", false, 1, false, false},
     {&Expectations::max_target_idle_cpu_share, "target_idle_cpu_share", false, 1, false, false},
+    {&Expectations::max_target_idle_runnable_share, "target_idle_runnable_share", false, 1, false, false},
 };
 
 // detected == planted in every repetition; reports the first repetition that differs.

@@ -194,6 +194,7 @@ void visit_fields(S& s, Visitor&& v) {
   v("expect", "max_events_unacked", s.expect.max_events_unacked, Range{0, 1e9});
   v("expect", "max_target_cpu_share", s.expect.max_target_cpu_share, Range{0, 1});
   v("expect", "max_target_idle_cpu_share", s.expect.max_target_idle_cpu_share, Range{0, 1});
+  v("expect", "max_target_idle_runnable_share", s.expect.max_target_idle_runnable_share, Range{0, 1});
   v("expect", "detected_equals_planted", s.expect.detected_equals_planted, Range{});
 
   // [compare]: a practical threshold per compared metric, from the metric table.

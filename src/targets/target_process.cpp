@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -39,6 +40,20 @@ std::optional<ProcSample> sample_process(pid_t pid) {
   }
   const double ticks = double(::sysconf(_SC_CLK_TCK));
   return ProcSample{double(utime + stime) / ticks, rss_pages * ::sysconf(_SC_PAGESIZE)};
+}
+
+std::optional<bool> any_thread_runnable(pid_t pid) {
+  std::error_code ec;
+  std::filesystem::directory_iterator tasks(fmt::format("/proc/{}/task", pid), ec);
+  if (ec) return std::nullopt;
+  for (const auto& task : tasks) {
+    std::ifstream stat(task.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;  // the thread ended meanwhile
+    const std::size_t close = line.rfind(')');
+    if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'R') return true;
+  }
+  return false;
 }
 
 TargetProcess::TargetProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env) {

@@ -20,6 +20,11 @@ struct ProcSample {
   std::int64_t rss_bytes = 0;
 };
 std::optional<ProcSample> sample_process(pid_t pid);
+// Whether any of the process's threads is running or waiting for a CPU
+// (state R in /proc/PID/task/*/stat); absent once it is gone. A thread that
+// polls instead of sleeping is always runnable, however little CPU a busy
+// machine leaves it: this sees busy polling where a CPU share cannot.
+std::optional<bool> any_thread_runnable(pid_t pid);
 
 class TargetProcess {
  public:

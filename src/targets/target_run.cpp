@@ -48,16 +48,35 @@ class SocketFolder {
   std::string dir_;
 };
 
-// Samples the target's CPU and RSS while it runs (peak RSS).
+// How often the target had a runnable thread, between two snapshots.
+struct RunnableCount {
+  std::uint64_t samples = 0, runnable = 0;
+  double share_since(const RunnableCount& from) const {
+    return samples > from.samples ? double(runnable - from.runnable) / double(samples - from.samples) : 0;
+  }
+};
+
+// Samples the target while it runs: peak RSS, and whether a thread of it is
+// runnable (busy polling shows even when other work takes the CPUs).
 class TargetSampler {
  public:
   TargetSampler(pid_t pid, double interval_ms) : pid_(pid), interval_ns_(ms_ns(interval_ms)) {
     thread_ = std::thread([this] {
       while (!stop_.load()) {
         if (const auto s = sample_process(pid_)) peak_ = std::max(peak_.load(), s->rss_bytes);
+        if (const auto r = any_thread_runnable(pid_)) {
+          runnable_.fetch_add(*r ? 1 : 0);
+          samples_.fetch_add(1);  // after runnable_: a snapshot never sees more runnable than samples
+        }
         sleep_ns(interval_ns_);
       }
     });
+  }
+  RunnableCount counts() const {
+    RunnableCount c;
+    c.samples = samples_.load();
+    c.runnable = std::min(runnable_.load(), c.samples);
+    return c;
   }
   ~TargetSampler() { stop(); }
   std::int64_t stop() {
@@ -71,6 +90,7 @@ class TargetSampler {
   std::int64_t interval_ns_;
   std::atomic<bool> stop_{false};
   std::atomic<std::int64_t> peak_{0};
+  std::atomic<std::uint64_t> samples_{0}, runnable_{0};
   std::thread thread_;
 };
 
@@ -191,18 +211,21 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   }
 
   // Idle: connected, nothing asked. A conductor that waits properly uses ~0.
-  double idle_share = -1;
+  double idle_share = -1, idle_runnable = -1;
   const int cpus = int(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
   if (t.idle_ms > 0) {
     const auto before = sample_process(pid);
+    const RunnableCount runnable_before = sampler.counts();
     const std::int64_t from = monotonic_ns();
     sleep_ns(ms_ns(t.idle_ms));
     const auto after = sample_process(pid);
+    idle_runnable = sampler.counts().share_since(runnable_before);
     if (before && after) idle_share = (after->cpu_s - before->cpu_s) / (double(monotonic_ns() - from) / 1e9 * cpus);
   }
 
   // The question.
   const auto cpu_before = sample_process(pid);
+  const RunnableCount runnable_before = sampler.counts();
   const CpuWindow window;
   SurfaceClient& asker = *surfaces.front();
   if (t.bad_frame_first) {
@@ -258,6 +281,7 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   }
   for (auto& c : surfaces) c->stop_and_join();
   const auto cpu_after = sample_process(pid);
+  const double runnable_share = sampler.counts().share_since(runnable_before);
   const CpuUsage usage = window.close(kMinForeignWindowS);
   const std::int64_t rss_peak = sampler.stop();
   const auto rss_end = sample_process(pid);
@@ -368,7 +392,9 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   const double target_cpu = cpu_before && cpu_after ? cpu_after->cpu_s - cpu_before->cpu_s : 0;
   m.set("target_cpu_s", target_cpu);
   m.set("target_cpu_share", usage.share(target_cpu));
+  m.set("target_runnable_share", runnable_share);
   if (idle_share >= 0) m.set("target_idle_cpu_share", idle_share);
+  if (idle_runnable >= 0) m.set("target_idle_runnable_share", idle_runnable);
   if (rss_before) m.set("target_rss_before_bytes", double(rss_before->rss_bytes));
   m.set("target_rss_peak_bytes", double(std::max<std::int64_t>(rss_peak, rss_before ? rss_before->rss_bytes : 0)));
   if (rss_end) m.set("target_rss_end_bytes", double(rss_end->rss_bytes));

@@ -124,12 +124,16 @@ TEST(Target, LegacyBroadcastsEveryAckToEverySurface) {
 }
 
 TEST(Target, LegacyBusyPollingShowsInTheIdleAndStreamingCpu) {
+  // How much CPU a spinning thread gets depends on what else runs (on a
+  // quiet machine: a core; with both cores busy: little), but it is always
+  // runnable: that is what the test asserts.
   const TargetRun legacy = target_run("aiway-idle", fmt::format("--set target.idle_ms=500 {}", kLegacy));
-  EXPECT_GT(metric(legacy, "target_idle_cpu_share"), 0.1) << "a spinning thread: most of a core";
+  EXPECT_GT(metric(legacy, "target_idle_runnable_share"), 0.8) << "a thread that never sleeps";
   const TargetRun fixed = target_run("aiway-idle", "--set target.idle_ms=500");
+  EXPECT_LT(metric(fixed, "target_idle_runnable_share"), 0.2);
   EXPECT_LT(metric(fixed, "target_idle_cpu_share"), 0.01);
   const TargetRun paced = target_run("aiway-paced", fmt::format("--set backend.messages=1000 {}", kLegacy));
-  EXPECT_GT(metric(paced, "target_cpu_share"), 0.1);
+  EXPECT_GT(metric(paced, "target_runnable_share"), 0.8);
 }
 
 TEST(Target, LegacyWedgesOnAnUndecodableFrame) {
@@ -300,7 +304,9 @@ TEST(Target, ACrashMidRunKeepsTheCompletedRepetitions) {
       "else touch {0}; exec {{self}} conductor --socket {{socket}}; fi",
       marker.string());
   const fs::path out = scratch() / "crash.json";
-  const Outcome o = cli(fmt::format(R"(run -s aiway-paced -r 2 --warmup 0 --set backend.messages=3000 --set 'target.command=["sh","-c","{}"]' --out {})",
+  // measure.max_foreign_cpu=0: a repetition disturbed by other work is not
+  // taken again here, since that would start the conductor a second time.
+  const Outcome o = cli(fmt::format(R"(run -s aiway-paced -r 2 --warmup 0 --set measure.max_foreign_cpu=0 --set backend.messages=3000 --set 'target.command=["sh","-c","{}"]' --out {})",
                                     script, out.string()));
   EXPECT_EQ(o.exit_code, 3) << o.out << o.err;
   const json r = json::parse(slurp(out));
