@@ -19,7 +19,7 @@
 #include "stages/resolve.hpp"
 #include "pipeline/token_channel.hpp"
 #include "net/http.hpp"
-#include "upstream/ollama_server.hpp"
+#include "upstream/llm_server.hpp"
 #include "upstream/token_text.hpp"
 #include "wire/frame.hpp"
 #include "wire/messages.hpp"
@@ -227,7 +227,7 @@ void BM_UpstreamDirect(benchmark::State& state) {
   AnswerPlan plan;
   plan.tokens = 200'000;
   plan.tokens_per_chunk = std::uint32_t(state.range(0));
-  OllamaServer server(plan);
+  LlmServer server(plan);
   server.start();
   std::int64_t lines = 0;
   for (auto _ : state) {

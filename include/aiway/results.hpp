@@ -48,8 +48,28 @@ struct RssPoint {
   std::int64_t rss_bytes;
 };
 
+// One HTTP stream (target.kind = "http") as its client saw it: the data
+// behind every across-streams metric, kept so a merge of shards computes them
+// exactly as a single run would.
+struct StreamRecord {
+  std::uint32_t index = 0;   // the stream's number in the scenario
+  std::string end;           // done, truncated, http error, refused, timed out, malformed, upstream error, open, not started
+  std::string detail;        // why, when it did not end done
+  double status = 0;         // HTTP status; 0: none came
+  double start_s = 0;        // its due start, from the repetition's start
+  double end_s = 0;          // when it ended (0: it never started)
+  double tokens_sent = 0;    // by the upstream, for the answer the stream got
+  double delivered = 0, missing = 0, duplicated = 0, reordered = 0, corrupted = 0;
+  double chunks_upstream = 0, chunks = 0, body_bytes = 0;
+  double request_lag_us = -1;  // request written after its due start; -1: never written
+  // -1: not measured (no token, or one token for the gaps).
+  double ttft_us = -1, itl_p50_us = -1, itl_p99_us = -1, itl_max_us = -1, tpot_us = -1, e2e_us = -1;
+  bool good = false;         // done, and every [slo] objective met
+};
+
 struct Repetition {
   Metrics metrics;
+  std::vector<StreamRecord> streams;  // HTTP targets only
   std::vector<SpectrumLine> latency_spectrum;  // end-to-end, corrected
   // The same histogram whole, in HdrHistogram's compressed exchange form
   // ("HISTF…", values in ns): what --out-hlog writes; empty without latency.

@@ -150,15 +150,24 @@ struct MeasureConfig {
   std::optional<double> max_memory_mib;
 };
 
-// What is measured: the harness's own pipeline model, or a conductor process
+// What is measured: the harness's own pipeline model, a conductor process
 // driven over ai-way's socket protocol (the harness plays its upstream LLM
-// server and its surfaces).
-enum class TargetKind { model, aiway };
+// server and its surfaces), or an HTTP path (a proxy, or nothing) between the
+// harness's upstream and its streaming HTTP clients.
+enum class TargetKind { model, aiway, http };
 // How a harness surface introduces itself: ai-way's Handshake, or Connected as its TUI does.
 enum class Greeting { handshake, connected };
 
 struct TargetConfig {
   TargetKind kind = TargetKind::model;
+  // http: where the clients send their requests; {upstream} is the harness's
+  // upstream (host:port) and {port} the port given to the started proxy. The
+  // path chooses the API: /v1/chat/completions (OpenAI SSE), /api/chat or
+  // /api/generate (Ollama NDJSON).
+  std::string url = "http://{upstream}/v1/chat/completions";
+  // http: a file (relative to the scenario file) whose text, with {upstream},
+  // {port} and {dir} substituted, is written to {config} for the command.
+  std::string config_template;
   // The conductor's socket; "": a fresh path in a private temporary folder per repetition.
   std::string socket;
   // The program started per repetition ("{socket}" and "{self}", this binary,
@@ -176,13 +185,36 @@ struct TargetConfig {
   double quit_after_ms = 0;           // a quit requested this long after the message (control.quit_at: after a share of the tokens)
   double write_timeout_ms = 5000;     // a surface's writes to a conductor that stopped reading give up after this
   bool bad_frame_first = false;       // the asking surface sends one frame with a bad CRC before its message
+  // http: when the backend.streams streams start. All at once, evenly over
+  // ramp_up_ms, or at start_rate streams/s with start_arrival gaps; at most
+  // max_concurrent open at a time (0: no cap).
+  double ramp_up_ms = 0;
+  double start_rate = 0;
+  Arrival start_arrival = Arrival::constant;
+  std::uint32_t max_concurrent = 0;
+  double stream_timeout_ms = 30000;   // http: a stream that receives nothing for this long ends as timed out
+  double connect_timeout_ms = 5000;   // http: a connection not made within this ends the stream
+  double stalled_streams = 1;         // http: the share of streams that take faults.surface_stall_at/_ms, spread evenly
+  // http: streams are split over this many client threads (each an event loop).
+  std::uint32_t client_threads = 1;
+  // http: this run starts the K-th of N disjoint slices of the streams
+  // ("K/N"; "": all of them), the streams i with i mod N = K - 1 of one
+  // schedule, so shards on several machines together make one load.
+  std::string shard;
+  // http: the schedule's zero, as Unix time in seconds (0: when the repetition
+  // is ready), so that shards start together; repetition k starts
+  // start_every_s x k later.
+  double start_at = 0;
+  double start_every_s = 0;
 };
 
 // The harness's upstream (target.kind = "aiway"): the tokens come from
 // [backend] (messages, size, rate_tps, arrival); these are what the upstream
 // does wrong on purpose.
 struct UpstreamConfig {
-  std::uint32_t port = 0;             // 127.0.0.1:port; 0: any free port (a conductor already running needs a fixed one)
+  // host:port on the loopback; port 0: any free one (a conductor or proxy
+  // already running needs a fixed one).
+  std::string listen = "127.0.0.1:0";
   double headers_delay_ms = 0;
   double first_token_delay_ms = 0;
   std::uint32_t tokens_per_chunk = 1;
@@ -222,6 +254,18 @@ struct Expectations {
   // exactly what was planted (lost = drops, duplicated, reordered, corrupted);
   // replaces the four integrity limits above.
   bool detected_equals_planted = false;
+  std::optional<double> min_goodput_ratio;  // http: median share of streams that met every [slo]
+  std::optional<double> max_streams_failed;      // http: streams that did not end done (worst repetition)
+  std::optional<double> min_coalescing_ratio;    // http: median upstream chunks per downstream chunk
+};
+
+// [slo]: what one HTTP stream must meet to count as good (goodput, as vLLM
+// and AIPerf define it); an unset objective is not checked. A stream that did
+// not end with its done marker never counts.
+struct ServiceLevels {
+  std::optional<double> ttft_ms;
+  std::optional<double> itl_p99_ms;
+  std::optional<double> e2e_ms;
 };
 
 // [compare]: practical thresholds for this scenario's comparisons, as relative
@@ -262,6 +306,7 @@ struct Scenario {
   MeasureConfig measure;
   TargetConfig target;
   UpstreamConfig upstream;
+  ServiceLevels slo;
   Expectations expect;
   CompareThresholds compare;
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include "aiway/input_error.hpp"
 #include <string>
+#include <optional>
 #include <string_view>
 #include <variant>
 #include <vector>
@@ -30,6 +31,9 @@ void apply_overrides(Scenario& scenario, const std::vector<std::string>& assignm
 
 // Cross-field checks; called by the loaders and after overrides.
 void validate(const Scenario& scenario);
+
+// target.shard "K/N" as (K, N), 1 <= K <= N; absent when it is not that.
+std::optional<std::pair<std::uint32_t, std::uint32_t>> parse_shard(std::string_view text);
 
 // A scenario field as a generic value, for printing and serialising.
 using FieldValue = std::variant<std::monostate, bool, std::int64_t, std::uint64_t, double, std::string, std::vector<std::string>>;

@@ -37,6 +37,9 @@ constexpr Rule kRules[] = {
     {&Expectations::max_target_cpu_share, "target_cpu_share", false, 1, false, false},
     {&Expectations::max_target_idle_cpu_share, "target_idle_cpu_share", false, 1, false, false},
     {&Expectations::max_target_idle_runnable_share, "target_idle_runnable_share", false, 1, false, false},
+    {&Expectations::min_goodput_ratio, "goodput_ratio", true, 1, false, false},
+    {&Expectations::max_streams_failed, "streams_failed", false, 1, true, false},
+    {&Expectations::min_coalescing_ratio, "coalescing_ratio", true, 1, false, false},
 };
 
 // detected == planted in every repetition; reports the first repetition that differs.

@@ -148,17 +148,27 @@ unsigned peer_uid(int fd) {
   return ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 ? cred.uid : ~0u;
 }
 
-Fd listen_tcp_loopback(std::uint16_t port, int backlog) {
+bool resolve_ipv4(const std::string& host, std::uint16_t port, sockaddr_in& out) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || !found) return false;
+  out = *reinterpret_cast<const sockaddr_in*>(found->ai_addr);
+  out.sin_port = htons(port);
+  ::freeaddrinfo(found);
+  return true;
+}
+
+Fd listen_tcp(const std::string& host, std::uint16_t port, int backlog) {
+  sockaddr_in addr{};
+  if (!resolve_ipv4(host, port, addr)) throw std::runtime_error(fmt::format("{} is no IPv4 address or host name", host));
   Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
   const int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
-    throw std::runtime_error(fmt::format("cannot listen on 127.0.0.1:{}: {}", port, std::strerror(errno)));
+    throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", host, port, std::strerror(errno)));
   if (::listen(fd.get(), backlog) != 0) throw std::runtime_error(fmt::format("listen: {}", std::strerror(errno)));
   return fd;
 }
@@ -171,18 +181,14 @@ std::uint16_t local_port(int fd) {
 }
 
 Fd connect_tcp(const std::string& host, std::uint16_t port, double timeout_ms) {
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found) {
+  sockaddr_in addr{};
+  if (!resolve_ipv4(host, port, addr)) {
     errno = EHOSTUNREACH;
     return Fd{};
   }
   Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  int rc = fd ? ::connect(fd.get(), found->ai_addr, found->ai_addrlen) : -1;
-  ::freeaddrinfo(found);
   if (!fd) return fd;
+  const int rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
   if (rc != 0 && errno != EINPROGRESS) return Fd{};
   if (rc != 0) {
     if (wait_for(fd.get(), POLLOUT, deadline_after(timeout_ms), nullptr) != IoStatus::ok) {

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <netinet/in.h>
+
 #include <string>
 #include <string_view>
 
@@ -55,8 +57,10 @@ Fd listen_unix(const std::string& path, int backlog);  // mode 0600; throws std:
 int peer_pid(int fd);
 unsigned peer_uid(int fd);
 
-// 127.0.0.1:port (0: any free port); throws std::runtime_error.
-Fd listen_tcp_loopback(std::uint16_t port, int backlog);
+// An IPv4 address for host (a name or a dotted quad); false when it has none.
+bool resolve_ipv4(const std::string& host, std::uint16_t port, sockaddr_in& out);
+// host:port (port 0: any free port); throws std::runtime_error.
+Fd listen_tcp(const std::string& host, std::uint16_t port, int backlog);
 std::uint16_t local_port(int fd);
 Fd connect_tcp(const std::string& host, std::uint16_t port, double timeout_ms);
 // Closes with a TCP reset instead of a FIN (SO_LINGER 0): a connection torn mid-stream.

@@ -5,6 +5,8 @@
 #include "compare/statistics.hpp"
 #include "results/results_json.hpp"
 
+#include "results/stream_records.hpp"
+
 namespace aiway {
 
 nlohmann::ordered_json scenario_config_json(const Scenario& scenario) {
@@ -30,6 +32,24 @@ nlohmann::ordered_json calibration_json(const Calibration& c) {
 }
 
 namespace {
+
+// HTTP targets' per-stream records, as a table: the columns once, a row per stream.
+nlohmann::ordered_json streams_json(const std::vector<StreamRecord>& streams) {
+  using json = nlohmann::ordered_json;
+  json columns = json::array(), rows = json::array();
+  for (const StreamColumn& c : kStreamColumns) columns.push_back(c.name);
+  for (const StreamRecord& r : streams) {
+    json row = json::array();
+    for (const StreamColumn& c : kStreamColumns) {
+      if (c.number) row.push_back(r.*c.number);
+      else if (c.text) row.push_back(r.*c.text);
+      else if (c.flag) row.push_back(r.*c.flag);
+      else row.push_back(r.index);
+    }
+    rows.push_back(std::move(row));
+  }
+  return {{"columns", columns}, {"rows", rows}};
+}
 constexpr std::size_t kCompactRssPoints = 32;
 
 // At most kCompactRssPoints + 1: evenly spaced, the first, the last and the
@@ -123,6 +143,7 @@ nlohmann::ordered_json results_to_json(const RunResults& results, bool compact) 
                   {"latency_spectrum", {{"columns", {"value_us", "percentile", "total_count"}}, {"rows", spectrum}}},
                   {"rss_timeline", {{"columns", {"t_s", "rss_bytes"}}, {"rows", timeline}}}};
       if (distribution && !rep.latency_histogram.empty()) one["latency_histogram"] = rep.latency_histogram;
+      if (!compact && !rep.streams.empty()) one["streams"] = streams_json(rep.streams);
       reps.push_back(std::move(one));
     }
     s["repetitions"] = reps;

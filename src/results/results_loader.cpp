@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include "measure/histogram_encoding.hpp"
 #include "files/input_file.hpp"
 #include "results/results_json.hpp"
+#include "results/stream_records.hpp"
 
 namespace aiway {
 namespace {
@@ -67,6 +69,48 @@ class Reader {
   }
   std::string source_;
 };
+
+// HTTP targets' per-stream records; the columns are found by name, so a file
+// with columns in another order, or more of them, still reads.
+std::vector<StreamRecord> read_streams(const Reader& r, const json& table, const std::string& where) {
+  if (!table.is_object()) r.fail(where, "expected {\"columns\": [...], \"rows\": [...]}");
+  const json& columns = r.field(table, where, "columns", json::value_t::array);
+  std::vector<const StreamColumn*> by_position;
+  for (const json& name : columns) {
+    const StreamColumn* found = nullptr;
+    for (const StreamColumn& c : kStreamColumns)
+      if (name.is_string() && name.get<std::string>() == c.name) found = &c;
+    by_position.push_back(found);
+  }
+  for (const StreamColumn& c : kStreamColumns)
+    if (std::none_of(by_position.begin(), by_position.end(), [&](const StreamColumn* p) { return p == &c; }))
+      r.fail(where + ".columns", fmt::format("missing the column \"{}\"", c.name));
+  const json& rows = r.field(table, where, "rows", json::value_t::array);
+  std::vector<StreamRecord> out;
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    const json& row = rows[k];
+    const std::string at = fmt::format("{}.rows[{}]", where, k);
+    if (!row.is_array() || row.size() != by_position.size()) r.fail(at, fmt::format("expected {} values", by_position.size()));
+    StreamRecord s;
+    for (std::size_t i = 0; i < by_position.size(); ++i) {
+      const StreamColumn* c = by_position[i];
+      if (!c) continue;
+      if (c->text) {
+        if (!row[i].is_string()) r.fail(at, fmt::format("{}: expected a string", c->name));
+        s.*c->text = row[i].get<std::string>();
+      } else if (c->flag) {
+        if (!row[i].is_boolean()) r.fail(at, fmt::format("{}: expected true or false", c->name));
+        s.*c->flag = row[i].get<bool>();
+      } else {
+        const double v = r.number(row, at, i);
+        if (c->number) s.*c->number = v;
+        else s.index = std::uint32_t(std::clamp(v, 0.0, 4294967295.0));
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
 
 // The scenario's [compare] thresholds, checked as a scenario file's would be.
 // The resolved scenario as TOML, for the scenario parser: top-level fields,
@@ -286,6 +330,7 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
         // A compact file (a baseline) keeps the histogram alone: its spectrum is derived again.
         if (rep.latency_spectrum.empty()) rep.latency_spectrum = spectrum_lines(*histogram);
       }
+      if (reps[k].contains("streams")) rep.streams = read_streams(r, reps[k]["streams"], rep_at + ".streams");
       s.repetitions.push_back(std::move(rep));
     }
     if (scenarios[i].contains("disturbed_reruns")) {

@@ -14,6 +14,7 @@
 #include "pipeline/pipeline.hpp"
 #include "stages/resolve.hpp"
 #include "targets/target_run.hpp"
+#include "targets/http_run.hpp"
 
 namespace aiway {
 namespace {
@@ -221,15 +222,17 @@ struct RepetitionOutcome {
   bool interrupted = false;
 };
 
-// rss_baseline: the process's RSS before the scenario's first (warm-up)
+// index: the measured repetition's number from 0 (an HTTP target's start
+// time with target.start_at). rss_baseline: the process's RSS before the scenario's first (warm-up)
 // repetition, taken from a trimmed heap. Growth is measured from it, so the
 // heap stays warm across repetitions (no page faults mid-run that the warm-up
 // had already paid) and memory a repetition keeps still counts.
 RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const RunOptions& options,
-                                 std::int64_t rss_baseline) {
+                                 std::int64_t rss_baseline, std::uint32_t index) {
   RepetitionOutcome out;
-  if (s.target.kind == TargetKind::aiway) {
-    TargetOutcome target = run_target_repetition(s, options.interrupt);
+  if (s.target.kind != TargetKind::model) {
+    TargetOutcome target = s.target.kind == TargetKind::aiway ? run_target_repetition(s, options.interrupt)
+                                                               : run_http_repetition(s, index, options.interrupt);
     out.repetition = std::move(target.repetition);
     out.failure = std::move(target.failure);
     out.interrupted = target.interrupted;
@@ -342,7 +345,7 @@ void ScenarioRun::repetition(bool warmup, std::uint32_t index) {
   const std::uint32_t count = warmup ? s.warmup : s.repetitions;
   const auto reruns = std::uint32_t(result_.disturbed_reruns.size());
   if (options_.on_event) options_.on_event({RunEvent::Kind::repetition_started, s, index, count, warmup, nullptr, reruns});
-  RepetitionOutcome outcome = run_repetition(s, clock_, options_, rss_baseline_);
+  RepetitionOutcome outcome = run_repetition(s, clock_, options_, rss_baseline_, warmup ? 0 : index - 1);
   if (outcome.interrupted) {
     interrupted_ = true;
     return;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -10,6 +11,8 @@
 #include <toml++/toml.h>
 
 #include "files/input_file.hpp"
+#include "net/stream_api.hpp"
+#include "net/url.hpp"
 
 namespace aiway {
 namespace {
@@ -20,6 +23,7 @@ struct Range {
 };
 
 constexpr double kMaxTokens = 1e10;         // per scenario, all streams together
+constexpr double kMaxHttpTokens = 2e7;      // 8 bytes of receive time each: 160 MB
 constexpr double kMaxMessageSize = 16 << 20;  // generator size class, bytes
 constexpr double kMaxRate = 2e7;            // tokens/s: 50 ns apart is the finest a clock paces here
 constexpr double kMaxCapacity = 1e7;
@@ -55,7 +59,8 @@ struct Choices<ChannelImpl> {
 template <>
 struct Choices<TargetKind> {
   static constexpr std::pair<TargetKind, std::string_view> values[] = {{TargetKind::model, "model"},
-                                                                       {TargetKind::aiway, "aiway"}};
+                                                                       {TargetKind::aiway, "aiway"},
+                                                                       {TargetKind::http, "http"}};
 };
 template <>
 struct Choices<Greeting> {
@@ -162,8 +167,21 @@ void visit_fields(S& s, Visitor&& v) {
   v("target", "quit_after_ms", s.target.quit_after_ms, Range{0, 600000});
   v("target", "write_timeout_ms", s.target.write_timeout_ms, Range{1, 600000});
   v("target", "bad_frame_first", s.target.bad_frame_first, Range{});
+  v("target", "url", s.target.url, Range{});
+  v("target", "config_template", s.target.config_template, Range{});
+  v("target", "ramp_up_ms", s.target.ramp_up_ms, Range{0, 3.6e6});
+  v("target", "start_rate", s.target.start_rate, Range{0, 1e6});
+  v("target", "start_arrival", s.target.start_arrival, Range{});
+  v("target", "max_concurrent", s.target.max_concurrent, Range{0, 65536});
+  v("target", "stream_timeout_ms", s.target.stream_timeout_ms, Range{1, 3.6e6});
+  v("target", "connect_timeout_ms", s.target.connect_timeout_ms, Range{1, 600000});
+  v("target", "client_threads", s.target.client_threads, Range{1, 64});
+  v("target", "stalled_streams", s.target.stalled_streams, Range{0, 1});
+  v("target", "shard", s.target.shard, Range{});
+  v("target", "start_at", s.target.start_at, Range{0, 1e11});
+  v("target", "start_every_s", s.target.start_every_s, Range{0, 86400});
 
-  v("upstream", "port", s.upstream.port, Range{0, 65535});
+  v("upstream", "listen", s.upstream.listen, Range{});
   v("upstream", "headers_delay_ms", s.upstream.headers_delay_ms, Range{0, 600000});
   v("upstream", "first_token_delay_ms", s.upstream.first_token_delay_ms, Range{0, 600000});
   v("upstream", "tokens_per_chunk", s.upstream.tokens_per_chunk, Range{1, 1e6});
@@ -195,7 +213,14 @@ void visit_fields(S& s, Visitor&& v) {
   v("expect", "max_target_cpu_share", s.expect.max_target_cpu_share, Range{0, 1});
   v("expect", "max_target_idle_cpu_share", s.expect.max_target_idle_cpu_share, Range{0, 1});
   v("expect", "max_target_idle_runnable_share", s.expect.max_target_idle_runnable_share, Range{0, 1});
+  v("expect", "min_goodput_ratio", s.expect.min_goodput_ratio, Range{0, 1});
+  v("expect", "max_streams_failed", s.expect.max_streams_failed, Range{0, 1e9});
+  v("expect", "min_coalescing_ratio", s.expect.min_coalescing_ratio, Range{0, 1e9});
   v("expect", "detected_equals_planted", s.expect.detected_equals_planted, Range{});
+
+  v("slo", "ttft_ms", s.slo.ttft_ms, Range{0, 1e9});
+  v("slo", "itl_p99_ms", s.slo.itl_p99_ms, Range{0, 1e9});
+  v("slo", "e2e_ms", s.slo.e2e_ms, Range{0, 1e9});
 
   // [compare]: a practical threshold per compared metric, from the metric table.
   for (std::size_t i = 0; i < kComparedMetrics.size(); ++i) v("compare", kComparedMetrics[i], s.compare.change[i], Range{0, 100});
@@ -340,7 +365,7 @@ bool is_workload_section(std::string_view section) {
   // [upstream] is what a conductor target is fed; [target] names the
   // conductor, which is what comparing two conductors changes.
   return section == "backend" || section == "backend.params" || section == "hop1" || section == "control" ||
-         section == "faults" || section == "upstream";
+         section == "faults" || section == "upstream" || section == "slo";
 }
 
 Scenario parse_scenario(std::string_view text, const std::string& source) {
@@ -427,6 +452,17 @@ void apply_overrides(Scenario& s, const std::vector<std::string>& assignments) {
   validate(s);
 }
 
+std::optional<std::pair<std::uint32_t, std::uint32_t>> parse_shard(std::string_view text) {
+  const std::size_t slash = text.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  unsigned k = 0, n = 0;
+  const auto [k_end, k_ec] = std::from_chars(text.data(), text.data() + slash, k);
+  const auto [n_end, n_ec] = std::from_chars(text.data() + slash + 1, text.data() + text.size(), n);
+  if (k_ec != std::errc() || n_ec != std::errc() || k_end != text.data() + slash || n_end != text.data() + text.size()) return std::nullopt;
+  if (k < 1 || k > n) return std::nullopt;
+  return std::pair{std::uint32_t(k), std::uint32_t(n)};
+}
+
 void validate(const Scenario& s) {
   // A cross-field error is reported where the file set one of the fields
   // involved: the field named first if it was set, else the one that was.
@@ -471,17 +507,52 @@ void validate(const Scenario& s) {
     check(s.target.askers <= s.target.surfaces, "target.askers", "at most target.surfaces: each asker is a surface",
           "target.surfaces");
     check(s.backend.streams == 1, "backend.streams", "a conductor target streams one answer at a time: 1");
-    check(s.backend.impl == "mock", "backend.impl", "a conductor target's tokens come from the harness's upstream: \"mock\"");
-    check(s.backend.commands == 0, "backend.commands", "conductor targets do not plant [yolla:] commands yet: 0");
     for (const auto& kv : s.target.env)
       check(kv.find('=') != std::string::npos && kv.front() != '=', "target.env",
             fmt::format("\"{}\" is not NAME=VALUE", kv));
+  }
+  if (s.target.kind != TargetKind::model) {
+    // Both process targets are fed by the harness's upstream.
+    const char* what = s.target.kind == TargetKind::aiway ? "a conductor target" : "an HTTP target";
+    check(s.backend.impl == "mock", "backend.impl", fmt::format("{}'s tokens come from the harness's upstream: \"mock\"", what));
+    check(s.backend.commands == 0, "backend.commands", fmt::format("{} does not plant [yolla:] commands: 0", what));
+    check(net::parse_host_port(s.upstream.listen).has_value(), "upstream.listen",
+          fmt::format("\"{}\" is not HOST:PORT (port 0: any free one)", s.upstream.listen));
     const FaultConfig none;
     check(s.faults.error_at == none.error_at && s.faults.second_request_at == none.second_request_at &&
               s.faults.disconnect_at == none.disconnect_at && s.faults.backend_stall_at == none.backend_stall_at &&
               s.faults.surface_stop_at == none.surface_stop_at && s.faults.channel_drop_every == 0 &&
               s.faults.channel_duplicate_every == 0 && s.faults.channel_reorder_every == 0 && s.faults.channel_corrupt_every == 0,
-          "faults", "a conductor target takes only faults.surface_stall_at/_ms; the upstream's faults are in [upstream]");
+          "faults", fmt::format("{} takes only faults.surface_stall_at/_ms; the upstream's faults are in [upstream]", what));
+  }
+  if (s.target.kind == TargetKind::http) {
+    std::string url = s.target.url;  // the placeholders stand for a host:port
+    for (const std::string_view key : {"{upstream}", "{port}"})
+      for (std::size_t at; (at = url.find(key)) != std::string::npos;)
+        url.replace(at, key.size(), key == "{upstream}" ? "127.0.0.1:1" : "1");
+    const auto parsed = net::parse_http_url(url);
+    check(parsed.has_value(), "target.url", fmt::format("\"{}\" is not http://HOST:PORT/PATH", s.target.url));
+    check(!parsed || net::stream_api_of(parsed->path).has_value(), "target.url",
+          "the path must be /v1/chat/completions (SSE), /api/chat or /api/generate (NDJSON)");
+    const bool started = s.origin.count("target.command") > 0 && !s.target.command.empty();
+    check(started || s.target.url.find("{port}") == std::string::npos, "target.url",
+          "{port} is the port given to a started proxy: set target.command", "target.command");
+    check(s.target.config_template.empty() || (started && std::any_of(s.target.command.begin(), s.target.command.end(),
+                                                                        [](const std::string& a) { return a.find("{config}") != std::string::npos; })),
+          "target.config_template", "the written config reaches the proxy as {config} in target.command", "target.command");
+    check(double(s.backend.messages) * s.backend.streams <= kMaxHttpTokens, "backend.messages",
+          fmt::format("an HTTP target keeps a receive time per token: streams x messages at most {:.0e}", kMaxHttpTokens));
+    check(s.target.start_rate == 0 || s.target.ramp_up_ms == 0, "target.start_rate",
+          "streams start at start_rate or evenly over ramp_up_ms, not both", "target.ramp_up_ms");
+    check(s.target.start_arrival == Arrival::constant || s.target.start_rate > 0, "target.start_arrival",
+          "random stream starts need a rate: set target.start_rate", "target.start_rate");
+    const auto shard = parse_shard(s.target.shard);
+    check(s.target.shard.empty() || (shard && shard->second <= s.backend.streams), "target.shard",
+          fmt::format("\"{}\" is not K/N with 1 <= K <= N <= backend.streams ({})", s.target.shard, s.backend.streams));
+    check(s.target.start_at == 0 || s.warmup == 0, "warmup",
+          "a common start time (target.start_at) is for measured repetitions: set warmup = 0", "target.start_at");
+    check(s.target.start_at == 0 || s.repetitions == 1 || s.target.start_every_s > 0, "target.start_every_s",
+          "several repetitions from a common start time need a period between them", "target.start_at");
   }
   check(rate <= kMaxRate, "backend.rate_tps",
         fmt::format("rate x streams must be at most {:.0e} tokens/s, the finest a clock paces here", kMaxRate));

@@ -200,18 +200,33 @@ const StageInfo& chosen(const Scenario& s, StageRole role, const std::string& im
 
 }  // namespace
 
+namespace {
+
+// A file's relative path is relative to the scenario file; --set's to the
+// working folder. Kept absolute from here on (worker processes, results).
+std::string resolved_path(const Scenario& s, const std::string& field, const std::string& path) {
+  std::filesystem::path file = path;
+  if (file.is_relative() && !origin(s, field).starts_with("--set") && !s.source.empty())
+    file = std::filesystem::path(s.source).parent_path() / file;
+  return std::filesystem::absolute(file).lexically_normal().string();
+}
+
+}  // namespace
+
 void resolve_stages(Scenario& s) {
+  if (!s.target.config_template.empty()) {
+    s.target.config_template = resolved_path(s, "target.config_template", s.target.config_template);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(s.target.config_template, ec))
+      throw ScenarioError(fmt::format("{}: target.config_template: no such file: {}", origin(s, "target.config_template"),
+                                      s.target.config_template));
+  }
   s.backend.params = resolve_params(s, chosen(s, StageRole::backend, s.backend.impl), s.backend.params);
   s.conductor.params = resolve_params(s, chosen(s, StageRole::conductor, s.conductor.impl), s.conductor.params);
   s.surface.params = resolve_params(s, chosen(s, StageRole::surface, s.surface.impl), s.surface.params);
   if (s.backend.impl == "trace") {
     if (s.backend.trace.empty()) fail(s, "backend.impl", "the trace backend needs the recording to replay: set backend.trace");
-    // A file's relative path is relative to the scenario file; --set's to the
-    // working folder. Kept absolute from here on (worker processes, results).
-    std::filesystem::path file = s.backend.trace;
-    if (file.is_relative() && !origin(s, "backend.trace").starts_with("--set") && !s.source.empty())
-      file = std::filesystem::path(s.source).parent_path() / file;
-    s.backend.trace = std::filesystem::absolute(file).lexically_normal().string();
+    s.backend.trace = resolved_path(s, "backend.trace", s.backend.trace);
     Trace trace;
     try {
       trace = load_trace(s.backend.trace);

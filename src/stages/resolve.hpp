@@ -9,7 +9,9 @@ namespace aiway {
 // Checks backend.impl, conductor.impl and surface.impl against the registry
 // and each stage's [ROLE.params] against what it declares (names, types,
 // ranges), fills in the defaults, and, for a trace backend, reads the trace
-// and takes backend.streams and backend.messages from it. Throws
+// and takes backend.streams and backend.messages from it; makes the paths of
+// files a scenario names (the trace, an HTTP target's config template)
+// absolute, relative to the scenario file. Throws
 // ScenarioError naming where the bad value was set (file:line:column, --set).
 void resolve_stages(Scenario& scenario);
 

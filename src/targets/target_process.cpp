@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -22,7 +23,9 @@ extern char** environ;
 
 namespace aiway {
 
-std::optional<ProcSample> sample_process(pid_t pid) {
+namespace {
+
+std::optional<ProcSample> sample_one(pid_t pid) {
   std::ifstream stat(fmt::format("/proc/{}/stat", pid));
   std::string line;
   if (!std::getline(stat, line)) return std::nullopt;
@@ -42,10 +45,10 @@ std::optional<ProcSample> sample_process(pid_t pid) {
   return ProcSample{double(utime + stime) / ticks, rss_pages * ::sysconf(_SC_PAGESIZE)};
 }
 
-std::optional<bool> any_thread_runnable(pid_t pid) {
+bool one_thread_runnable(pid_t pid) {
   std::error_code ec;
   std::filesystem::directory_iterator tasks(fmt::format("/proc/{}/task", pid), ec);
-  if (ec) return std::nullopt;
+  if (ec) return false;
   for (const auto& task : tasks) {
     std::ifstream stat(task.path() / "stat");
     std::string line;
@@ -54,6 +57,92 @@ std::optional<bool> any_thread_runnable(pid_t pid) {
     if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'R') return true;
   }
   return false;
+}
+
+// The process and every live descendant (a proxy's workers), from the
+// children lists of its threads.
+std::vector<pid_t> process_tree(pid_t root) {
+  std::vector<pid_t> tree{root};
+  for (std::size_t i = 0; i < tree.size() && tree.size() < 4096; ++i) {
+    std::error_code ec;
+    std::filesystem::directory_iterator tasks(fmt::format("/proc/{}/task", tree[i]), ec);
+    if (ec) continue;
+    for (const auto& task : tasks) {
+      std::ifstream children(task.path() / "children");
+      for (pid_t child; children >> child;) tree.push_back(child);
+    }
+  }
+  return tree;
+}
+
+}  // namespace
+
+std::optional<ProcSample> sample_process(pid_t pid) {
+  std::optional<ProcSample> total = sample_one(pid);
+  if (!total) return std::nullopt;
+  const std::vector<pid_t> tree = process_tree(pid);
+  for (std::size_t i = 1; i < tree.size(); ++i)
+    if (const auto s = sample_one(tree[i])) {
+      total->cpu_s += s->cpu_s;
+      total->rss_bytes += s->rss_bytes;
+    }
+  return total;
+}
+
+std::optional<bool> any_thread_runnable(pid_t pid) {
+  if (!std::filesystem::exists(fmt::format("/proc/{}", pid))) return std::nullopt;
+  for (const pid_t p : process_tree(pid))
+    if (one_thread_runnable(p)) return true;
+  return false;
+}
+
+PrivateFolder::PrivateFolder() {
+  char path[] = "/tmp/aiway-stress-XXXXXX";
+  if (!::mkdtemp(path)) throw std::runtime_error(fmt::format("cannot create a private folder in /tmp: {}", std::strerror(errno)));
+  dir_ = path;
+}
+
+PrivateFolder::~PrivateFolder() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string this_program() {
+  std::error_code ec;
+  const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("aiway-stress") : p.string();
+}
+
+std::string substitute(std::string text, const std::vector<std::pair<std::string, std::string>>& values) {
+  for (const auto& [key, value] : values)
+    for (std::size_t at = 0; (at = text.find(key, at)) != std::string::npos; at += value.size()) text.replace(at, key.size(), value);
+  return text;
+}
+
+ProcessSampler::ProcessSampler(pid_t pid, double interval_ms) : pid_(pid), interval_ns_(std::int64_t(interval_ms * 1e6)) {
+  thread_ = std::thread([this] {
+    while (!stop_.load()) {
+      if (const auto s = sample_process(pid_)) peak_ = std::max(peak_.load(), s->rss_bytes);
+      if (const auto r = any_thread_runnable(pid_)) {
+        runnable_.fetch_add(*r ? 1 : 0);
+        samples_.fetch_add(1);  // after runnable_: a snapshot never sees more runnable than samples
+      }
+      sleep_ns(interval_ns_);
+    }
+  });
+}
+
+RunnableCount ProcessSampler::counts() const {
+  RunnableCount c;
+  c.samples = samples_.load();
+  c.runnable = std::min(runnable_.load(), c.samples);
+  return c;
+}
+
+std::int64_t ProcessSampler::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  return peak_.load();
 }
 
 TargetProcess::TargetProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env) {

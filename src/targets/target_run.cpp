@@ -17,7 +17,7 @@
 #include "measure/process_stats.hpp"
 #include "targets/surface_client.hpp"
 #include "targets/target_process.hpp"
-#include "upstream/ollama_server.hpp"
+#include "upstream/llm_server.hpp"
 #include "wire/frame.hpp"
 #include "wire/messages.hpp"
 
@@ -31,101 +31,55 @@ constexpr double kMinForeignWindowS = 0.1;
 double us(std::int64_t ns) { return double(ns) / 1e3; }
 std::int64_t ms_ns(double ms) { return std::int64_t(ms * 1e6); }
 
-// A private folder for the socket: no other run's socket is ever replaced.
-class SocketFolder {
- public:
-  SocketFolder() {
-    char path[] = "/tmp/aiway-stress-XXXXXX";
-    if (::mkdtemp(path)) dir_ = path;
-  }
-  ~SocketFolder() {
-    std::error_code ec;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
-  }
-  std::string socket() const { return dir_ + "/conductor.sock"; }
-
- private:
-  std::string dir_;
-};
-
-// How often the target had a runnable thread, between two snapshots.
-struct RunnableCount {
-  std::uint64_t samples = 0, runnable = 0;
-  double share_since(const RunnableCount& from) const {
-    return samples > from.samples ? double(runnable - from.runnable) / double(samples - from.samples) : 0;
-  }
-};
-
-// Samples the target while it runs: peak RSS, and whether a thread of it is
-// runnable (busy polling shows even when other work takes the CPUs).
-class TargetSampler {
- public:
-  TargetSampler(pid_t pid, double interval_ms) : pid_(pid), interval_ns_(ms_ns(interval_ms)) {
-    thread_ = std::thread([this] {
-      while (!stop_.load()) {
-        if (const auto s = sample_process(pid_)) peak_ = std::max(peak_.load(), s->rss_bytes);
-        if (const auto r = any_thread_runnable(pid_)) {
-          runnable_.fetch_add(*r ? 1 : 0);
-          samples_.fetch_add(1);  // after runnable_: a snapshot never sees more runnable than samples
-        }
-        sleep_ns(interval_ns_);
-      }
-    });
-  }
-  RunnableCount counts() const {
-    RunnableCount c;
-    c.samples = samples_.load();
-    c.runnable = std::min(runnable_.load(), c.samples);
-    return c;
-  }
-  ~TargetSampler() { stop(); }
-  std::int64_t stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-    return peak_.load();
-  }
-
- private:
-  pid_t pid_;
-  std::int64_t interval_ns_;
-  std::atomic<bool> stop_{false};
-  std::atomic<std::int64_t> peak_{0};
-  std::atomic<std::uint64_t> samples_{0}, runnable_{0};
-  std::thread thread_;
-};
-
-std::string self_path() {
-  std::error_code ec;
-  const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("aiway-stress") : p.string();
-}
-
 }  // namespace
 
 std::vector<std::string> target_command(const Scenario& s, const std::string& socket) {
   std::vector<std::string> argv;
-  for (std::string arg : s.target.command) {
-    for (const auto& [key, value] : {std::pair<std::string, std::string>{"{socket}", socket}, {"{self}", self_path()}})
-      for (std::size_t at; (at = arg.find(key)) != std::string::npos;) arg.replace(at, key.size(), value);
-    argv.push_back(std::move(arg));
-  }
+  for (const std::string& arg : s.target.command) argv.push_back(substitute(arg, {{"{socket}", socket}, {"{self}", this_program()}}));
   if (s.target.legacy) argv.push_back("--legacy");
   return argv;
+}
+
+void set_process_metrics(const TargetSamples& samples, TargetProcess* process, const CpuUsage& usage, Metrics& m) {
+  // The target process and its descendants; none for an HTTP target's direct path.
+  const auto& before = samples.cpu_before;
+  const auto& after = samples.cpu_after;
+  const double target_cpu = before && after ? after->cpu_s - before->cpu_s : 0;
+  if (before) {
+    m.set("target_cpu_s", target_cpu);
+    m.set("target_cpu_share", usage.share(target_cpu));
+    m.set("target_runnable_share", samples.runnable_share);
+    if (samples.idle_share >= 0) m.set("target_idle_cpu_share", samples.idle_share);
+    if (samples.idle_runnable >= 0) m.set("target_idle_runnable_share", samples.idle_runnable);
+    if (samples.rss_before) m.set("target_rss_before_bytes", double(samples.rss_before->rss_bytes));
+    m.set("target_rss_peak_bytes",
+          double(std::max<std::int64_t>(samples.rss_peak, samples.rss_before ? samples.rss_before->rss_bytes : 0)));
+    if (samples.rss_end) m.set("target_rss_end_bytes", double(samples.rss_end->rss_bytes));
+  }
+  if (process && process->exit_value()) m.set("target_exit", double(*process->exit_value()));
+  if (process) m.set("target_killed", process->needed_kill() ? 1 : 0);
+
+  // The harness itself: it must stay far below what it measures.
+  m.set("cpu_seconds", usage.cpu_s);
+  m.set("cpu_share", usage.share(usage.cpu_s));
+  m.set("rss_peak_bytes", double(rss_bytes()));
+  // The target is measured, not foreign: only what neither of them used disturbs the run.
+  if (usage.foreign_share) m.set("foreign_cpu_share", std::max(0.0, *usage.foreign_share - usage.share(target_cpu)));
 }
 
 TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* interrupt) {
   TargetOutcome out;
   const TargetConfig& t = s.target;
-  SocketFolder folder;
-  const std::string socket = t.socket.empty() ? folder.socket() : t.socket;
-  std::optional<OllamaServer> upstream_server;
+  PrivateFolder folder;
+  const std::string socket = t.socket.empty() ? folder.path() + "/conductor.sock" : t.socket;
+  std::optional<LlmServer> upstream_server;
   try {
-    upstream_server.emplace(answer_plan(s), std::uint16_t(s.upstream.port));
+    upstream_server.emplace(answer_plan(s), *net::parse_host_port(s.upstream.listen));
   } catch (const std::exception& e) {
     out.failure = fmt::format("the harness's upstream cannot listen: {}", e.what());
     return out;
   }
-  OllamaServer& upstream = *upstream_server;
+  LlmServer& upstream = *upstream_server;
 
   std::unique_ptr<TargetProcess> process;
   pid_t pid = 0;
@@ -188,7 +142,7 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   }
   if (!process) pid = net::peer_pid(surfaces.front()->fd());
   const auto rss_before = sample_process(pid);
-  TargetSampler sampler(pid, s.measure.sample_interval_ms);
+  ProcessSampler sampler(pid, s.measure.sample_interval_ms);
 
   auto failed_midway = [&]() -> bool {
     if (!process || process->running()) return false;
@@ -388,25 +342,16 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   if (first.quit_sent_ns > 0 && first.shutting_down_ns > 0) m.set("quit_latency_us", us(first.shutting_down_ns - first.quit_sent_ns));
   if (first.quit_sent_ns > 0) m.set("shutdown_lost", first.shutting_down_ns > 0 ? 0 : 1);
 
-  // The target process.
-  const double target_cpu = cpu_before && cpu_after ? cpu_after->cpu_s - cpu_before->cpu_s : 0;
-  m.set("target_cpu_s", target_cpu);
-  m.set("target_cpu_share", usage.share(target_cpu));
-  m.set("target_runnable_share", runnable_share);
-  if (idle_share >= 0) m.set("target_idle_cpu_share", idle_share);
-  if (idle_runnable >= 0) m.set("target_idle_runnable_share", idle_runnable);
-  if (rss_before) m.set("target_rss_before_bytes", double(rss_before->rss_bytes));
-  m.set("target_rss_peak_bytes", double(std::max<std::int64_t>(rss_peak, rss_before ? rss_before->rss_bytes : 0)));
-  if (rss_end) m.set("target_rss_end_bytes", double(rss_end->rss_bytes));
-  if (process && process->exit_value()) m.set("target_exit", double(*process->exit_value()));
-  if (process) m.set("target_killed", process->needed_kill() ? 1 : 0);
-
-  // The harness itself: it must stay far below what it measures.
-  m.set("cpu_seconds", usage.cpu_s);
-  m.set("cpu_share", usage.share(usage.cpu_s));
-  m.set("rss_peak_bytes", double(rss_bytes()));
-  // The target is measured, not foreign: only what neither of them used disturbs the run.
-  if (usage.foreign_share) m.set("foreign_cpu_share", std::max(0.0, *usage.foreign_share - usage.share(target_cpu)));
+  TargetSamples samples;
+  samples.cpu_before = cpu_before;
+  samples.cpu_after = cpu_after;
+  samples.rss_before = rss_before;
+  samples.rss_end = rss_end;
+  samples.rss_peak = rss_peak;
+  samples.runnable_share = runnable_share;
+  samples.idle_share = idle_share;
+  samples.idle_runnable = idle_runnable;
+  set_process_metrics(samples, process.get(), usage, m);
   return out;
 }
 

@@ -237,7 +237,7 @@ TEST(Target, UpstreamMisbehaviourIsSurvivedAndCounted) {
 TEST(Target, ConnectsToARunningConductorAndFindsItsPid) {
   const fs::path socket = scratch() / "running.sock";
   // A conductor started by someone else is told its upstream's port when it
-  // starts; the harness's upstream then listens on that port (upstream.port).
+  // starts; the harness's upstream then listens on that port (upstream.listen).
   const int port = 20000 + int(getpid() % 20000);
   const pid_t pid = fork();
   if (pid == 0) {
@@ -248,7 +248,7 @@ TEST(Target, ConnectsToARunningConductorAndFindsItsPid) {
     _exit(127);
   }
   for (int i = 0; i < 500 && !fs::exists(socket); ++i) usleep(10'000);
-  const TargetRun r = target_run("aiway-idle", fmt::format("--set 'target.command=[]' --set target.socket={} --set upstream.port={}",
+  const TargetRun r = target_run("aiway-idle", fmt::format("--set 'target.command=[]' --set target.socket={} --set upstream.listen=127.0.0.1:{}",
                                                            socket.string(), port), 2);
   kill(pid, SIGTERM);
   int status = 0;

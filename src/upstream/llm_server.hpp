@@ -1,6 +1,7 @@
-// The LLM server a conductor streams from, played by the harness: Ollama's
-// HTTP/1.1 API on loopback (POST /api/generate answered with NDJSON lines,
-// chunked, keep-alive; GET /api/tags). Every answer is planned (how many
+// The LLM server a conductor or an HTTP client streams from, played by the
+// harness over HTTP/1.1 (chunked, keep-alive): Ollama's POST /api/generate and
+// POST /api/chat answered with NDJSON lines, OpenAI's POST
+// /v1/chat/completions with server-sent events, and GET /api/tags. Every answer is planned (how many
 // tokens, how big, when each is due, and what goes wrong on purpose), and the
 // server records, per token, when it was due and when it went on the wire, so
 // the far end can measure latency from the intended send time.
@@ -19,6 +20,8 @@
 
 #include "aiway/scenario.hpp"
 #include "net/socket.hpp"
+#include "net/stream_api.hpp"
+#include "net/url.hpp"
 
 namespace aiway {
 
@@ -47,6 +50,7 @@ AnswerPlan answer_plan(const Scenario& s);
 
 struct AnswerRecord {
   std::string prompt;
+  net::StreamApi api = net::StreamApi::ollama_generate;
   // Answers are numbered in the order they were asked for; answer k's tokens
   // carry the sequence numbers k x plan.tokens onwards, so the tokens of two
   // answers are never taken for one another.
@@ -55,6 +59,7 @@ struct AnswerRecord {
   std::int64_t headers_ns = 0;   // the status line went out
   std::int64_t end_ns = 0;       // the last byte went out (or the answer was abandoned)
   std::uint64_t tokens_sent = 0;
+  std::uint64_t chunks_sent = 0;  // HTTP chunks of the body written (a proxy may pass them on coalesced)
   std::vector<std::int64_t> intended_ns;  // per token: when it was due (the schedule)
   std::vector<std::int64_t> sent_ns;      // per token: when its chunk was handed to the socket
   bool write_timed_out = false;
@@ -62,14 +67,14 @@ struct AnswerRecord {
   bool completed = false;        // the plan ran to its end
 };
 
-class OllamaServer {
+class LlmServer {
  public:
-  // Listens on 127.0.0.1:port (0: any free port); throws std::runtime_error
-  // when the port is taken.
-  explicit OllamaServer(AnswerPlan plan, std::uint16_t port = 0);
-  ~OllamaServer();
-  OllamaServer(const OllamaServer&) = delete;
-  OllamaServer& operator=(const OllamaServer&) = delete;
+  // Listens on address (port 0: any free port); throws std::runtime_error
+  // when it cannot (the port is taken, the host is no local IPv4 address).
+  explicit LlmServer(AnswerPlan plan, const net::HostPort& address = {"127.0.0.1", 0});
+  ~LlmServer();
+  LlmServer(const LlmServer&) = delete;
+  LlmServer& operator=(const LlmServer&) = delete;
 
   std::uint16_t port() const { return port_; }
   void start();
@@ -78,6 +83,7 @@ class OllamaServer {
   std::vector<AnswerRecord> answers() const;
   // For a watchdog while running.
   std::uint64_t tokens_sent() const { return tokens_sent_.load(std::memory_order_relaxed); }
+  // Streaming requests (generate, chat, chat completions).
   std::uint32_t generate_requests() const { return generate_requests_.load(); }
   std::uint32_t tags_requests() const { return tags_requests_.load(); }
   bool answering() const { return answering_.load() > 0; }
@@ -87,7 +93,9 @@ class OllamaServer {
   void accept_loop();
   void serve(net::Fd connection);
   // Streams one planned answer; false when the connection cannot be reused.
-  bool answer(int fd, AnswerRecord& record);
+  bool answer(int fd, AnswerRecord& record, bool chunked);
+  // A whole response with a small body (tags, errors); false when it could not be written.
+  bool respond(int fd, unsigned status, std::string_view body);
 
   AnswerPlan plan_;
   net::Fd listener_;

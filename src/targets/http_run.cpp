@@ -1,0 +1,323 @@
+#include "targets/http_run.hpp"
+
+#include <fmt/format.h>
+#include <pwd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include "aiway/latency_histogram.hpp"
+#include "aiway/scenario_file.hpp"
+#include "measure/clock.hpp"
+#include "measure/histogram_encoding.hpp"
+#include "net/socket.hpp"
+#include "pipeline/arrival.hpp"
+#include "results/stream_records.hpp"
+#include "targets/http_client.hpp"
+#include "targets/target_process.hpp"
+#include "upstream/llm_server.hpp"
+
+namespace aiway {
+namespace {
+
+constexpr std::int64_t kTickNs = 5'000'000;
+constexpr double kStopGraceMs = 2000;
+constexpr double kMinForeignWindowS = 0.1;
+constexpr std::int64_t kLeadNs = 2'000'000;  // the schedule's zero, after the clients are ready
+
+std::int64_t ms_ns(double ms) { return std::int64_t(ms * 1e6); }
+
+// A free loopback port for the proxy: bound, read, released. Another program
+// could take it before the proxy does; the proxy then fails to start, and
+// says so in its output.
+std::uint16_t free_port() {
+  const net::Fd probe = net::listen_tcp("127.0.0.1", 0, 1);
+  return net::local_port(probe.get());
+}
+
+// The stream number in a request's prompt ("aiway-stress stream 12: ...").
+std::optional<std::uint32_t> stream_of_prompt(const std::string& prompt) {
+  constexpr std::string_view tag = "aiway-stress stream ";
+  const std::size_t at = prompt.find(tag);
+  if (at == std::string::npos) return std::nullopt;
+  std::uint32_t n = 0;
+  const char* first = prompt.data() + at + tag.size();
+  const auto [end, ec] = std::from_chars(first, prompt.data() + prompt.size(), n);
+  if (ec != std::errc() || end == first) return std::nullopt;
+  return n;
+}
+
+// When each of the scenario's streams is due, from zero: all at once, evenly
+// over the ramp, or on the start arrival model. The whole schedule, so that
+// shards are slices of one load.
+std::vector<std::int64_t> stream_schedule(const Scenario& s, std::int64_t zero) {
+  const TargetConfig& t = s.target;
+  std::vector<std::int64_t> due(s.backend.streams, zero);
+  if (t.start_rate > 0) {
+    ArrivalSchedule starts(t.start_arrival, t.start_rate, s.backend.burstiness, s.backend.seed + 1, zero);
+    // The first stream starts at zero; the gaps follow the model.
+    const std::int64_t first = starts.peek();
+    for (auto& d : due) d = zero + (starts.next() - first);
+  } else if (t.ramp_up_ms > 0) {
+    for (std::size_t i = 0; i < due.size(); ++i) due[i] = zero + std::int64_t(double(i) * t.ramp_up_ms * 1e6 / double(due.size()));
+  }
+  return due;
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("cannot read target.config_template {}", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Who the harness runs as: a proxy started as root is told to stay root
+// ("user {user};" in an nginx config), so its workers can use the private folder.
+std::string user_name() {
+  const passwd* pw = ::getpwuid(::geteuid());
+  return pw ? pw->pw_name : std::to_string(::geteuid());
+}
+
+bool meets(const std::optional<double>& limit_ms, double value_us) {
+  return !limit_ms || (value_us >= 0 && value_us <= *limit_ms * 1e3);
+}
+
+}  // namespace
+
+TargetOutcome run_http_repetition(const Scenario& s, std::uint32_t index, const std::atomic<bool>* interrupt) {
+  TargetOutcome out;
+  const TargetConfig& t = s.target;
+  std::optional<PrivateFolder> folder;
+  std::optional<LlmServer> upstream_server;
+  std::vector<std::pair<std::string, std::string>> values;
+  std::optional<net::HttpUrl> url;
+  std::unique_ptr<TargetProcess> process;
+  const bool started = s.origin.count("target.command") > 0 && !t.command.empty();
+  try {
+    folder.emplace();
+    const net::HostPort listen = *net::parse_host_port(s.upstream.listen);
+    upstream_server.emplace(answer_plan(s), listen);
+    // A proxy reaches an upstream that listens on every address through the loopback.
+    const std::string host = listen.host == "0.0.0.0" ? "127.0.0.1" : listen.host;
+    values = {{"{upstream}", fmt::format("{}:{}", host, upstream_server->port())},
+              {"{port}", std::to_string(t.url.find("{port}") != std::string::npos ? free_port() : 0)},
+              {"{dir}", folder->path()},
+              {"{config}", folder->path() + "/proxy.conf"},
+              {"{self}", this_program()},
+              {"{user}", user_name()}};
+    url = net::parse_http_url(substitute(t.url, values));
+    if (!url) throw std::runtime_error(fmt::format("target.url {} is not http://HOST:PORT/PATH", substitute(t.url, values)));
+    if (!t.config_template.empty()) {
+      std::ofstream config(folder->path() + "/proxy.conf", std::ios::binary);
+      config << substitute(read_text_file(t.config_template), values);
+      if (!config.flush()) throw std::runtime_error("cannot write the proxy's config file");
+    }
+    if (started) {
+      std::vector<std::string> argv;
+      for (const std::string& arg : t.command) argv.push_back(substitute(arg, values));
+      process = std::make_unique<TargetProcess>(argv, t.env);
+    }
+  } catch (const std::exception& e) {
+    out.failure = e.what();
+    return out;
+  }
+  LlmServer& upstream = *upstream_server;
+  upstream.start();
+
+  // The target's port: bounded wait, and a proxy that dies first is reported with its output.
+  const std::int64_t start_deadline = monotonic_ns() + ms_ns(t.start_timeout_ms);
+  while (started) {
+    if (net::connect_tcp(url->address.host, url->address.port, 100)) break;
+    if (!process->running()) {
+      out.failure = fmt::format("the target ({}) ended before it listened on {}:{}: {}", process->how_it_ended(),
+                                url->address.host, url->address.port, process->output_tail());
+      return out;
+    }
+    if (monotonic_ns() >= start_deadline) {
+      out.failure = fmt::format("the target did not listen on {}:{} within {} ms; its output: {}", url->address.host,
+                                url->address.port, t.start_timeout_ms, process->output_tail());
+      return out;
+    }
+    if (interrupt && interrupt->load()) {
+      out.interrupted = true;
+      return out;
+    }
+    sleep_ns(2'000'000);
+  }
+  const pid_t pid = process ? process->pid() : 0;
+  const auto rss_before = pid ? sample_process(pid) : std::nullopt;
+  std::optional<ProcessSampler> sampler;
+  if (pid) sampler.emplace(pid, s.measure.sample_interval_ms);
+
+  // The schedule: its zero is now, or the common start time of the shards.
+  std::int64_t zero = monotonic_ns() + kLeadNs;
+  if (t.start_at > 0) {
+    timespec real{};
+    ::clock_gettime(CLOCK_REALTIME, &real);
+    const double unix_now = double(real.tv_sec) + double(real.tv_nsec) / 1e9;
+    const double start = t.start_at + double(index) * t.start_every_s;
+    if (start < unix_now - 1) {
+      out.failure = fmt::format("the common start time {:.3f} (target.start_at) passed {:.1f} s ago", start, unix_now - start);
+      return out;
+    }
+    zero = monotonic_ns() + std::int64_t((start - unix_now) * 1e9);
+  }
+  const std::vector<std::int64_t> due = stream_schedule(s, zero);
+  const auto shard = parse_shard(t.shard).value_or(std::pair<std::uint32_t, std::uint32_t>{1, 1});
+  const std::uint32_t threads = t.client_threads;
+  std::vector<HttpClientPlan> plans(threads);
+  for (auto& p : plans) {
+    p.url = *url;
+    p.api = *net::stream_api_of(url->path);
+    p.tokens = s.backend.messages;
+    p.size = s.backend.size;
+    p.multibyte = s.upstream.split_utf8;
+    p.max_concurrent = t.max_concurrent ? (t.max_concurrent + threads - 1) / threads : 0;
+    p.connect_timeout_ms = t.connect_timeout_ms;
+    p.stream_timeout_ms = t.stream_timeout_ms;
+    p.stall_at = s.faults.surface_stall_at;
+    p.stall_ms = s.faults.surface_stall_ms;
+  }
+  std::uint32_t mine = 0;
+  for (std::uint32_t i = 0; i < due.size(); ++i) {
+    if (i % shard.second != shard.first - 1) continue;
+    HttpClientPlan& p = plans[mine++ % threads];
+    p.streams.push_back(i);
+    p.due_ns.push_back(due[i]);
+    // target.stalled_streams: that share of the streams, spread evenly.
+    const double share = t.stalled_streams;
+    p.stalls.push_back(std::floor(double(i + 1) * share) > std::floor(double(i) * share));
+  }
+  std::vector<std::unique_ptr<HttpStreamClient>> clients;
+  for (auto& p : plans) clients.push_back(std::make_unique<HttpStreamClient>(std::move(p)));
+
+  const auto cpu_before = pid ? sample_process(pid) : std::nullopt;
+  const RunnableCount runnable_before = sampler ? sampler->counts() : RunnableCount{};
+  const CpuWindow window;
+  for (auto& c : clients) c->start();
+  const std::int64_t deadline = std::max(zero, monotonic_ns()) + std::int64_t(s.timeout_s * 1e9);
+  for (;;) {
+    if (std::all_of(clients.begin(), clients.end(), [](const auto& c) { return c->finished(); })) break;
+    if (interrupt && interrupt->load()) {
+      out.interrupted = true;
+      break;
+    }
+    if (process && !process->running()) {
+      out.failure = fmt::format("the target ended mid-run ({}); its output: {}", process->how_it_ended(), process->output_tail());
+      break;
+    }
+    if (monotonic_ns() >= deadline) {
+      std::uint64_t seen = 0;
+      for (const auto& c : clients) seen += c->tokens_seen();
+      out.failure = fmt::format("timeout after {} s: the upstream sent {} tokens, the clients saw {}", s.timeout_s,
+                                upstream.tokens_sent(), seen);
+      break;
+    }
+    sleep_ns(kTickNs);
+  }
+  for (auto& c : clients) c->stop_and_join();
+  const auto cpu_after = pid ? sample_process(pid) : std::nullopt;
+  const double runnable_share = sampler ? sampler->counts().share_since(runnable_before) : 0;
+  const CpuUsage usage = window.close(kMinForeignWindowS);
+  const std::int64_t rss_peak = sampler ? sampler->stop() : 0;
+  const auto rss_end = pid ? sample_process(pid) : std::nullopt;
+  if (process) process->stop(kStopGraceMs);
+  upstream.stop();
+  if (!out.failure.empty() || out.interrupted) return out;
+
+  // --- the books, per stream ---------------------------------------------
+  const std::vector<AnswerRecord> answers = upstream.answers();
+  // Which answers each stream asked for, by the number in its prompt (a
+  // proxy that retried asked twice; a stream may have got none).
+  std::vector<std::vector<std::size_t>> answers_of(due.size());
+  for (std::size_t k = 0; k < answers.size(); ++k)
+    if (const auto n = stream_of_prompt(answers[k].prompt); n && *n < due.size()) answers_of[*n].push_back(k);
+  LatencyHistogram corrected, uncorrected;
+  std::vector<StreamRecord> records;
+  for (const auto& client : clients)
+    for (const HttpStreamBooks& b : client->books()) {
+      StreamRecord r;
+      r.index = b.index;
+      r.end = std::string(to_string(b.end));
+      r.detail = b.detail;
+      r.status = b.status;
+      r.start_s = double(b.due_ns - zero) / 1e9;
+      r.end_s = b.end_ns > 0 ? double(b.end_ns - zero) / 1e9 : 0;
+      r.duplicated = double(b.duplicated);
+      r.reordered = double(b.reordered);
+      r.corrupted = double(b.corrupted);
+      r.chunks = double(b.chunks);
+      r.body_bytes = double(b.body_bytes);
+      if (b.request_ns > 0) r.request_lag_us = double(b.request_ns - b.due_ns) / 1e3;
+      double sent = 0;
+      for (const std::size_t k : answers_of[b.index]) {
+        sent += double(answers[k].tokens_sent);
+        r.chunks_upstream += double(answers[k].chunks_sent);
+      }
+      r.tokens_sent = sent;
+      // Tokens of an answer this stream did not ask for went to the wrong client.
+      const bool own = b.answer >= 0 && std::find(answers_of[b.index].begin(), answers_of[b.index].end(),
+                                                  std::size_t(b.answer)) != answers_of[b.index].end();
+      if (b.answer >= 0 && !own) r.corrupted += double(b.delivered);
+      if (own) {
+        const AnswerRecord& a = answers[std::size_t(b.answer)];
+        for (std::uint64_t i = 0; i < a.tokens_sent && i < b.received_ns.size(); ++i) {
+          const std::int64_t got = b.received_ns[i];
+          if (got == 0) continue;
+          r.delivered += 1;
+          corrected.record(got - a.intended_ns[i]);
+          uncorrected.record(got - a.sent_ns[i]);
+        }
+      }
+      r.missing = sent - r.delivered;
+      if (b.first_token_ns > 0) r.ttft_us = double(b.first_token_ns - b.due_ns) / 1e3;
+      if (!b.gaps_ns.empty()) {
+        std::vector<double> gaps(b.gaps_ns.begin(), b.gaps_ns.end());
+        r.itl_p50_us = percentile_of(gaps, 50) / 1e3;
+        r.itl_p99_us = percentile_of(gaps, 99) / 1e3;
+        r.itl_max_us = gaps.back() / 1e3;
+        r.tpot_us = double(b.last_token_ns - b.first_token_ns) / double(b.gaps_ns.size()) / 1e3;
+      }
+      if (b.end_ns > 0) r.e2e_us = double(b.end_ns - b.due_ns) / 1e3;
+      r.good = b.end == StreamEnd::done && r.missing == 0 && r.corrupted == 0 && meets(s.slo.ttft_ms, r.ttft_us) &&
+               meets(s.slo.itl_p99_ms, r.itl_p99_us < 0 ? 0 : r.itl_p99_us) && meets(s.slo.e2e_ms, r.e2e_us);
+      records.push_back(std::move(r));
+    }
+  std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+
+  Repetition& rep = out.repetition;
+  Metrics& m = rep.metrics;
+  set_stream_metrics(records, m);
+  m.set("upstream_requests", double(upstream.generate_requests()));
+  m.set("upstream_write_timeouts", double(std::count_if(answers.begin(), answers.end(), [](const auto& a) { return a.write_timed_out; })));
+  if (s.measure.latency && corrected.count() > 0) {
+    m.set("latency_p50_us", double(corrected.value_at_percentile(50)) / 1e3);
+    m.set("latency_p90_us", double(corrected.value_at_percentile(90)) / 1e3);
+    m.set("latency_p99_us", double(corrected.value_at_percentile(99)) / 1e3);
+    m.set("latency_p999_us", double(corrected.value_at_percentile(99.9)) / 1e3);
+    m.set("latency_max_us", double(corrected.max()) / 1e3);
+    m.set("latency_mean_us", corrected.mean() / 1e3);
+    m.set("latency_uncorrected_p99_us", double(uncorrected.value_at_percentile(99)) / 1e3);
+    rep.latency_spectrum = spectrum_lines(corrected);
+    rep.latency_histogram = encode_histogram(corrected);
+  }
+  TargetSamples samples;
+  samples.cpu_before = cpu_before;
+  samples.cpu_after = cpu_after;
+  samples.rss_before = rss_before;
+  samples.rss_end = rss_end;
+  samples.rss_peak = rss_peak;
+  samples.runnable_share = runnable_share;
+  set_process_metrics(samples, process.get(), usage, m);
+  rep.streams = std::move(records);
+  return out;
+}
+
+}  // namespace aiway
