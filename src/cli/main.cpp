@@ -36,6 +36,7 @@
 #include "results/results_json.hpp"
 #include "scenario/scenario_toml.hpp"
 #include "report/sweep_table.hpp"
+#include "run/sla_search.hpp"
 #include "run/run_plan.hpp"
 #include "run/runner.hpp"
 #include "run/memory_estimate.hpp"
@@ -259,17 +260,33 @@ struct RunArgs {
   CompareArgs compare;
   bool calibrate = false, no_calibrate = false;  // default: on with --all
   std::uint32_t confirm = 0;  // --confirm N: more repetitions for inconclusive gating verdicts
+  std::string sla_search;     // FIELD=LOW..HIGH
+  std::string shard;          // K/N (HTTP targets)
+  std::optional<double> start_at;  // Unix time (HTTP targets)
 };
 
 int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   check_assignments(args.sets);
+  // --shard and --start-at are fields of the HTTP target: they reach worker
+  // processes and the results like any other.
+  std::vector<std::string> sets = args.sets;
+  if (!args.shard.empty()) sets.push_back("target.shard=" + args.shard);
+  // -r and --warmup before the cross-field checks, which involve them (a common start time).
+  if (args.repetitions) sets.push_back(fmt::format("repetitions={}", *args.repetitions));
+  if (args.warmup) sets.push_back(fmt::format("warmup={}", *args.warmup));
+  if (args.start_at) sets.push_back(fmt::format("target.start_at={}", *args.start_at));
+  std::optional<aiway::SlaSearch> sla;
+  if (!args.sla_search.empty()) {
+    sla = aiway::parse_sla_search(args.sla_search);
+    if (!args.sweeps.empty()) throw aiway::ScenarioError("run: --sla-search chooses the values itself: leave out --sweep");
+  }
   std::vector<aiway::Scenario> scenarios;
   std::vector<std::string> names = args.scenarios;
   if (args.all)
     for (const auto& e : aiway::list_scenarios(dir)) names.push_back(e.file.string());
   if (names.empty()) throw aiway::ScenarioError("run: name a scenario with --scenario NAME|FILE, or use --all");
   for (const auto& name : names) {
-    aiway::Scenario s = load_with_overrides(name, dir, args.sets);
+    aiway::Scenario s = load_with_overrides(name, dir, sets);
     if (args.repetitions) s.repetitions = *args.repetitions;
     if (args.warmup) s.warmup = *args.warmup;
     // The same scenario twice (-s X -s X, or -s X --all) runs once: two results
@@ -279,6 +296,12 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
       continue;
     }
     scenarios.push_back(std::move(s));
+  }
+  if (sla) {
+    if (scenarios.size() != 1) throw aiway::ScenarioError("run: --sla-search searches one scenario: name exactly one");
+    aiway::Scenario check = scenarios.front();  // a bad field or bound is an input error now, not after the first probe
+    aiway::apply_overrides(check, {fmt::format("{}={}", sla->field, sla->low)});
+    aiway::apply_overrides(check, {fmt::format("{}={}", sla->field, sla->high)});
   }
   // With --sweep, each scenario runs once per combination, as a scenario of its own.
   const std::vector<aiway::SweepVariant> variants = aiway::expand_sweeps(scenarios, args.sweeps);
@@ -362,17 +385,42 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   const aiway::ConsoleStyle style{use_color(), args.spectrum, args.verbose};
   bool failed_run = false;
   results.method = {plan.processes, plan.interleave};
-  aiway::execute(plan, clock, results.interrupted, [&](aiway::ScenarioResult r) {
+  const auto show = [&](const aiway::ScenarioResult& r) {
     if (progress) std::cerr << "\r\x1b[2K" << std::flush;
-    failed_run |= !r.failure.empty();
     if (args.format == "console") {
       if (args.quiet) std::cout << fmt::format("{} {}\n", r.passed ? "PASS" : "FAIL", r.scenario.name);
       else aiway::print_scenario(r, style, std::cout);
       std::cout << std::flush;
     }
-    results.scenarios.push_back(std::move(r));
-  });
-  if (!args.sweeps.empty()) {
+  };
+  std::optional<aiway::SlaOutcome> sla_outcome;
+  if (sla) {
+    // Each probe is a plan of its own; a probe that fails (a timeout under too
+    // much load) is a load at which the service levels do not hold, not a failed run.
+    sla_outcome = aiway::sla_search(
+        scenarios.front(), *sla,
+        [&](const aiway::Scenario& s) {
+          aiway::RunPlan probe = plan;
+          probe.scenarios = {s};
+          aiway::resolve_stages(probe.scenarios.front());
+          aiway::ScenarioResult result;
+          aiway::execute(probe, clock, results.interrupted, [&](aiway::ScenarioResult r) { result = std::move(r); });
+          show(result);
+          return result;
+        },
+        [&] { return results.interrupted; });
+    results.scenarios = std::move(sla_outcome->probes);
+  } else {
+    aiway::execute(plan, clock, results.interrupted, [&](aiway::ScenarioResult r) {
+      show(r);
+      failed_run |= !r.failure.empty();
+      results.scenarios.push_back(std::move(r));
+    });
+  }
+  if (sla) {
+    if (args.format == "console" && !args.quiet) aiway::print_sweep_table(aiway::sweep_table(results), false, std::cout);
+    (args.format == "console" ? std::cout : std::cerr) << aiway::describe(*sla, *sla_outcome) << "\n";
+  } else if (!args.sweeps.empty()) {
     for (std::size_t i = 0; i < results.scenarios.size(); ++i) results.scenarios[i].sweep = variants[i].combination;
     if (args.format == "console" && !args.quiet) aiway::print_sweep_table(aiway::sweep_table(results), false, std::cout);
   }
@@ -382,6 +430,8 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   }
   results.passed = !results.interrupted && !failed_run &&
                    std::all_of(results.scenarios.begin(), results.scenarios.end(), [](const auto& r) { return r.passed; });
+  // A search passes when it found a load that holds: the probes above it miss by design.
+  if (sla_outcome) results.passed = !results.interrupted && sla_outcome->highest.has_value();
   // Files first: a closed standard output (| head) must never cost them.
   const auto write_outputs = [&] {
     for (const auto& [format, path] : outputs) {
@@ -525,6 +575,14 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
                   "Also store the results as a baseline: NAME (baselines/NAME.json) or FILE; not for a failed or interrupted run")
       ->check(kPath);
   add_compare_options(run, run_args.compare, true);
+  run->add_option("--sla-search", run_args.sla_search,
+                  "Find the highest load at which the [slo] objectives hold, by bisection over repeated runs: "
+                  "SECTION.KEY=LOW..HIGH (e.g. backend.streams=1..1024); exit 1 when even LOW misses them");
+  run->add_option("--shard", run_args.shard,
+                  "HTTP targets: run only the K-th of N disjoint slices of the streams (K/N); merge combines the shards")
+      ->check([](const std::string& v) { return aiway::parse_shard(v) ? std::string() : "expected K/N with 1 <= K <= N"; });
+  run->add_option("--start-at", run_args.start_at,
+                  "HTTP targets: start the streams' schedule at this Unix time (seconds), so shards start together");
   run->add_option("--confirm", run_args.confirm,
                   "With --baseline: when a gating verdict is inconclusive, take N more repetitions in fresh processes "
                   "and decide again")

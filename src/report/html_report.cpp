@@ -140,8 +140,11 @@ std::string sweep_section(const RunResults& results) {
       {"sweep-throughput", "Throughput by setting", "tokens/s", [](const SweepRow& r) { return r.throughput_tps; }},
       {"sweep-p99", "p99 latency by setting", "ms", [](const SweepRow& r) { return r.latency_p99_us / 1e3; }},
       {"sweep-cpu", "CPU share by setting", "% of all cores", [](const SweepRow& r) { return r.cpu_share * 100; }},
+      {"sweep-goodput", "Goodput by setting (streams that met every SLO)", "%",
+       [](const SweepRow& r) { return r.goodput_ratio.value_or(0) * 100; }},
   };
   for (const auto& curve : curves) {
+    if (std::string_view(curve.id) == "sweep-goodput" && !table.has_goodput()) continue;
     LineChart chart{curve.id, curve.title, fields, curve.unit, XAxis::categories, categories, {}, std::nullopt, {}, false};
     ChartSeries line{"", {}, kRunColor, false, false};
     ChartSeries dots{"", {}, kRunColor, false, true};

@@ -23,6 +23,7 @@ SweepTable sweep_table(const RunResults& results) {
     row.latency_p99_us = summary_median(r, "latency_p99_us");
     row.cpu_share = summary_median(r, "cpu_share");
     row.rss_growth_bytes = summary_median(r, "rss_growth_bytes");
+    if (find_summary(r, "goodput_ratio")) row.goodput_ratio = summary_median(r, "goodput_ratio");
     row.passed = r.passed;
     table.rows.push_back(std::move(row));
   }
@@ -33,7 +34,9 @@ void print_sweep_table(const SweepTable& table, bool markdown, std::ostream& out
   if (table.empty()) return;
   std::vector<std::string> header = {"scenario"};
   header.insert(header.end(), table.fields.begin(), table.fields.end());
-  for (const char* h : {"tokens/s", "p99", "CPU share", "RSS growth", "result"}) header.emplace_back(h);
+  for (const char* h : {"tokens/s", "p99", "CPU share", "RSS growth"}) header.emplace_back(h);
+  if (table.has_goodput()) header.emplace_back("goodput");
+  header.emplace_back("result");
   std::vector<std::vector<std::string>> cells;
   for (const auto& row : table.rows) {
     std::vector<std::string> line = {row.scenario};
@@ -42,6 +45,7 @@ void print_sweep_table(const SweepTable& table, bool markdown, std::ostream& out
     line.push_back(fmt::format("{:.3f} ms", row.latency_p99_us / 1e3));
     line.push_back(fmt::format("{:.1f} %", row.cpu_share * 100));
     line.push_back(fmt::format("{:.1f} MiB", row.rss_growth_bytes / (1024.0 * 1024.0)));
+    if (table.has_goodput()) line.push_back(row.goodput_ratio ? fmt::format("{:.1f} %", *row.goodput_ratio * 100) : "-");
     line.push_back(row.passed ? "pass" : "FAIL");
     cells.push_back(std::move(line));
   }

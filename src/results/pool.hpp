@@ -26,6 +26,10 @@ RunResults pool_runs(std::vector<RunResults> runs, const std::vector<std::string
 // merged result's -- never an average of percentiles. Throws InputError for a
 // different workload, an interrupted run, or a repetition without its
 // histogram (results from before 0.2).
+// Shards of one HTTP load (target.shard K/N) merge differently: every K of N
+// must be there once, and repetition k of each shard becomes one repetition
+// of the whole load, its stream figures derived again from all the streams
+// and judged again against the scenario's limits.
 RunResults merge_runs(std::vector<RunResults> runs, const std::vector<std::string>& sources);
 
 }  // namespace aiway

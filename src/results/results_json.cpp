@@ -5,7 +5,7 @@
 #include "compare/statistics.hpp"
 #include "results/results_json.hpp"
 
-#include "results/stream_records.hpp"
+#include "results/derived_metrics.hpp"
 
 namespace aiway {
 

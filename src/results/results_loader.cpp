@@ -12,7 +12,7 @@
 #include "measure/histogram_encoding.hpp"
 #include "files/input_file.hpp"
 #include "results/results_json.hpp"
-#include "results/stream_records.hpp"
+#include "results/derived_metrics.hpp"
 
 namespace aiway {
 namespace {

@@ -14,6 +14,7 @@
 #include "pipeline/pipeline.hpp"
 #include "stages/resolve.hpp"
 #include "targets/target_run.hpp"
+#include "results/derived_metrics.hpp"
 #include "targets/http_run.hpp"
 
 namespace aiway {
@@ -143,12 +144,7 @@ Metrics collect_metrics(const Scenario& s, const Pipeline& p, const SamplerRepor
   m.set("throughput_bytes_per_s", wall_s > 0 ? double(f.bytes_delivered) / wall_s : 0);
 
   if (s.measure.latency && lat.end_to_end.count() > 0) {
-    m.set("latency_p50_us", us(lat.end_to_end.value_at_percentile(50)));
-    m.set("latency_p90_us", us(lat.end_to_end.value_at_percentile(90)));
-    m.set("latency_p99_us", us(lat.end_to_end.value_at_percentile(99)));
-    m.set("latency_p999_us", us(lat.end_to_end.value_at_percentile(99.9)));
-    m.set("latency_max_us", us(lat.end_to_end.max()));
-    m.set("latency_mean_us", lat.end_to_end.mean() / 1e3);
+    set_token_latency_metrics(lat.end_to_end, m);
     m.set("latency_uncorrected_p99_us", us(lat.uncorrected.value_at_percentile(99)));
     m.set("hop1_p99_us", us(lat.hop1.value_at_percentile(99)));
     m.set("hop2_p99_us", us(lat.hop2.value_at_percentile(99)));

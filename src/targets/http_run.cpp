@@ -18,7 +18,7 @@
 #include "measure/histogram_encoding.hpp"
 #include "net/socket.hpp"
 #include "pipeline/arrival.hpp"
-#include "results/stream_records.hpp"
+#include "results/derived_metrics.hpp"
 #include "targets/http_client.hpp"
 #include "targets/target_process.hpp"
 #include "upstream/llm_server.hpp"
@@ -298,12 +298,7 @@ TargetOutcome run_http_repetition(const Scenario& s, std::uint32_t index, const 
   m.set("upstream_requests", double(upstream.generate_requests()));
   m.set("upstream_write_timeouts", double(std::count_if(answers.begin(), answers.end(), [](const auto& a) { return a.write_timed_out; })));
   if (s.measure.latency && corrected.count() > 0) {
-    m.set("latency_p50_us", double(corrected.value_at_percentile(50)) / 1e3);
-    m.set("latency_p90_us", double(corrected.value_at_percentile(90)) / 1e3);
-    m.set("latency_p99_us", double(corrected.value_at_percentile(99)) / 1e3);
-    m.set("latency_p999_us", double(corrected.value_at_percentile(99.9)) / 1e3);
-    m.set("latency_max_us", double(corrected.max()) / 1e3);
-    m.set("latency_mean_us", corrected.mean() / 1e3);
+    set_token_latency_metrics(corrected, m);
     m.set("latency_uncorrected_p99_us", double(uncorrected.value_at_percentile(99)) / 1e3);
     rep.latency_spectrum = spectrum_lines(corrected);
     rep.latency_histogram = encode_histogram(corrected);

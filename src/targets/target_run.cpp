@@ -15,6 +15,7 @@
 #include "measure/clock.hpp"
 #include "measure/histogram_encoding.hpp"
 #include "measure/process_stats.hpp"
+#include "results/derived_metrics.hpp"
 #include "targets/surface_client.hpp"
 #include "targets/target_process.hpp"
 #include "upstream/llm_server.hpp"
@@ -318,12 +319,7 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   m.set("wall_s", wall_s);
   m.set("throughput_tps", wall_s > 0 ? double(delivered) / wall_s : 0);
   if (s.measure.latency && corrected.count() > 0) {
-    m.set("latency_p50_us", us(corrected.value_at_percentile(50)));
-    m.set("latency_p90_us", us(corrected.value_at_percentile(90)));
-    m.set("latency_p99_us", us(corrected.value_at_percentile(99)));
-    m.set("latency_p999_us", us(corrected.value_at_percentile(99.9)));
-    m.set("latency_max_us", us(corrected.max()));
-    m.set("latency_mean_us", corrected.mean() / 1e3);
+    set_token_latency_metrics(corrected, m);
     m.set("latency_uncorrected_p99_us", us(uncorrected.value_at_percentile(99)));
     const SurfaceBooks& first = asker.books();
     if (first.first_token_ns > 0) m.set("ttft_us", us(first.first_token_ns - request_ns));

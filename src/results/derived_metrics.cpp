@@ -1,4 +1,4 @@
-#include "results/stream_records.hpp"
+#include "results/derived_metrics.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,6 +10,16 @@ double percentile_of(std::vector<double>& values, double p) {
   std::sort(values.begin(), values.end());
   const double rank = std::ceil(p / 100.0 * double(values.size()));
   return values[std::size_t(std::clamp(rank, 1.0, double(values.size()))) - 1];
+}
+
+void set_token_latency_metrics(const LatencyHistogram& corrected, Metrics& m) {
+  if (corrected.count() == 0) return;
+  m.set("latency_p50_us", double(corrected.value_at_percentile(50)) / 1e3);
+  m.set("latency_p90_us", double(corrected.value_at_percentile(90)) / 1e3);
+  m.set("latency_p99_us", double(corrected.value_at_percentile(99)) / 1e3);
+  m.set("latency_p999_us", double(corrected.value_at_percentile(99.9)) / 1e3);
+  m.set("latency_max_us", double(corrected.max()) / 1e3);
+  m.set("latency_mean_us", corrected.mean() / 1e3);
 }
 
 void set_stream_metrics(const std::vector<StreamRecord>& streams, Metrics& m) {

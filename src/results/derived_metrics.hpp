@@ -1,13 +1,16 @@
-// HTTP targets' per-stream records: the columns they are stored in (one
-// table, read by the results writer and loader alike) and the across-streams
-// metrics derived from them. A run and a merge of shards both derive the
-// metrics here, from the same records, so the two agree exactly.
+// Metrics derived from recorded data, here once because a run and a merge
+// derive them alike: the token latency percentiles from a latency histogram,
+// and HTTP targets' across-streams metrics from their per-stream records
+// (with the columns those records are stored in, one table read by the
+// results writer and loader). A merge of shards therefore agrees exactly with
+// what one run of the whole load would have computed.
 #pragma once
 
 #include <array>
 #include <string_view>
 #include <vector>
 
+#include "aiway/latency_histogram.hpp"
 #include "aiway/results.hpp"
 
 namespace aiway {
@@ -49,6 +52,10 @@ inline const std::array<StreamColumn, 23> kStreamColumns = {{
 // TTFT / ITL / TPOT / end-to-end over streams, chunking, goodput, throughput)
 // into m. Token latency percentiles come from the latency histogram, not from here.
 void set_stream_metrics(const std::vector<StreamRecord>& streams, Metrics& m);
+
+// The token latency metrics (latency_p50_us ... latency_mean_us) from the
+// corrected latency histogram.
+void set_token_latency_metrics(const LatencyHistogram& corrected, Metrics& m);
 
 // The value at percentile p (0-100) of values, nearest rank; values is sorted in place.
 double percentile_of(std::vector<double>& values, double p);
