@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -245,7 +246,7 @@ void HttpStreamClient::loop() {
     c->request = request_text(plan_, books_[i].index);
     c->deadline_ns = now + ms_ns(plan_.connect_timeout_ms);
     c->parser.emplace();
-    c->parser->body_limit(boost::none);
+    c->parser->body_limit(std::numeric_limits<std::uint64_t>::max());  // a stream may be long
     Connection* raw = c.get();
     c->on_chunk_header = [raw](std::uint64_t size, beast_view, boost::beast::error_code&) {
       if (size > 0) ++raw->books->chunks;
