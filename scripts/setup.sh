@@ -7,7 +7,7 @@ packages=(
   g++ cmake ninja-build pkg-config git
   libbenchmark-dev libconcurrentqueue-dev libfmt-dev libcli11-dev libmimalloc-dev
   libtomlplusplus-dev nlohmann-json3-dev libxxhash-dev libgtest-dev libsqlite3-dev zlib1g-dev
-  libboost-dev nginx
+  libboost-dev
 )
 packages+=("$@")  # callers may ask for more (test.sh: none yet)
 

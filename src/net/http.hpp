@@ -16,18 +16,21 @@ namespace aiway::net {
 
 namespace http = boost::beast::http;
 
-// Feeds `pending` to the parser; what it consumed is erased. need_more is not an error.
+// Feeds `pending` to the parser; what it consumed is erased (once: a read of
+// many chunks must not move the rest of the buffer per chunk). need_more is not an error.
 template <class Parser>
 void put_pending(Parser& parser, std::string& pending, boost::beast::error_code& ec) {
-  while (!pending.empty() && !parser.is_done()) {
-    const std::size_t used = parser.put(boost::asio::buffer(pending), ec);
-    pending.erase(0, used);
+  std::size_t at = 0;
+  while (at < pending.size() && !parser.is_done()) {
+    const std::size_t used = parser.put(boost::asio::buffer(pending.data() + at, pending.size() - at), ec);
+    at += used;
     if (ec == http::error::need_more) {
       ec = {};
-      return;
+      break;
     }
-    if (ec || used == 0) return;
+    if (ec || used == 0) break;
   }
+  pending.erase(0, at);
 }
 
 // Reads until the parser has the header (header_only) or the whole message.

@@ -15,6 +15,7 @@
 
 #include "measure/clock.hpp"
 #include "net/http.hpp"
+#include "upstream/body_format.hpp"
 #include "upstream/token_text.hpp"
 #include "wire/messages.hpp"
 
@@ -62,34 +63,29 @@ std::string request_text(const HttpClientPlan& plan, std::uint32_t stream) {
   return net::header_text(req.base()) + req.body();
 }
 
-// What one event or line carried.
-struct Event {
-  enum Kind { token, done, ignored, error, malformed } kind = ignored;
-  std::string text;  // the token's text, or what was wrong
-};
-
-Event sse_event(const std::string& data) {
-  if (data == "[DONE]") return {Event::done, {}};
+StreamEvent sse_event(const std::string& data) {
+  if (data == "[DONE]") return {StreamEvent::done, {}};
   const auto j = nlohmann::json::parse(data, nullptr, false);
-  if (!j.is_object()) return {Event::malformed, "an event whose data is not JSON"};
-  if (j.contains("error")) return {Event::error, j["error"].dump()};
+  if (!j.is_object()) return {StreamEvent::malformed, "an event whose data is not JSON"};
+  if (j.contains("error")) return {StreamEvent::error, j["error"].dump()};
   const auto choices = j.find("choices");
-  if (choices == j.end() || !choices->is_array()) return {Event::malformed, "an event without choices"};
-  if (choices->empty()) return {Event::ignored, {}};  // e.g. a usage chunk
+  if (choices == j.end() || !choices->is_array()) return {StreamEvent::malformed, "an event without choices"};
+  if (choices->empty()) return {StreamEvent::ignored, {}};  // e.g. a usage chunk
   const auto& choice = (*choices)[0];
   if (!choice.is_object() || !choice.contains("delta") || !choice["delta"].is_object())
-    return {Event::malformed, "a choice without a delta"};
+    return {StreamEvent::malformed, "a choice without a delta"};
   const auto& delta = choice["delta"];
   const auto content = delta.find("content");
-  if (content == delta.end() || content->is_null()) return {Event::ignored, {}};  // the role, or finish_reason
-  if (!content->is_string()) return {Event::malformed, "delta.content is not a string"};
-  return {Event::token, content->get<std::string>()};
+  if (content == delta.end() || content->is_null()) return {StreamEvent::ignored, {}};  // the role, or finish_reason
+  if (!content->is_string()) return {StreamEvent::malformed, "delta.content is not a string"};
+  if (content->get_ref<const std::string&>().empty()) return {StreamEvent::ignored, {}};  // e.g. the first chunk's role
+  return {StreamEvent::token, content->get<std::string>()};
 }
 
-Event ndjson_line(const std::string& line, net::StreamApi api) {
+StreamEvent ndjson_line(const std::string& line, net::StreamApi api) {
   const auto j = nlohmann::json::parse(line, nullptr, false);
-  if (!j.is_object()) return {Event::malformed, "a line that is not a JSON object"};
-  if (j.contains("error")) return {Event::error, j["error"].dump()};
+  if (!j.is_object()) return {StreamEvent::malformed, "a line that is not a JSON object"};
+  if (j.contains("error")) return {StreamEvent::error, j["error"].dump()};
   const nlohmann::json* content = nullptr;
   if (api == net::StreamApi::ollama_generate) {
     if (const auto r = j.find("response"); r != j.end()) content = &*r;
@@ -97,12 +93,19 @@ Event ndjson_line(const std::string& line, net::StreamApi api) {
     if (const auto c = m->find("content"); c != m->end()) content = &*c;
   }
   const auto done = j.find("done");
-  if (done != j.end() && *done == true) return {Event::done, {}};
-  if (!content || !content->is_string()) return {Event::malformed, "a line without its text"};
-  return {Event::token, content->get<std::string>()};
+  if (done != j.end() && *done == true) return {StreamEvent::done, {}};
+  if (!content || !content->is_string()) return {StreamEvent::malformed, "a line without its text"};
+  if (content->get_ref<const std::string&>().empty()) return {StreamEvent::ignored, {}};
+  return {StreamEvent::token, content->get<std::string>()};
 }
 
 }  // namespace
+
+StreamEvent read_stream_unit(net::StreamApi api, std::string_view unit, bool fast) {
+  if (fast)
+    if (const auto text = BodyFormat{api}.fast_token(unit)) return {StreamEvent::token, std::string(*text)};
+  return net::is_sse(api) ? sse_event(std::string(unit)) : ndjson_line(std::string(unit), api);
+}
 
 struct HttpStreamClient::Connection {
   HttpStreamBooks* books = nullptr;
@@ -168,15 +171,15 @@ void HttpStreamClient::loop() {
 
   // Splits the body text into events (SSE: at blank lines, as the
   // specification says; NDJSON: at newlines) and books each token.
-  auto take_event = [&](Connection& c, const Event& e) {
+  auto take_event = [&](Connection& c, const StreamEvent& e) {
     HttpStreamBooks& b = *c.books;
     ++b.events;
     switch (e.kind) {
-      case Event::ignored: return;
-      case Event::done: c.done_seen = true; return;
-      case Event::error: finish(c, StreamEnd::upstream_error, "an error in the stream: " + e.text, c.now_ns); return;
-      case Event::malformed: finish(c, StreamEnd::malformed, e.text, c.now_ns); return;
-      case Event::token: break;
+      case StreamEvent::ignored: return;
+      case StreamEvent::done: c.done_seen = true; return;
+      case StreamEvent::error: finish(c, StreamEnd::upstream_error, "an error in the stream: " + e.text, c.now_ns); return;
+      case StreamEvent::malformed: finish(c, StreamEnd::malformed, e.text, c.now_ns); return;
+      case StreamEvent::token: break;
     }
     const auto seq = token_seq(e.text);
     if (!seq) {
@@ -220,13 +223,13 @@ void HttpStreamClient::loop() {
       std::string_view line(c.text.data() + from, nl - from);
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (!net::is_sse(plan_.api)) {
-        if (!line.empty()) take_event(c, ndjson_line(std::string(line), plan_.api));
+        if (!line.empty()) take_event(c, read_stream_unit(plan_.api, line));
         continue;
       }
       if (line.empty()) {  // the blank line ends an event
         if (!c.data.empty()) {
           if (c.data.back() == '\n') c.data.pop_back();
-          take_event(c, sse_event(c.data));
+          take_event(c, read_stream_unit(plan_.api, c.data));
         }
         c.data.clear();
       } else if (line.starts_with("data:")) {

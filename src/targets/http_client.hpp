@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -36,6 +37,15 @@ enum class StreamEnd {
   upstream_error,  // an error event or line in the stream
 };
 std::string_view to_string(StreamEnd end);
+
+// What one SSE event's data or one NDJSON line carried.
+struct StreamEvent {
+  enum Kind { token, done, ignored, error, malformed } kind = ignored;
+  std::string text;  // the token's text, or what was wrong
+};
+// Reads a unit as the clients do: the upstream's own token shape on a fast
+// path (fast = false: always the JSON parser; the two agree, a test checks).
+StreamEvent read_stream_unit(net::StreamApi api, std::string_view unit, bool fast = true);
 
 struct HttpStreamBooks {
   std::uint32_t index = 0;  // the stream's number in the scenario (0-based)

@@ -9,6 +9,7 @@
 #include "measure/clock.hpp"
 #include "net/http.hpp"
 #include "pipeline/arrival.hpp"
+#include "upstream/body_format.hpp"
 #include "upstream/token_text.hpp"
 #include "wire/messages.hpp"
 
@@ -30,54 +31,6 @@ bool sleep_until(std::int64_t due_ns, const std::atomic<bool>& stop) {
     ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
   }
 }
-
-// One token (or the end, or an error) in the body's own framing: an NDJSON
-// line, or a server-sent event. The unit a split or a chunk never cuts
-// through ends with `terminator`.
-struct BodyFormat {
-  net::StreamApi api;
-  std::string_view content_type() const {
-    return net::is_sse(api) ? "text/event-stream" : "application/x-ndjson";
-  }
-  std::string_view terminator() const { return net::is_sse(api) ? "\n\n" : "\n"; }
-  void token(std::string_view text, std::string& out) const {
-    switch (api) {
-      case net::StreamApi::openai_chat:
-        out += R"(data: {"id":"chatcmpl-aiway-stress","object":"chat.completion.chunk","created":0,"model":"yollayah","choices":[{"index":0,"delta":{"content":)";
-        wire::append_json_string(out, text);
-        out += "},\"finish_reason\":null}]}\n\n";
-        break;
-      case net::StreamApi::ollama_chat:
-        out += R"({"model":"yollayah","message":{"role":"assistant","content":)";
-        wire::append_json_string(out, text);
-        out += "},\"done\":false}\n";
-        break;
-      case net::StreamApi::ollama_generate:
-        out += R"({"model":"yollayah","response":)";
-        wire::append_json_string(out, text);
-        out += ",\"done\":false}\n";
-        break;
-    }
-  }
-  void done(std::string& out) const {
-    switch (api) {
-      case net::StreamApi::openai_chat:
-        out += R"(data: {"id":"chatcmpl-aiway-stress","object":"chat.completion.chunk","created":0,"model":"yollayah","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})"
-               "\n\ndata: [DONE]\n\n";
-        break;
-      case net::StreamApi::ollama_chat:
-        out += R"({"model":"yollayah","message":{"role":"assistant","content":""},"done":true})" "\n";
-        break;
-      case net::StreamApi::ollama_generate: out += R"({"model":"yollayah","response":"","done":true})" "\n"; break;
-    }
-  }
-  void error(std::string& out) const {
-    if (net::is_sse(api))
-      out += R"(data: {"error":{"message":"the harness's upstream fails mid-stream on purpose","type":"server_error"}})" "\n\n";
-    else
-      out += R"({"error":"the harness's upstream fails mid-stream on purpose"})" "\n";
-  }
-};
 
 // The prompt of a streaming request, or why the request is refused.
 struct StreamRequest {
