@@ -255,7 +255,9 @@ void HttpStreamClient::loop() {
       if (size > 0) ++raw->books->chunks;
     };
     c->on_chunk_body = [&take_text, raw](std::uint64_t, beast_view body, boost::beast::error_code&) {
-      take_text(*raw, body);
+      // The header is complete before any chunk: its status decides what the body is.
+      if (raw->parser->get().result_int() / 100 == 2) take_text(*raw, body);
+      else if (raw->error_body.size() < 200) raw->error_body.append(body.data(), std::min<std::size_t>(body.size(), 200 - raw->error_body.size()));
       return body.size();
     };
     c->parser->on_chunk_header(c->on_chunk_header);
@@ -386,8 +388,9 @@ void HttpStreamClient::loop() {
     for (int i = 0; i < n; ++i) {
       auto& c = *static_cast<Connection*>(events[i].data.ptr);
       if (c.ended) continue;
+      // A receive time per read, not per wake-up: a batch of ready streams takes a while to read.
       if (c.phase != Connection::Phase::reading) on_writable(c, now);
-      else on_readable(c, now);
+      else on_readable(c, monotonic_ns());
     }
   }
   const std::int64_t now = monotonic_ns();

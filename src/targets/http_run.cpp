@@ -152,7 +152,8 @@ TargetOutcome run_http_repetition(const Scenario& s, std::uint32_t index, const 
     sleep_ns(2'000'000);
   }
   const pid_t pid = process ? process->pid() : 0;
-  const auto rss_before = pid ? sample_process(pid) : std::nullopt;
+  TargetSamples samples;  // the target process around the measured part
+  samples.rss_before = pid ? sample_process(pid) : std::nullopt;
   std::optional<ProcessSampler> sampler;
   if (pid) sampler.emplace(pid, s.measure.sample_interval_ms);
 
@@ -198,7 +199,7 @@ TargetOutcome run_http_repetition(const Scenario& s, std::uint32_t index, const 
   std::vector<std::unique_ptr<HttpStreamClient>> clients;
   for (auto& p : plans) clients.push_back(std::make_unique<HttpStreamClient>(std::move(p)));
 
-  const auto cpu_before = pid ? sample_process(pid) : std::nullopt;
+  samples.cpu_before = pid ? sample_process(pid) : std::nullopt;
   const RunnableCount runnable_before = sampler ? sampler->counts() : RunnableCount{};
   const CpuWindow window;
   for (auto& c : clients) c->start();
@@ -223,11 +224,11 @@ TargetOutcome run_http_repetition(const Scenario& s, std::uint32_t index, const 
     sleep_ns(kTickNs);
   }
   for (auto& c : clients) c->stop_and_join();
-  const auto cpu_after = pid ? sample_process(pid) : std::nullopt;
-  const double runnable_share = sampler ? sampler->counts().share_since(runnable_before) : 0;
+  samples.cpu_after = pid ? sample_process(pid) : std::nullopt;
+  samples.runnable_share = sampler ? sampler->counts().share_since(runnable_before) : 0;
   const CpuUsage usage = window.close(kMinForeignWindowS);
-  const std::int64_t rss_peak = sampler ? sampler->stop() : 0;
-  const auto rss_end = pid ? sample_process(pid) : std::nullopt;
+  samples.rss_peak = sampler ? sampler->stop() : 0;
+  samples.rss_end = pid ? sample_process(pid) : std::nullopt;
   if (process) process->stop(kStopGraceMs);
   upstream.stop();
   if (!out.failure.empty() || out.interrupted) return out;
@@ -303,13 +304,6 @@ TargetOutcome run_http_repetition(const Scenario& s, std::uint32_t index, const 
     rep.latency_spectrum = spectrum_lines(corrected);
     rep.latency_histogram = encode_histogram(corrected);
   }
-  TargetSamples samples;
-  samples.cpu_before = cpu_before;
-  samples.cpu_after = cpu_after;
-  samples.rss_before = rss_before;
-  samples.rss_end = rss_end;
-  samples.rss_peak = rss_peak;
-  samples.runnable_share = runnable_share;
   set_process_metrics(samples, process.get(), usage, m);
   rep.streams = std::move(records);
   return out;

@@ -142,7 +142,8 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
     return out;
   }
   if (!process) pid = net::peer_pid(surfaces.front()->fd());
-  const auto rss_before = sample_process(pid);
+  TargetSamples samples;  // the target process around the measured part
+  samples.rss_before = sample_process(pid);
   ProcessSampler sampler(pid, s.measure.sample_interval_ms);
 
   auto failed_midway = [&]() -> bool {
@@ -166,7 +167,6 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   }
 
   // Idle: connected, nothing asked. A conductor that waits properly uses ~0.
-  double idle_share = -1, idle_runnable = -1;
   const int cpus = int(std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN)));
   if (t.idle_ms > 0) {
     const auto before = sample_process(pid);
@@ -174,12 +174,12 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
     const std::int64_t from = monotonic_ns();
     sleep_ns(ms_ns(t.idle_ms));
     const auto after = sample_process(pid);
-    idle_runnable = sampler.counts().share_since(runnable_before);
-    if (before && after) idle_share = (after->cpu_s - before->cpu_s) / (double(monotonic_ns() - from) / 1e9 * cpus);
+    samples.idle_runnable = sampler.counts().share_since(runnable_before);
+    if (before && after) samples.idle_share = (after->cpu_s - before->cpu_s) / (double(monotonic_ns() - from) / 1e9 * cpus);
   }
 
   // The question.
-  const auto cpu_before = sample_process(pid);
+  samples.cpu_before = sample_process(pid);
   const RunnableCount runnable_before = sampler.counts();
   const CpuWindow window;
   SurfaceClient& asker = *surfaces.front();
@@ -235,11 +235,11 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
     sleep_ns(kTickNs);
   }
   for (auto& c : surfaces) c->stop_and_join();
-  const auto cpu_after = sample_process(pid);
-  const double runnable_share = sampler.counts().share_since(runnable_before);
+  samples.cpu_after = sample_process(pid);
+  samples.runnable_share = sampler.counts().share_since(runnable_before);
   const CpuUsage usage = window.close(kMinForeignWindowS);
-  const std::int64_t rss_peak = sampler.stop();
-  const auto rss_end = sample_process(pid);
+  samples.rss_peak = sampler.stop();
+  samples.rss_end = sample_process(pid);
   if (process) process->stop(kStopGraceMs);
   upstream.stop();
   if (!out.failure.empty() || out.interrupted) return out;
@@ -338,15 +338,6 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   if (first.quit_sent_ns > 0 && first.shutting_down_ns > 0) m.set("quit_latency_us", us(first.shutting_down_ns - first.quit_sent_ns));
   if (first.quit_sent_ns > 0) m.set("shutdown_lost", first.shutting_down_ns > 0 ? 0 : 1);
 
-  TargetSamples samples;
-  samples.cpu_before = cpu_before;
-  samples.cpu_after = cpu_after;
-  samples.rss_before = rss_before;
-  samples.rss_end = rss_end;
-  samples.rss_peak = rss_peak;
-  samples.runnable_share = runnable_share;
-  samples.idle_share = idle_share;
-  samples.idle_runnable = idle_runnable;
   set_process_metrics(samples, process.get(), usage, m);
   return out;
 }
