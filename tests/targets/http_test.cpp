@@ -280,6 +280,10 @@ TEST(Http, SlaSearchFindsTheHighestLoadThatHoldsTheObjectives) {
     else EXPECT_LT(goodput, 1) << value;
   }
   EXPECT_LE(results["scenarios"].size(), 9u) << "bisection, not a scan";
+  // The curve is charted in the HTML report's sweep section, goodput included.
+  const fs::path html = scratch() / "sla.html";
+  ASSERT_EQ(cli(fmt::format("report {} --html {}", out.string(), html.string())).exit_code, 0);
+  EXPECT_NE(slurp(html).find("Goodput by setting"), std::string::npos);
   // Even the lowest load misses: exit 1, and it says so.
   const Outcome none = cli(fmt::format("run -s {} --sla-search backend.streams=5..40 --set slo.ttft_ms=0.001 -q", scenario.string()));
   EXPECT_EQ(none.exit_code, 1);
