@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -69,14 +70,17 @@ bool have_nginx() { return std::system("command -v nginx >/dev/null 2>&1") == 0;
 #define REQUIRE_NGINX()                                                                                    \
   if (!have_nginx()) GTEST_SKIP() << "nginx is not installed (scripts/test.sh installs the Debian package)"
 
-TEST(Http, TheFiveScenariosPass) {
-  if (!have_nginx()) GTEST_SKIP() << "nginx is not installed (scripts/test.sh installs the Debian package)";
+// Each scenario runs once (they take seconds each), then what it shows is checked.
+TEST(Http, TheFiveScenariosPassAndShowWhatNginxDoes) {
+  REQUIRE_NGINX();
+  std::map<std::string, HttpRun> runs;
   for (const char* scenario : {"sse-direct", "sse-nginx", "sse-nginx-buffered", "sse-nginx-slow-client", "sse-nginx-long"}) {
-    const HttpRun r = http_run(scenario, "");
+    const HttpRun& r = runs[scenario] = http_run(scenario, "");
     // Under a sanitizer the harness is many times slower: only the books are judged.
     if (under_sanitizer()) EXPECT_TRUE(r.outcome.exit_code == 0 || r.outcome.exit_code == 1) << scenario << r.outcome.err;
     else EXPECT_EQ(r.outcome.exit_code, 0) << scenario << "\n" << r.outcome.out << r.outcome.err;
     expect_books_balance(r);
+    if (r.results.is_null()) return;
     const json& backend = scenario_of(r)["config"]["backend"];
     EXPECT_EQ(metric(r, "tokens_sent"), backend["streams"].get<double>() * backend["messages"].get<double>()) << scenario;
     EXPECT_EQ(metric(r, "streams_completed"), backend["streams"].get<double>()) << scenario;
@@ -86,41 +90,37 @@ TEST(Http, TheFiveScenariosPass) {
       EXPECT_EQ(metric(r, "target_killed"), 0) << scenario << ": nginx stops on SIGTERM";
     }
   }
-}
 
-TEST(Http, BufferingIsDetectedAsCoalescedChunks) {
-  REQUIRE_NGINX();
-  const HttpRun buffered = http_run("sse-nginx-buffered", "");
-  const HttpRun streaming = http_run("sse-nginx", "");
-  expect_books_balance(buffered);
-  // The upstream wrote one chunk per token (and one for the end) either way.
+  // Buffering is detected as coalesced chunks. The upstream wrote one chunk
+  // per token (and one for the end) either way; how many a loaded nginx
+  // gathers on the streaming path is the machine's, so only the direction.
+  const HttpRun& buffered = runs["sse-nginx-buffered"];
+  const HttpRun& streaming = runs["sse-nginx"];
   EXPECT_EQ(metric(buffered, "chunks_upstream"), 64 * 201);
   EXPECT_EQ(metric(streaming, "chunks_upstream"), 64 * 201);
   EXPECT_LT(metric(buffered, "chunks_downstream") * 5, metric(buffered, "chunks_upstream"));
   EXPECT_GT(metric(streaming, "chunks_downstream"), 3 * metric(buffered, "chunks_downstream"));
   for (const json& s : streams_of(buffered)) EXPECT_LT(s["chunks"].get<double>() * 5, s["chunks_upstream"].get<double>()) << s.dump();
-}
 
-TEST(Http, SlowClientsAreReportedPerStream) {
-  REQUIRE_NGINX();
-  const HttpRun r = http_run("sse-nginx-slow-client", "");
-  expect_books_balance(r);
-  const auto streams = streams_of(r);
-  ASSERT_EQ(streams.size(), 32u);
-  for (const json& s : streams) {
+  // Slow clients are reported per stream.
+  const auto slow = streams_of(runs["sse-nginx-slow-client"]);
+  EXPECT_EQ(slow.size(), 32u);
+  for (const json& s : slow) {
     const bool stalled = s["index"].get<int>() % 2 == 1;  // stalled_streams = 0.5: every other one
     EXPECT_EQ(s["end"], "done") << s.dump();
     if (stalled) EXPECT_GE(s["itl_max_us"].get<double>(), 2.9e6) << "a 3 s pause shows as the stream's longest gap: " << s.dump();
     else EXPECT_LT(s["itl_max_us"].get<double>(), 1.5e6) << "a client that reads on sees no pause: " << s.dump();
   }
+
+  // A stream longer than nginx's 1 s read timeout ends normally.
+  for (const json& s : streams_of(runs["sse-nginx-long"])) {
+    EXPECT_EQ(s["end"], "done") << s.dump();
+    EXPECT_GE(s["e2e_us"].get<double>(), 2.9e6) << s.dump();
+  }
 }
 
-TEST(Http, ALongStreamOutlivesTheReadTimeoutButAGapDoesNot) {
+TEST(Http, AGapLongerThanTheReadTimeoutTruncatesEveryStream) {
   REQUIRE_NGINX();
-  const HttpRun long_stream = http_run("sse-nginx-long", "");
-  expect_books_balance(long_stream);
-  EXPECT_EQ(metric(long_stream, "streams_completed"), 16);
-  for (const json& s : streams_of(long_stream)) EXPECT_GE(s["e2e_us"].get<double>(), 2.9e6) << s.dump();
   // A first token 1.5 s after the headers: nginx's 1 s read timeout closes
   // every stream, and each is reported truncated, with why.
   const HttpRun gap = http_run("sse-nginx-long", "--set upstream.first_token_delay_ms=1500 --set backend.messages=20");
@@ -258,14 +258,14 @@ TEST(Http, ShardsStartTogetherAndMergeIntoTheWholeLoad) {
 }
 
 TEST(Http, SlaSearchFindsTheHighestLoadThatHoldsTheObjectives) {
-  // At most 4 streams open: a fifth waits for one to end (300 ms) before it
+  // At most 4 streams open: a fifth waits for one to end (200 ms) before it
   // starts, and its time to first token counts from when it was due.
   const fs::path scenario = scratch() / "capped.toml";
   std::ofstream(scenario) << "name = \"capped\"\nrepetitions = 1\nwarmup = 0\n[target]\nkind = \"http\"\nmax_concurrent = 4\n"
-                             "[backend]\nstreams = 4\nmessages = 30\nrate_tps = 100\n[slo]\nttft_ms = 150\n"
+                             "[backend]\nstreams = 4\nmessages = 20\nrate_tps = 100\n[slo]\nttft_ms = 100\n"
                              "[expect]\nmin_goodput_ratio = 1\n";
   const fs::path out = scratch() / "sla.json";
-  const Outcome r = cli(fmt::format("run -s {} --sla-search backend.streams=1..40 --out {}", scenario.string(), out.string()));
+  const Outcome r = cli(fmt::format("run -s {} --sla-search backend.streams=1..16 --out {}", scenario.string(), out.string()));
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("the highest backend.streams at which 100 % of streams met every [slo] objective: 4 "), std::string::npos)
       << r.out;
@@ -279,13 +279,13 @@ TEST(Http, SlaSearchFindsTheHighestLoadThatHoldsTheObjectives) {
     if (value <= 4) EXPECT_EQ(goodput, 1) << value;
     else EXPECT_LT(goodput, 1) << value;
   }
-  EXPECT_LE(results["scenarios"].size(), 9u) << "bisection, not a scan";
+  EXPECT_LE(results["scenarios"].size(), 7u) << "bisection, not a scan";
   // The curve is charted in the HTML report's sweep section, goodput included.
   const fs::path html = scratch() / "sla.html";
   ASSERT_EQ(cli(fmt::format("report {} --html {}", out.string(), html.string())).exit_code, 0);
   EXPECT_NE(slurp(html).find("Goodput by setting"), std::string::npos);
   // Even the lowest load misses: exit 1, and it says so.
-  const Outcome none = cli(fmt::format("run -s {} --sla-search backend.streams=5..40 --set slo.ttft_ms=0.001 -q", scenario.string()));
+  const Outcome none = cli(fmt::format("run -s {} --sla-search backend.streams=5..16 --set slo.ttft_ms=0.001 -q", scenario.string()));
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_NE(none.out.find("misses"), std::string::npos) << none.out;
 }
