@@ -36,35 +36,17 @@ step() {  # step NAME COMMAND...: runs it, records "NAME: passed|FAILED (exit N)
   fi
 }
 
-presets=(release)
-[ "${AIWAY_SKIP_SANITIZERS:-0}" = "1" ] || presets+=(tsan asan)
-
-# Each build runs while the step before it runs (the fuzzing, then the tests
-# of the preset before): those hold about one core of two (the CLI suites run
-# one test at a time), and no test depends on a quiet machine. A build's
-# output is shown once it has finished.
-declare -A builder
-mkdir -p "$root/build"
-start_build() {
-  "$root/scripts/build.sh" "$1" >"$root/build/$1.build.log" 2>&1 &
-  builder[$1]=$!
-}
-start_build "${presets[0]}"
-
 if [ "${AIWAY_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== fuzz: scenario and results loaders, 15 s each" >&2
   step "fuzz" "$root/scripts/fuzz.sh" 15
 fi
 
-for i in "${!presets[@]}"; do
-  preset="${presets[$i]}"
+presets=(release)
+[ "${AIWAY_SKIP_SANITIZERS:-0}" = "1" ] || presets+=(tsan asan)
+
+for preset in "${presets[@]}"; do
   echo "== $preset: build" >&2
-  wait "${builder[$preset]}"
-  built=$?
-  cat "$root/build/$preset.build.log" >&2
-  next="${presets[$((i + 1))]:-}"
-  [ -n "$next" ] && start_build "$next"
-  if [ "$built" -eq 0 ]; then
+  if "$root/scripts/build.sh" "$preset"; then
     echo "== $preset: test" >&2
     step "$preset" ctest --preset "$preset" -j "$(nproc)"
   else
