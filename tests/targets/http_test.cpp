@@ -236,6 +236,25 @@ TEST(Http, TheOllamaApisStreamAsWell) {
   }
 }
 
+// Chunks that cut events and characters apart are put together again, and
+// the upstream's chunking is counted exactly (the harness controls it).
+TEST(Http, SplitEventsAndCharactersAreReassembled) {
+  struct Case {
+    const char* sets;
+    double chunks_per_stream;  // 50 tokens, then the end: a finish chunk and [DONE]
+  };
+  for (const Case& c : {Case{"--set upstream.split_utf8=true", 2 * 50 + 2 * 2}, Case{"--set upstream.split_lines=true", 2 * 50 + 2 * 2},
+                        Case{"--set upstream.tokens_per_chunk=7", 8 + 1}}) {
+    const HttpRun r = http_run("sse-direct", fmt::format("--set backend.streams=4 --set backend.messages=50 "
+                                                         "--set backend.rate_tps=1000 {} {}", kNoTimingLimits, c.sets));
+    EXPECT_EQ(r.outcome.exit_code, 0) << c.sets << r.outcome.out << r.outcome.err;
+    expect_books_balance(r);
+    EXPECT_EQ(metric(r, "tokens_delivered"), 200) << c.sets;
+    EXPECT_EQ(metric(r, "corrupted"), 0) << c.sets << ": a character split between two chunks arrives whole";
+    EXPECT_EQ(metric(r, "chunks_upstream"), 4 * c.chunks_per_stream) << c.sets;
+  }
+}
+
 TEST(Http, ShardsStartTogetherAndMergeIntoTheWholeLoad) {
   const std::time_t start = std::time(nullptr) + 5;
   const fs::path a = scratch() / "shard-1.json", b = scratch() / "shard-2.json", merged = scratch() / "merged.json";
