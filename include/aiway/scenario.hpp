@@ -67,15 +67,16 @@ struct HopConfig {
   bool active() const { return delay_us > 0 || jitter_us > 0; }
 };
 
-// The queue under a channel: moodycamel's lock-free queue with spin-then-futex
+// The queue under a channel: a ring of token slots the consumer reads in place
+// (the default), moodycamel's lock-free queue, both with spin-then-futex
 // waits, or the reference a user would write first, a std::deque behind a
 // mutex with condition variables (no spinning).
-enum class ChannelImpl { moodycamel, mutex };
+enum class ChannelImpl { ring, moodycamel, mutex };
 
 struct ChannelConfig {
   std::uint64_t capacity = 10000;
   Overflow overflow = Overflow::block;
-  ChannelImpl impl = ChannelImpl::moodycamel;
+  ChannelImpl impl = ChannelImpl::ring;
 };
 
 struct ConductorConfig {

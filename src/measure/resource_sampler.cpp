@@ -8,7 +8,7 @@
 
 namespace aiway {
 
-ResourceSampler::ResourceSampler(double interval_ms, std::vector<const std::atomic<std::int64_t>*> gauges)
+ResourceSampler::ResourceSampler(double interval_ms, std::vector<Gauge> gauges)
     : interval_ns_(std::int64_t(interval_ms * 1e6)), gauges_(std::move(gauges)), gauge_sums_(gauges_.size(), 0.0) {
   report_.gauges.resize(gauges_.size());
   report_.rss_timeline.reserve(kMaxTimeline + 1);
@@ -34,7 +34,7 @@ void ResourceSampler::sample(std::int64_t t0_ns) {
   }
   report_.rss_timeline.push_back({double(monotonic_ns() - t0_ns) * 1e-9, rss});
   for (std::size_t i = 0; i < gauges_.size(); ++i) {
-    const std::int64_t value = gauges_[i]->load(std::memory_order_relaxed);
+    const std::int64_t value = gauges_[i]();
     report_.gauges[i].max = std::max(report_.gauges[i].max, value);
     gauge_sums_[i] += double(value);
   }

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -15,6 +16,9 @@ struct RssSample {
   double t_s;             // since start()
   std::int64_t rss_bytes;
 };
+
+// A value sampled with RSS (a channel's depth); called on the sampler's thread.
+using Gauge = std::function<std::int64_t()>;
 
 struct GaugeSummary {
   std::int64_t max = 0;
@@ -34,7 +38,7 @@ class ResourceSampler {
  public:
   static constexpr std::size_t kMaxTimeline = 2000;
 
-  ResourceSampler(double interval_ms, std::vector<const std::atomic<std::int64_t>*> gauges);
+  ResourceSampler(double interval_ms, std::vector<Gauge> gauges);
   ~ResourceSampler();
   ResourceSampler(const ResourceSampler&) = delete;
   ResourceSampler& operator=(const ResourceSampler&) = delete;
@@ -47,7 +51,7 @@ class ResourceSampler {
   void loop();
 
   const std::int64_t interval_ns_;
-  const std::vector<const std::atomic<std::int64_t>*> gauges_;
+  const std::vector<Gauge> gauges_;
   std::vector<double> gauge_sums_;
   SamplerReport report_;
   bool hwm_reset_ = false;

@@ -17,7 +17,6 @@ ConductorDriver::ConductorDriver(const Scenario& scenario, const Clock& clock, C
       out_(out),
       control_(control),
       stream_open_(streams, false),
-      inbox_(scenario.pipeline.batch),
       // A token can yield commands as well as itself: room for a full inbox and some.
       outbox_(2 * std::size_t(scenario.pipeline.batch) + 16),
       output_(outbox_.data(), outbox_.size(), &ConductorDriver::flush, this),
@@ -33,18 +32,18 @@ void ConductorDriver::forward() {
   output_.clear();
 }
 
-// Hands inbox_[from, from + count) to the stage: the data tokens that have
+// Hands batch_[from, from + count) to the stage: the data tokens that have
 // arrived, up to the next terminal. Returns how many it handed.
 std::size_t ConductorDriver::hand_over(std::size_t from, std::size_t count) {
   std::size_t end = from;
-  for (; end < count && inbox_[end].kind == TokenKind::data && inbox_[end].arrives_ns <= t1_; ++end) {
-    Token& token = inbox_[end];
+  for (; end < count && batch_[end].kind == TokenKind::data && batch_[end].arrives_ns <= t1_; ++end) {
+    Token& token = batch_[end];
     token.dequeued_ns = t1_;
     stream_open_[token.stream] = true;
     if (extra_work_.active()) extra_work_.run();
   }
   stats_.tokens_in += end - from;
-  stage_.on_tokens(std::span<Token>(inbox_.data() + from, end - from), output_);
+  stage_.on_tokens(batch_.subspan(from, end - from), output_);
   return end - from;
 }
 
@@ -73,7 +72,7 @@ void ConductorDriver::shut_down() {
   }
   control_.backend_stop.store(true, std::memory_order_release);
   in_.wake_producer();
-  stats_.discarded_at_shutdown += in_.drain(inbox_.data(), inbox_.size(), control_.aborted);
+  stats_.discarded_at_shutdown += in_.drain(control_.aborted);
 }
 
 // The backend closed its channel with streams still open: unlike ai-way's
@@ -116,21 +115,26 @@ void ConductorDriver::run() {
       if (!control_.aborted.load(std::memory_order_acquire)) shut_down();
       break;
     }
-    const auto r = in_.pop(inbox_.data(), inbox_.size(), EventCount::kForever, control_.conductor_attention);
-    if (r.closed) {
+    // The stage works on the channel's slots in place: no copy of the batch.
+    const auto taken = in_.take(scenario_.pipeline.batch, EventCount::kForever, control_.conductor_attention);
+    if (taken.closed) {
       report_disconnected();
       break;
     }
-    if (r.count == 0) continue;
+    if (taken.items.empty()) continue;
+    batch_ = taken.items;
+    const std::size_t count = batch_.size();
     t1_ = stamp ? clock_.now_ns() : 0;
     std::size_t k = 0;
-    while (k < r.count && !stopped_) {
-      if (inbox_[k].arrives_ns > t1_ && !await_arrival(inbox_[k].arrives_ns)) break;  // quit while waiting
-      if (inbox_[k].kind == TokenKind::data) k += hand_over(k, r.count);
-      else end_stream(inbox_[k++]);
+    while (k < count && !stopped_) {
+      if (batch_[k].arrives_ns > t1_ && !await_arrival(batch_[k].arrives_ns)) break;  // quit while waiting
+      if (batch_[k].kind == TokenKind::data) k += hand_over(k, count);
+      else end_stream(batch_[k++]);
     }
     if (output_.size() > 0) forward();
-    for (; k < r.count; ++k) stats_.discarded_at_shutdown += inbox_[k].kind == TokenKind::data;
+    for (; k < count; ++k) stats_.discarded_at_shutdown += batch_[k].kind == TokenKind::data;
+    batch_ = {};
+    in_.release();
     progress_.store(stats_.tokens_in, std::memory_order_relaxed);
   }
   out_.close();

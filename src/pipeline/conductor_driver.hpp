@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "aiway/scenario.hpp"
@@ -58,7 +59,7 @@ class ConductorDriver {
   TokenChannel& out_;
   ControlLane& control_;
   std::vector<bool> stream_open_;  // started (a token seen) and not yet terminated
-  std::vector<Token> inbox_;
+  std::span<Token> batch_;  // what in_ lent this round
   std::vector<Token> outbox_;
   ConductorOutput output_;
   bool stopped_ = false;  // a quit or abort interrupted a push: what is still forwarded is discarded

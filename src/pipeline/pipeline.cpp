@@ -12,10 +12,10 @@ Pipeline::Pipeline(const Scenario& scenario, const Clock& clock, StageSet stages
       stages_(std::move(stages)),
       streams_(stages_.backend->streams()),
       channel_(scenario.channel.capacity, scenario.channel.overflow, clock, scenario.pipeline.spin_us,
-               scenario.channel.impl),
+               scenario.channel.impl, scenario.pipeline.batch),
       canaries_(channel_, canaries_for(scenario.faults)),
       surface_channel_(scenario.surface_channel.capacity, scenario.surface_channel.overflow, clock,
-                       scenario.pipeline.spin_us, scenario.surface_channel.impl),
+                       scenario.pipeline.spin_us, scenario.surface_channel.impl, scenario.pipeline.batch),
       backend_(scenario, clock, *stages_.backend, canaries_, control_),
       conductor_(scenario, clock, *stages_.conductor, streams_, channel_, surface_channel_, control_),
       surface_(scenario, clock, *stages_.surface, streams_, surface_channel_, control_) {}
@@ -114,16 +114,16 @@ PipelineProgress Pipeline::progress() const {
   p.backend_sent = backend_.progress().load(std::memory_order_relaxed);
   p.conductor_in = conductor_.progress().load(std::memory_order_relaxed);
   p.surface_delivered = surface_.progress().load(std::memory_order_relaxed);
-  p.channel_depth = channel_.depth().load(std::memory_order_relaxed);
-  p.surface_channel_depth = surface_channel_.depth().load(std::memory_order_relaxed);
+  p.channel_depth = channel_.depth();
+  p.surface_channel_depth = surface_channel_.depth();
   p.backend_done = backend_done_.load(std::memory_order_acquire);
   p.conductor_done = conductor_done_.load(std::memory_order_acquire);
   p.surface_done = surface_done_.load(std::memory_order_acquire);
   return p;
 }
 
-std::vector<const std::atomic<std::int64_t>*> Pipeline::depth_gauges() const {
-  return {&channel_.depth(), &surface_channel_.depth()};
+std::vector<Gauge> Pipeline::depth_gauges() const {
+  return {[this] { return channel_.depth(); }, [this] { return surface_channel_.depth(); }};
 }
 
 }  // namespace aiway

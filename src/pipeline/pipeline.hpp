@@ -19,6 +19,7 @@
 #include "pipeline/conductor_driver.hpp"
 #include "pipeline/control_lane.hpp"
 #include "pipeline/surface_driver.hpp"
+#include "measure/resource_sampler.hpp"
 #include "pipeline/token_channel.hpp"
 
 namespace aiway {
@@ -49,7 +50,7 @@ class Pipeline {
   PipelineProgress progress() const;
 
   // Gauges for the resource sampler.
-  std::vector<const std::atomic<std::int64_t>*> depth_gauges() const;
+  std::vector<Gauge> depth_gauges() const;
 
   // Valid after wait_until() returned true or abort().
   const BackendStats& backend() const { return backend_.stats(); }

@@ -15,8 +15,7 @@ SurfaceDriver::SurfaceDriver(const Scenario& scenario, const Clock& clock, Surfa
       control_(control),
       integrity_(streams),
       last_delivery_ns_(streams, -1),
-      extra_work_(scenario.surface.extra_work_ns),
-      inbox_(scenario.pipeline.batch) {
+      extra_work_(scenario.surface.extra_work_ns) {
   if (streams > 1 && scenario.measure.latency) {
     // 2 significant digits up to 60 s: about 30 KB a stream, enough to rank streams.
     stream_latency_.assign(streams, LatencyHistogram(60'000'000'000, 2));
@@ -116,12 +115,14 @@ void SurfaceDriver::run(std::int64_t request_ns) {
     if (control_.surface_attention.load(std::memory_order_acquire)) {
       if (!control_.aborted.load(std::memory_order_acquire)) {
         stats_.shutting_down_seen_ns = clock_.now_ns();
-        stats_.discarded_at_shutdown += in_.drain(inbox_.data(), inbox_.size(), control_.aborted);
+        stats_.discarded_at_shutdown += in_.drain(control_.aborted);
       }
       break;
     }
-    const auto r = in_.pop(inbox_.data(), inbox_.size(), next_frame, control_.surface_attention);
-    if (r.closed) {
+    // Checked and displayed in the channel's slots: no copy of the batch.
+    const auto taken = in_.take(scenario_.pipeline.batch, next_frame, control_.surface_attention);
+    const std::span<Token> batch = taken.items;
+    if (taken.closed) {
       // The conductor may have shut down and closed an empty channel before this
       // thread ran again: ShuttingDown is seen now, on the way out.
       if (control_.surface_attention.load(std::memory_order_acquire) && !control_.aborted.load(std::memory_order_acquire))
@@ -129,15 +130,15 @@ void SurfaceDriver::run(std::int64_t request_ns) {
       break;
     }
     std::int64_t now = timed ? clock_.now_ns() : 0;
-    std::size_t k = 0, shown = 0;  // inbox_[shown, k) is checked and waits to be displayed
+    std::size_t k = 0, shown = 0;  // batch[shown, k) is checked and waits to be displayed
     const auto display = [&](std::size_t end) {
-      if (end > shown) stage_.display(std::span<const Token>(inbox_.data() + shown, end - shown));
+      if (end > shown) stage_.display(batch.subspan(shown, end - shown));
       shown = end;
     };
     bool in_band_quit = false;
-    for (; k < r.count; ++k) {
+    for (; k < batch.size(); ++k) {
       if (control_.surface_attention.load(std::memory_order_relaxed)) break;  // quit overtakes the batch
-      Token& token = inbox_[k];
+      Token& token = batch[k];
       if (token.kind == TokenKind::shutting_down) {
         display(k);
         in_band_quit = true;
@@ -160,15 +161,16 @@ void SurfaceDriver::run(std::int64_t request_ns) {
       }
     }
     display(k);
-    for (std::size_t rest = k; rest < r.count; ++rest)
-      stats_.discarded_at_shutdown += inbox_[rest].kind == TokenKind::data;
+    for (std::size_t rest = k; rest < batch.size(); ++rest)
+      stats_.discarded_at_shutdown += batch[rest].kind == TokenKind::data;
+    in_.release();
     if (in_band_quit) {
       stats_.last_item_ns = stats_.shutting_down_seen_ns;
       progress_.store(stats_.delivered, std::memory_order_relaxed);
-      stats_.discarded_at_shutdown += in_.drain(inbox_.data(), inbox_.size(), control_.aborted);
+      stats_.discarded_at_shutdown += in_.drain(control_.aborted);
       break;
     }
-    if (r.count > 0) {
+    if (!batch.empty()) {
       stats_.last_item_ns = timed ? now : clock_.now_ns();
       progress_.store(stats_.delivered, std::memory_order_relaxed);
     }

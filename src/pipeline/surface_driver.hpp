@@ -86,7 +86,6 @@ class SurfaceDriver {
   std::vector<std::int64_t> last_delivery_ns_;
   BusyWork extra_work_;
   std::int64_t request_ns_ = 0;
-  std::vector<Token> inbox_;
   std::vector<LatencyHistogram> stream_latency_;  // fairness: one per stream (2 significant digits)
   std::vector<StreamDelivery> streams_;
   DeliveryLatencies latencies_;

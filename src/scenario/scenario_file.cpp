@@ -53,8 +53,8 @@ struct Choices<ControlPath> {
 };
 template <>
 struct Choices<ChannelImpl> {
-  static constexpr std::pair<ChannelImpl, std::string_view> values[] = {{ChannelImpl::moodycamel, "moodycamel"},
-                                                                        {ChannelImpl::mutex, "mutex"}};
+  static constexpr std::pair<ChannelImpl, std::string_view> values[] = {
+      {ChannelImpl::ring, "ring"}, {ChannelImpl::moodycamel, "moodycamel"}, {ChannelImpl::mutex, "mutex"}};
 };
 template <>
 struct Choices<TargetKind> {

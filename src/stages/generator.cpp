@@ -3,32 +3,39 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 
 namespace aiway {
 namespace {
 constexpr std::string_view kSentence = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ";
 static_assert(kSentence.size() == 57);
 
-// fmt::format_to through a back_inserter cost ~430 instructions a token
-// (callgrind, 1m-short): a quarter of the whole pipeline. to_chars costs ~20.
-void append_number(std::string& out, std::uint64_t i) {
-  char digits[24];
-  const auto [end, error] = std::to_chars(digits, digits + sizeof digits, i);
-  out.append(digits, end);
-}
+// Writes the decimal digits of i at `out` (room for 20); returns one past the last.
+char* write_number(char* out, std::uint64_t i) { return std::to_chars(out, out + 20, i).ptr; }
 
 }  // namespace
 
 void generate_message(std::uint32_t size, std::uint64_t i, std::string& out) {
-  out.clear();
   if (size <= 100) {
-    out.append("msg");
-    append_number(out, i);
-    if (size > 10 && out.size() < size) out.append(size - out.size(), 'x');
+    // Built on the stack and copied once into the token's buffer. Appending
+    // piece by piece took 10.6 ns for msg{i} and 27.5 ns padded to 100 bytes;
+    // this takes 7.9 and 16.1 ns (BM_Generate/10 and /100, one machine, one run).
+    char text[128];  // not value-initialised: only what is written is copied
+    std::memcpy(text, "msg", 3);
+    char* end = write_number(text + 3, i);
+    if (size > 10 && std::uint32_t(end - text) < size) {
+      std::memset(end, 'x', size - std::size_t(end - text));
+      end = text + size;
+    }
+    const auto n = std::size_t(end - text);
+    out.resize(n);
+    std::memcpy(out.data(), text, n);
     return;
   }
+  out.clear();
+  char number[20];
   out.append("=== Message ");
-  append_number(out, i);
+  out.append(number, write_number(number, i));
   out.append(" ===\n");
   const std::int64_t header = std::int64_t(out.size());
   const std::int64_t repeats = std::max<std::int64_t>(1, (std::int64_t(size) - (header + 10)) / 57);

@@ -8,14 +8,16 @@ namespace aiway {
 void Transcript::append(std::string_view text) {
   if (max_bytes_ == 0) return;
   while (!text.empty()) {
-    const std::size_t used = std::size_t(written_ - chunks_base_) - (chunks_.size() - 1) * kChunkBytes;
-    if (chunks_.empty() || used == kChunkBytes) {
+    if (room_ == 0) {
       // Not value-initialised: pages are touched only as text is written.
       chunks_.emplace_back(new char[kChunkBytes]);
-      continue;
+      cursor_ = chunks_.back().get();
+      room_ = kChunkBytes;
     }
-    const std::size_t n = std::min(kChunkBytes - used, text.size());
-    std::memcpy(chunks_.back().get() + used, text.data(), n);
+    const std::size_t n = std::min(room_, text.size());
+    std::memcpy(cursor_, text.data(), n);
+    cursor_ += n;
+    room_ -= n;
     written_ += n;
     text.remove_prefix(n);
   }

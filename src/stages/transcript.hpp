@@ -40,7 +40,11 @@ class Transcript {
   std::uint64_t start_ = 0;
   std::uint64_t chunks_base_ = 0;           // offset of chunks_.front()'s first byte
   std::deque<std::unique_ptr<char[]>> chunks_;
-  std::deque<std::uint64_t> message_ends_;  // where each finished, still kept message ends
+  std::deque<std::uint64_t> message_ends_;
+  // Where the next byte goes in chunks_.back(), and how many fit there: a
+  // token's append is one copy. trim() never drops a chunk with room left.
+  char* cursor_ = nullptr;
+  std::size_t room_ = 0;  // where each finished, still kept message ends
 };
 
 }  // namespace aiway

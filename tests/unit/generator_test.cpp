@@ -15,6 +15,17 @@ TEST(Generator, ShortMessagesAreMsgIndex) {
   EXPECT_EQ(out, "msg42");
 }
 
+TEST(Generator, NumbersAreWrittenAsStdToStringWritesThem) {
+  std::string out;
+  for (const std::uint64_t i : {0ull, 9ull, 10ull, 99ull, 100ull, 101ull, 999ull, 1000ull, 12345ull, 9999999999ull,
+                                18446744073709551615ull}) {
+    generate_message(10, i, out);
+    EXPECT_EQ(out, "msg" + std::to_string(i));
+    generate_message(10000, i, out);
+    EXPECT_EQ(out.substr(0, 12 + std::to_string(i).size() + 5), "=== Message " + std::to_string(i) + " ===\n");
+  }
+}
+
 TEST(Generator, OneMillionShortMessagesAre8888890Bytes) {
   std::string out;
   std::uint64_t total = 0;

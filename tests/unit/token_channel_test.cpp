@@ -2,6 +2,7 @@
 #include "pipeline/token_channel.hpp"
 
 #include "aiway/scenario_file.hpp"
+#include "measure/allocation_counter.hpp"
 
 #include <gtest/gtest.h>
 
@@ -43,10 +44,13 @@ std::vector<std::uint64_t> pop_all(TokenChannel& channel) {
   }
 }
 
-// Every test runs on both queues: moodycamel's and the mutex reference.
+// Every test runs on every queue: the ring, moodycamel's and the mutex reference.
 class TokenChannelImpl : public ::testing::TestWithParam<ChannelImpl> {};
-INSTANTIATE_TEST_SUITE_P(Impls, TokenChannelImpl, ::testing::Values(ChannelImpl::moodycamel, ChannelImpl::mutex),
-                         [](const auto& info) { return std::string(info.param == ChannelImpl::mutex ? "mutex" : "moodycamel"); });
+INSTANTIATE_TEST_SUITE_P(Impls, TokenChannelImpl, ::testing::Values(ChannelImpl::ring, ChannelImpl::moodycamel, ChannelImpl::mutex),
+                         [](const auto& info) {
+                           return std::string(info.param == ChannelImpl::mutex ? "mutex"
+                                              : info.param == ChannelImpl::ring ? "ring" : "moodycamel");
+                         });
 
 TEST_P(TokenChannelImpl, BlockPolicyDeliversEverythingInOrderAcrossThreads) {
   const Clock clock = Clock::steady();
@@ -145,6 +149,76 @@ TEST_P(TokenChannelImpl, BlockedProducerGivesUpWhenCancelled) {
   producer.join();
   EXPECT_EQ(pushed, 2u);
   EXPECT_GT(channel.stats().blocked_ns, 0);
+}
+
+// A consumer that holds what it took for a while (a surface stage drawing)
+// while the producer keeps pushing: every item it sees is intact, under every
+// policy, so the producer never writes into what the consumer holds.
+TEST_P(TokenChannelImpl, WhatTheConsumerHoldsIsNeverOverwritten) {
+  for (Overflow policy : {Overflow::block, Overflow::drop_newest, Overflow::drop_oldest}) {
+    const Clock clock = Clock::steady();
+    TokenChannel channel(8, policy, clock, 1, GetParam(), 4);
+    std::uint64_t seen = 0, intact = 0, last = 0;
+    bool ordered = true;
+    std::thread consumer([&] {
+      for (;;) {
+        const auto taken = channel.take(64, EventCount::kForever, kNever);
+        for (std::size_t round = 0; round < 3; ++round) {
+          for (const Token& t : taken.items) intact += round == 0 && t.text == "msg" + std::to_string(t.seq);
+          std::this_thread::yield();  // the producer runs meanwhile
+        }
+        for (const Token& t : taken.items) {
+          ordered &= seen == 0 || t.seq > last;
+          last = t.seq;
+          ++seen;
+        }
+        EXPECT_LE(taken.items.size(), 4u);  // max_take
+        channel.release();
+        if (taken.closed) return;
+      }
+    });
+    push_all(channel, 20'000, 7);
+    consumer.join();
+    EXPECT_EQ(intact, seen) << to_string(policy);
+    EXPECT_TRUE(ordered) << to_string(policy);
+    EXPECT_EQ(seen + channel.stats().dropped_data, 20'000u) << to_string(policy);
+  }
+}
+
+// Text the slots already had room for travels without a heap allocation:
+// buffers go round between the producer's items and the ring's slots.
+TEST(TokenChannelRing, HundredByteTokensNeedNoAllocationOnceWarm) {
+  if (!allocation_counting_active()) GTEST_SKIP() << "sanitizer builds keep their own operator new";
+  const Clock clock = Clock::steady();
+  TokenChannel channel(16, Overflow::block, clock, 0, ChannelImpl::ring, 8);
+  std::vector<Token> items(8);
+  const auto round = [&](std::uint64_t r) {
+    for (std::size_t k = 0; k < items.size(); ++k) items[k].text.assign(100, char('a' + (r + k) % 26));
+    ASSERT_EQ(channel.push(items.data(), items.size(), kNever), items.size());
+    for (std::size_t k = 0; k < items.size();) {  // a take stops at the ring's end
+      const auto taken = channel.take(8, EventCount::kForever, kNever);
+      for (const Token& t : taken.items) EXPECT_EQ(t.text[0], char('a' + (r + k++) % 26));
+      channel.release();
+    }
+  };
+  for (std::uint64_t r = 0; r < 8; ++r) round(r);  // every slot has seen a 100-byte text
+  const auto before = thread_allocations().allocations;
+  for (std::uint64_t r = 8; r < 1000; ++r) round(r);
+  EXPECT_EQ(thread_allocations().allocations - before, 0u);
+}
+
+TEST(TokenChannelRing, TextsLongerThanTheKeptSizeAreFreedOnRelease) {
+  const Clock clock = Clock::steady();
+  TokenChannel channel(4, Overflow::block, clock, 0, ChannelImpl::ring, 4);
+  Token big;
+  big.text.assign(TokenChannel::kKeptTextBytes + 1, 'x');
+  ASSERT_EQ(channel.push(&big, 1, kNever), 1u);
+  const auto taken = channel.take(4, EventCount::kForever, kNever);
+  ASSERT_EQ(taken.items.size(), 1u);
+  Token* slot = &taken.items[0];
+  EXPECT_EQ(slot->text.size(), TokenChannel::kKeptTextBytes + 1);
+  channel.release();
+  EXPECT_LE(slot->text.capacity(), TokenChannel::kKeptTextBytes);
 }
 
 }  // namespace
