@@ -171,6 +171,12 @@ class ConductorOutput {
   std::size_t size() const { return size_; }
   Token* slots() const { return slots_; }
   void clear() { size_ = 0; }
+  // Empty: the next items go to `slots` (the surface channel's own, or a buffer).
+  void rebind(Token* slots, std::size_t capacity) {
+    slots_ = slots;
+    capacity_ = capacity;
+    size_ = 0;
+  }
   std::uint64_t forwarded_data() const { return forwarded_data_; }
   std::uint64_t commands() const { return commands_; }
 

@@ -88,6 +88,7 @@ void BackendDriver::run(std::int64_t start_ns) {
     // Unpaced tokens are due the moment their batch is generated: one clock
     // read per batch (generating 256 short tokens takes a few microseconds).
     std::size_t n = 0;
+    std::uint64_t batch_tokens = 0, batch_bytes = 0;  // its data tokens, counted as sent once pushed
     for (; j < limit && (!paced || next_due() <= now); ++j) {
       Token& token = batch[n];
       const std::int64_t due = paced ? next_due() : now;
@@ -102,6 +103,8 @@ void BackendDriver::run(std::int64_t start_ns) {
       const std::string& clean = sourced.clean ? *sourced.clean : token.text;
       token.hash = XXH3_64bits(clean.data(), clean.size());
       token.clean_size = std::uint32_t(clean.size());
+      ++batch_tokens;
+      batch_bytes += clean.size();
       token.intended_ns = due;
       if (!self_timed && paced) schedule.next();
       if (sourced.last_of_stream || (faults.error_at && token.seq + 1 == faults.error_at)) {
@@ -132,11 +135,15 @@ void BackendDriver::run(std::int64_t start_ns) {
       if (paced && batch[k].kind == TokenKind::data) stats_.producer_lag_max_ns = std::max(stats_.producer_lag_max_ns, sent - batch[k].intended_ns);
     }
     const std::size_t pushed = out_.push(batch.data(), n, control_.backend_stop);
-    for (std::size_t k = 0; k < pushed; ++k) {
-      if (batch[k].kind != TokenKind::data) continue;
-      ++stats_.tokens_sent;
-      stats_.bytes_sent += batch[k].clean_size;
+    if (pushed < n) {  // stopped while blocked: only what went in was sent
+      batch_tokens = batch_bytes = 0;
+      for (std::size_t k = 0; k < pushed; ++k) {
+        batch_tokens += batch[k].kind == TokenKind::data;
+        batch_bytes += batch[k].kind == TokenKind::data ? batch[k].clean_size : 0;
+      }
     }
+    stats_.tokens_sent += batch_tokens;
+    stats_.bytes_sent += batch_bytes;
     progress_.store(stats_.tokens_sent, std::memory_order_relaxed);
     if (pushed < n) break;  // stopped while blocked
     if (j == quit_after) request_quit();

@@ -19,17 +19,41 @@ ConductorDriver::ConductorDriver(const Scenario& scenario, const Clock& clock, C
       stream_open_(streams, false),
       // A token can yield commands as well as itself: room for a full inbox and some.
       outbox_(2 * std::size_t(scenario.pipeline.batch) + 16),
-      output_(outbox_.data(), outbox_.size(), &ConductorDriver::flush, this),
+      in_place_(out.writes_in_place()),
+      output_(in_place_ ? nullptr : outbox_.data(), in_place_ ? 0 : outbox_.size(), &ConductorDriver::flush, this),
       extra_work_(scenario.conductor.extra_work_ns) {}
 
-// Pushes what the stage emitted; after a quit or abort interrupted a blocked
-// push, the rest (and everything forwarded later) is discarded and counted.
+// Sends what the stage emitted to the surface: published in place when it
+// was written into the surface channel's slots, pushed otherwise. After a quit
+// or abort interrupted a blocked push, the rest (and everything forwarded
+// later) is discarded and counted.
 void ConductorDriver::forward() {
   const std::size_t size = output_.size();
-  const std::size_t pushed = stopped_ ? 0 : out_.push(output_.slots(), size, control_.conductor_attention);
-  for (std::size_t k = pushed; k < size; ++k) stats_.discarded_at_shutdown += output_.slots()[k].kind == TokenKind::data;
-  stopped_ |= pushed < size;
-  output_.clear();
+  if (size > 0 && output_.slots() != outbox_.data()) {
+    out_.publish(size);
+  } else if (size > 0) {
+    const std::size_t pushed = stopped_ ? 0 : out_.push(output_.slots(), size, control_.conductor_attention);
+    for (std::size_t k = pushed; k < size; ++k) stats_.discarded_at_shutdown += output_.slots()[k].kind == TokenKind::data;
+    stopped_ |= pushed < size;
+  }
+  // In place, slots are claimed when the next item comes (make_room), so no
+  // push can write where a claim points.
+  if (in_place_) output_.rebind(nullptr, 0);
+  else output_.rebind(outbox_.data(), outbox_.size());
+}
+
+// The stage's output is full (or, in place, not bound yet): send it and find room.
+void ConductorDriver::make_room() {
+  forward();
+  if (!in_place_) return;
+  const std::span<Token> slots =
+      stopped_ ? std::span<Token>() : out_.claim(outbox_.size(), control_.conductor_attention);
+  if (slots.empty()) {  // a quit interrupted the wait: what follows is discarded by forward()
+    stopped_ = true;
+    output_.rebind(outbox_.data(), outbox_.size());
+    return;
+  }
+  output_.rebind(slots.data(), slots.size());
 }
 
 // Hands batch_[from, from + count) to the stage: the data tokens that have
@@ -88,7 +112,7 @@ void ConductorDriver::report_disconnected() {
     end.text = "disconnected";
     end_stream(end);
   }
-  if (output_.size() > 0) forward();
+  forward();
 }
 
 // The hop1 network has not delivered the token yet: wait for it (sleeping
@@ -131,7 +155,7 @@ void ConductorDriver::run() {
       if (batch_[k].kind == TokenKind::data) k += hand_over(k, count);
       else end_stream(batch_[k++]);
     }
-    if (output_.size() > 0) forward();
+    forward();  // also unbinds claimed slots, so shut_down() can push
     for (; k < count; ++k) stats_.discarded_at_shutdown += batch_[k].kind == TokenKind::data;
     batch_ = {};
     in_.release();

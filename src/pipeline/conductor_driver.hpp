@@ -44,7 +44,8 @@ class ConductorDriver {
   const std::atomic<std::uint64_t>& progress() const { return progress_; }
 
  private:
-  static void flush(void* self) { static_cast<ConductorDriver*>(self)->forward(); }
+  static void flush(void* self) { static_cast<ConductorDriver*>(self)->make_room(); }
+  void make_room();
   bool await_arrival(std::int64_t arrives_ns);
   std::size_t hand_over(std::size_t from, std::size_t count);
   void end_stream(Token& terminal);
@@ -60,7 +61,8 @@ class ConductorDriver {
   ControlLane& control_;
   std::vector<bool> stream_open_;  // started (a token seen) and not yet terminated
   std::span<Token> batch_;  // what in_ lent this round
-  std::vector<Token> outbox_;
+  std::vector<Token> outbox_;  // the stage's output when it cannot go into the surface channel's slots
+  const bool in_place_;        // the stage writes into the surface channel's slots
   ConductorOutput output_;
   bool stopped_ = false;  // a quit or abort interrupted a push: what is still forwarded is discarded
   BusyWork extra_work_;

@@ -243,6 +243,32 @@ std::size_t TokenChannel::push(Token* items, std::size_t n, const std::atomic<bo
   return done;
 }
 
+std::span<Token> TokenChannel::claim(std::size_t max, const std::atomic<bool>& cancel) {
+  for (;;) {
+    const std::int64_t free = std::int64_t(capacity_) - depth();
+    if (free <= 0) {
+      if (!wait_for_room(cancel)) return {};
+      continue;
+    }
+    const std::size_t slots = free_slots();
+    if (slots == 0) {  // not under block, where the ring always has the room (see slots_)
+      if (cancel.load(std::memory_order_acquire)) return {};
+      sched_yield();
+      continue;
+    }
+    const std::size_t at = std::size_t(tail_.load(std::memory_order_relaxed) % slots_.size());
+    const std::size_t n = std::min({std::size_t(free), slots, max, slots_.size() - at});
+    return {&slots_[at], n};
+  }
+}
+
+void TokenChannel::publish(std::size_t n) {
+  if (n == 0) return;
+  tail_.store(tail_.load(std::memory_order_relaxed) + n, std::memory_order_release);
+  stats_.max_depth = std::max(stats_.max_depth, depth());
+  data_ready_.notify_all();
+}
+
 void TokenChannel::push_over_capacity(Token&& item) {
   while (free_slots() == 0) sched_yield();  // the ring has a slot for this; the consumer may still hold it
   enqueue(&item, 1);

@@ -65,6 +65,14 @@ class TokenChannel final : public TokenProducer {
   // policy. Under `block` it waits for room; it gives up when `cancel` becomes
   // true and returns how many items it pushed (the rest stay in `items`).
   std::size_t push(Token* items, std::size_t n, const std::atomic<bool>& cancel) override;
+  // Producer side, when writes_in_place(): up to `max` slots to build the next
+  // items in (fewer at the ring's end or near the capacity), after waiting for
+  // room as push() does; empty when `cancel` became true. Every field of an
+  // item must be written: a slot holds whatever it held before.
+  std::span<Token> claim(std::size_t max, const std::atomic<bool>& cancel);
+  // The first n slots of the last claim() hold items now: the consumer may take them.
+  void publish(std::size_t n);
+  bool writes_in_place() const { return impl_ == ChannelImpl::ring && policy_ == Overflow::block; }
   // One item past the capacity, never waiting for the consumer (a planted fault's last token).
   void push_over_capacity(Token&& item);
   // No more items will be pushed; the consumer sees `closed` once it has drained.

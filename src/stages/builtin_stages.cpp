@@ -27,21 +27,27 @@ MockBackend::MockBackend(const StageContext& context)
 }
 
 SourcedToken MockBackend::next(Token& token) {
-  const std::uint32_t stream = std::uint32_t(j_ % streams_);
-  const std::uint64_t i = j_ / streams_;
-  ++j_;
+  // Counted, not divided: two 64-bit divisions a token were a fifth of the backend's time.
+  const std::uint32_t stream = stream_;
+  const std::uint64_t i = index_;
+  if (++stream_ == streams_) {
+    stream_ = 0;
+    ++index_;
+  }
   token.stream = stream;
   generate_message(config_.size, i, token.text);
   SourcedToken sourced{i + 1 == per_stream_, nullptr};
-  std::string& tail = split_tail_[stream];
   std::uint32_t& next = next_command_[stream];
   const bool command = next < command_positions_.size() && command_positions_[next] == i;
+  if (tails_pending_ == 0 && !command) return sourced;
+  std::string& tail = split_tail_[stream];
   if (tail.empty() && !command) return sourced;
   clean_ = token.text;  // a command goes on the wire; the surface must see the text without it
   sourced.clean = &clean_;
   if (!tail.empty()) {
     token.text.insert(0, tail);
     tail.clear();
+    --tails_pending_;
   }
   if (command) {
     const std::string_view text = planted_command(next);
@@ -49,6 +55,7 @@ SourcedToken MockBackend::next(Token& token) {
       const std::size_t half = text.size() / 2;
       token.text.append(text.substr(0, half));
       tail.assign(text.substr(half));
+      ++tails_pending_;
     } else {
       token.text.append(text);
     }

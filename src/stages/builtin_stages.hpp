@@ -29,7 +29,9 @@ class MockBackend final : public BackendStage {
   const BackendConfig& config_;
   std::uint32_t streams_;
   std::uint64_t per_stream_;
-  std::uint64_t j_ = 0;
+  std::uint32_t stream_ = 0;  // of the next token
+  std::uint64_t index_ = 0;   // of the next token in its stream
+  std::uint32_t tails_pending_ = 0;  // streams whose split_tail_ is not empty
   std::vector<std::uint64_t> command_positions_;
   std::vector<std::uint32_t> next_command_;  // per stream: index into command_positions_
   std::vector<std::string> split_tail_;      // per stream: second half of a split command
