@@ -13,6 +13,7 @@
 
 #include "aiway/latency_histogram.hpp"
 #include "aiway/scenario_file.hpp"
+#include "calibrate/calibration.hpp"
 #include "measure/clock.hpp"
 #include "stages/command_parser.hpp"
 #include "stages/generator.hpp"
@@ -129,38 +130,16 @@ void BM_TokenChannelSpsc(benchmark::State& state) {
 }
 BENCHMARK(BM_TokenChannelSpsc)->ArgName("mutex")->Arg(0)->Arg(1)->UseRealTime();
 
-// The same transfer through a bare moodycamel queue, spinning, no capacity
-// bound, no accounting: the floor that one pipeline hop is compared with.
+// The seed's tokens of size range(0) through a bare moodycamel queue,
+// spinning, no bound but a spin, no accounting: the floor that the pipeline
+// is compared with (the probe `aiway-stress calibrate` reports).
 void BM_RawMoodycamelHop(benchmark::State& state) {
-  moodycamel::ConcurrentQueue<Token> queue(10'000 + 64);
-  moodycamel::ProducerToken producer(queue);
-  std::atomic<bool> done{false};
-  std::atomic<std::uint64_t> popped{0};
-  std::thread consumer([&] {
-    moodycamel::ConsumerToken token(queue);
-    std::vector<Token> out(256);
-    std::uint64_t n = 0;
-    while (true) {
-      const std::size_t k = queue.try_dequeue_bulk(token, out.data(), out.size());
-      n += k;
-      if (k > 0) continue;
-      if (done.load(std::memory_order_acquire) && queue.size_approx() == 0) break;
-      _mm_pause();  // an empty queue: do not hammer the producer's index
-    }
-    popped.store(n);
-  });
-  std::vector<Token> batch(256);
-  std::uint64_t i = 0;
-  for (auto _ : state) {
-    for (auto& t : batch) t = make_token(i++);
-    while (queue.size_approx() > 10'000) _mm_pause();  // a bound, without syscalls or a sleep
-    queue.enqueue_bulk(producer, std::make_move_iterator(batch.begin()), batch.size());
-  }
-  done.store(true, std::memory_order_release);
-  consumer.join();
-  state.SetItemsProcessed(std::int64_t(popped.load()));
+  constexpr std::uint64_t kTokens = 200'000;
+  const auto size = std::uint32_t(state.range(0));
+  for (auto _ : state) state.SetIterationTime(double(kTokens) / raw_hop_rate(kTokens, size));
+  state.SetItemsProcessed(std::int64_t(state.iterations() * kTokens));
 }
-BENCHMARK(BM_RawMoodycamelHop)->UseRealTime();
+BENCHMARK(BM_RawMoodycamelHop)->ArgName("size")->Arg(10)->Arg(100)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 // The whole pipeline (two hops, parsing, transcript, integrity, display) on a
 // 1m-short workload of 200,000 tokens; range(0) switches latency metering.

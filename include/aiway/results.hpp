@@ -153,6 +153,12 @@ struct Calibration {
   // Other work's share of the machine's CPU while it ran (absent where the
   // machine's CPU time cannot be read): a busy machine scores low.
   std::optional<double> foreign_cpu_share;
+  // Not in the score: 1m-short's tokens (and 1m-medium's 100-byte ones)
+  // through one bare moodycamel queue between two threads (no bound but a
+  // spin, no accounting, nothing else): what the pipeline's throughput of
+  // the same tokens is read against (throughput / this).
+  double raw_hop_short_tokens_per_s = 0;
+  double raw_hop_medium_tokens_per_s = 0;
 };
 
 struct MachineInfo {

@@ -8,7 +8,16 @@
 #include <thread>
 #include <vector>
 
+#include <concurrentqueue/concurrentqueue.h>
+#include <immintrin.h>
+
+#include <atomic>
+#include <chrono>
+#include <iterator>
+#include <stdexcept>
+
 #include "measure/process_stats.hpp"
+#include "stages/generator.hpp"
 #include "pipeline/token_channel.hpp"
 
 namespace aiway {
@@ -37,7 +46,9 @@ struct Tries {
 double channel_rate(const Clock& clock, double scale) {
   const auto kTokens = std::uint64_t(1'000'000 * scale);
   constexpr std::size_t kBatch = 256;
-  TokenChannel channel(10'000, Overflow::block, clock, 2.0);
+  // moodycamel, as when the reference was measured: the score must not move
+  // when the default channel does.
+  TokenChannel channel(10'000, Overflow::block, clock, 2.0, ChannelImpl::moodycamel);
   const std::atomic<bool> never{false};
   const std::int64_t t0 = clock.now_ns();
   std::thread producer([&] {
@@ -92,6 +103,42 @@ double loop_rate(const Clock& clock, double scale) {
 
 }  // namespace
 
+double raw_hop_rate(std::uint64_t tokens, std::uint32_t size) {
+  constexpr std::size_t kBatch = 256, kBound = 10'000;
+  moodycamel::ConcurrentQueue<Token> queue(kBound + 2 * kBatch);
+  moodycamel::ProducerToken producer(queue);
+  std::atomic<bool> done{false};
+  std::uint64_t received = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread consumer([&] {
+    moodycamel::ConsumerToken token(queue);
+    std::vector<Token> out(kBatch);
+    for (;;) {
+      const std::size_t k = queue.try_dequeue_bulk(token, out.data(), out.size());
+      received += k;
+      if (k > 0) continue;
+      if (done.load(std::memory_order_acquire) && queue.size_approx() == 0) break;
+      _mm_pause();  // an empty queue: do not hammer the producer's index
+    }
+  });
+  std::vector<Token> batch(kBatch);
+  for (std::uint64_t sent = 0; sent < tokens;) {
+    const std::size_t n = std::size_t(std::min<std::uint64_t>(kBatch, tokens - sent));
+    for (std::size_t i = 0; i < n; ++i) {
+      batch[i].seq = sent + i;
+      generate_message(size, sent + i, batch[i].text);
+    }
+    while (queue.size_approx() > kBound) _mm_pause();
+    queue.enqueue_bulk(producer, std::make_move_iterator(batch.begin()), n);
+    sent += n;
+  }
+  done.store(true, std::memory_order_release);
+  consumer.join();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (received != tokens) throw std::logic_error(fmt::format("raw hop lost tokens: {} of {}", received, tokens));
+  return double(tokens) / seconds;
+}
+
 double calibration_score(double channel_tokens_per_s, double memcpy_bytes_per_s, double loop_ops_per_s) {
   using R = CalibrationReference;
   return std::cbrt(channel_tokens_per_s / R::channel_tokens_per_s * memcpy_bytes_per_s / R::memcpy_bytes_per_s *
@@ -102,16 +149,20 @@ Calibration calibrate(const Clock& clock, double scale) {
   // The parts take turns, so a change of the machine's state during the few
   // seconds reaches all three alike; the median of each part is its figure.
   const CpuWindow cpu_window;
-  Tries channel, memcpy, loop;
+  Tries channel, memcpy, loop, raw_hop_short, raw_hop_medium;
   for (int i = 0; i < kTries; ++i) {
     channel.rates.push_back(channel_rate(clock, scale));
     memcpy.rates.push_back(memcpy_rate(clock, scale));
     loop.rates.push_back(loop_rate(clock, scale));
+    raw_hop_short.rates.push_back(raw_hop_rate(std::uint64_t(1'000'000 * scale), 10));
+    raw_hop_medium.rates.push_back(raw_hop_rate(std::uint64_t(1'000'000 * scale), 100));
   }
   Calibration c;
   c.channel_tokens_per_s = channel.median();
   c.memcpy_bytes_per_s = memcpy.median();
   c.loop_ops_per_s = loop.median();
+  c.raw_hop_short_tokens_per_s = raw_hop_short.median();
+  c.raw_hop_medium_tokens_per_s = raw_hop_medium.median();
   c.score = calibration_score(c.channel_tokens_per_s, c.memcpy_bytes_per_s, c.loop_ops_per_s);
   c.spread = std::max({channel.spread(), memcpy.spread(), loop.spread()});
   const CpuUsage usage = cpu_window.close();

@@ -20,6 +20,13 @@ struct CalibrationReference {
   static constexpr double loop_ops_per_s = 0.545e9;
 };
 
+// The seed's tokens of one size class (10: 1m-short's msg{i}; 100: 1m-medium's),
+// generated as the backend does, through one bare moodycamel queue from one
+// thread to another, the producer held to 10,000 queued, the consumer
+// spinning: one hop with nothing else, the floor the pipeline's two hops and
+// its stages are compared with. Tokens per second.
+double raw_hop_rate(std::uint64_t tokens, std::uint32_t size = 10);
+
 // scale < 1 shortens every part (tests); scores are only comparable at 1.
 Calibration calibrate(const Clock& clock, double scale = 1.0);
 

@@ -326,8 +326,20 @@ void print_run_summary(const RunResults& results, const ConsoleStyle& style, std
   };
   std::size_t width = 8;
   for (const auto& r : results.scenarios) width = std::max(width, r.scenario.name.size());
-  out << fmt::format("\n{:<{}}  {:<6}  {:>10}  {:>9}  {:>6}  {:>10}  {}\n", "scenario", width, "result", "tokens/s", "p99",
-                     "CPU", "RSS growth", "marks");
+  // Calibrated: throughput beside one raw hop of tokens of the same size on
+  // this machine, measured in this run (for the seed's 10- and 100-byte tokens).
+  const std::optional<Calibration>& calibration = results.machine.calibration;
+  const double raw_hop = calibration ? calibration->raw_hop_short_tokens_per_s : 0;
+  const auto vs_hop = [&](const ScenarioResult& r) {
+    if (raw_hop <= 0) return std::string();
+    const std::uint32_t size = r.scenario.backend.size;
+    const double hop = size == 10    ? calibration->raw_hop_short_tokens_per_s
+                       : size == 100 ? calibration->raw_hop_medium_tokens_per_s
+                                     : 0;
+    return hop > 0 ? fmt::format("  {:>6.2f}x", summary_median(r, "throughput_tps") / hop) : fmt::format("  {:>7}", "-");
+  };
+  out << fmt::format("\n{:<{}}  {:<6}  {:>10}{}  {:>9}  {:>6}  {:>10}  {}\n", "scenario", width, "result", "tokens/s",
+                     raw_hop > 0 ? "  raw hop" : "", "p99", "CPU", "RSS growth", "marks");
   std::vector<std::string> failed;
   for (const auto& r : results.scenarios) {
     std::vector<std::string> marks;
@@ -337,13 +349,18 @@ void print_run_summary(const RunResults& results, const ConsoleStyle& style, std
     if (d.reruns > 0) marks.push_back(fmt::format("{} re-run{}", d.reruns, d.reruns == 1 ? "" : "s"));
     for (const auto& name : unstable_headline_metrics(r)) marks.push_back("unstable " + name);
     if (!r.passed) failed.push_back(r.scenario.name);
-    out << fmt::format("{:<{}}  {:<6}  {:>10}  {:>9}  {:>5.1f}%  {:>10}  {}\n", r.scenario.name, width,
+    out << fmt::format("{:<{}}  {:<6}  {:>10}{}  {:>9}  {:>5.1f}%  {:>10}  {}\n", r.scenario.name, width,
                        paint(r.passed ? "pass" : "FAIL", r.passed), plain_number(summary_median(r, "throughput_tps")),
+                       vs_hop(r),
                        fmt::format("{:.2f} ms", summary_median(r, "latency_p99_us") / 1e3),
                        summary_median(r, "cpu_share") * 100,
                        fmt::format("{:.1f} MiB", summary_median(r, "rss_growth_bytes") / (1024.0 * 1024.0)),
                        fmt::join(marks, ", "));
   }
+  if (raw_hop > 0)
+    out << fmt::format("raw hop: throughput / one raw moodycamel hop of tokens of the same size, measured by this "
+                       "run's calibration ({:.2f} M tokens/s of 10 bytes, {:.2f} M of 100)\n",
+                       raw_hop / 1e6, calibration->raw_hop_medium_tokens_per_s / 1e6);
   const std::size_t n = results.scenarios.size();
   std::string outcome;
   if (results.interrupted) outcome = fmt::format("Interrupted: {}.", describe_interrupted(results));

@@ -27,6 +27,8 @@ nlohmann::ordered_json calibration_json(const Calibration& c) {
           {"channel_tokens_per_s", c.channel_tokens_per_s},
           {"memcpy_bytes_per_s", c.memcpy_bytes_per_s},
           {"loop_ops_per_s", c.loop_ops_per_s},
+          {"raw_hop_short_tokens_per_s", c.raw_hop_short_tokens_per_s},
+          {"raw_hop_medium_tokens_per_s", c.raw_hop_medium_tokens_per_s},
           {"spread", c.spread},
           {"foreign_cpu_share", c.foreign_cpu_share ? nlohmann::ordered_json(*c.foreign_cpu_share) : nullptr}};
 }

@@ -274,6 +274,10 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
       c.memcpy_bytes_per_s = part("memcpy_bytes_per_s");
       c.loop_ops_per_s = part("loop_ops_per_s");
       c.spread = part("spread");
+      if (parts.contains("raw_hop_short_tokens_per_s")) {  // since 0.9
+        c.raw_hop_short_tokens_per_s = part("raw_hop_short_tokens_per_s");
+        c.raw_hop_medium_tokens_per_s = part("raw_hop_medium_tokens_per_s");
+      }
       if (parts.contains("foreign_cpu_share") && !parts["foreign_cpu_share"].is_null()) c.foreign_cpu_share = part("foreign_cpu_share");
     }
     out.machine.calibration = c;

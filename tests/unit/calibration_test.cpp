@@ -19,6 +19,8 @@ TEST(Calibration, MeasuresEveryPart) {
   EXPECT_GT(c.channel_tokens_per_s, 0);
   EXPECT_GT(c.memcpy_bytes_per_s, 0);
   EXPECT_GT(c.loop_ops_per_s, 0);
+  EXPECT_GT(c.raw_hop_short_tokens_per_s, 0);  // reported beside the score, not in it
+  EXPECT_GT(c.raw_hop_medium_tokens_per_s, 0);
   EXPECT_DOUBLE_EQ(c.score, calibration_score(c.channel_tokens_per_s, c.memcpy_bytes_per_s, c.loop_ops_per_s));
   EXPECT_GE(c.spread, 0);
   // Linux always has /proc/stat at least: other work's share is measured, a share of the machine.

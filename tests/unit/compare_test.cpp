@@ -440,6 +440,8 @@ TEST(ResultsLoader, RoundTripsMethodCalibrationSpectraAndTimelines) {
   RunResults r = machine_results("m", 1.25, {1, 2}, {3, 4});
   r.machine.calibration->spread = 0.03;
   r.machine.calibration->foreign_cpu_share = 0.015;
+  r.machine.calibration->raw_hop_short_tokens_per_s = 4.2e7;
+  r.machine.calibration->raw_hop_medium_tokens_per_s = 2.1e7;
   r.machine.memory_bytes = 24ll << 30;
   r.machine.governor = "performance";
   r.machine.load_avg = {0.5, 0.25, 0.1};
@@ -465,6 +467,8 @@ TEST(ResultsLoader, RoundTripsMethodCalibrationSpectraAndTimelines) {
   EXPECT_DOUBLE_EQ(back.machine.calibration->score, 1.25);
   EXPECT_DOUBLE_EQ(back.machine.calibration->spread, 0.03);
   EXPECT_EQ(back.machine.calibration->foreign_cpu_share, 0.015);
+  EXPECT_DOUBLE_EQ(back.machine.calibration->raw_hop_short_tokens_per_s, 4.2e7);
+  EXPECT_DOUBLE_EQ(back.machine.calibration->raw_hop_medium_tokens_per_s, 2.1e7);
   EXPECT_EQ(back.machine.memory_bytes, 24ll << 30) << "a pooled baseline keeps the machine's description";
   EXPECT_EQ(back.machine.governor, "performance");
   EXPECT_EQ(back.machine.load_avg, (std::vector<double>{0.5, 0.25, 0.1}));
