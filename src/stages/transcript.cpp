@@ -9,8 +9,10 @@ void Transcript::append(std::string_view text) {
   if (max_bytes_ == 0) return;
   while (!text.empty()) {
     if (room_ == 0) {
-      // Not value-initialised: pages are touched only as text is written.
-      chunks_.emplace_back(new char[kChunkBytes]);
+      // Not value-initialised: pages are touched only as text is written. A
+      // chunk trimmed off the front is reused: freeing one and allocating the
+      // next left the allocator holding both, 8 MiB more RSS on 1m-medium.
+      chunks_.push_back(spare_ ? std::move(spare_) : std::unique_ptr<char[]>(new char[kChunkBytes]));
       cursor_ = chunks_.back().get();
       room_ = kChunkBytes;
     }
@@ -34,10 +36,17 @@ void Transcript::trim() {
     start_ = message_ends_.front();
     message_ends_.pop_front();
   }
-  // The streaming message alone is over the limit: keep its newest half of the
-  // limit, so trimming costs O(1) per appended byte, amortised.
-  if (bytes() > max_bytes_) start_ = written_ - max_bytes_ / 2;
+  // The streaming message alone is over the limit: keep its newest text, all
+  // but one chunk of the limit (half of a limit under two chunks), so a trim
+  // comes once per chunk appended and costs O(1) per byte, amortised. Keeping
+  // half would make what is kept (and the RSS) swing between half the limit and
+  // all of it.
+  if (bytes() > max_bytes_) {
+    const std::uint64_t keep = max_bytes_ >= 2 * kChunkBytes ? max_bytes_ - kChunkBytes : max_bytes_ / 2;
+    start_ = written_ - keep;
+  }
   while (!chunks_.empty() && chunks_base_ + kChunkBytes <= start_) {
+    spare_ = std::move(chunks_.front());
     chunks_.pop_front();
     chunks_base_ += kChunkBytes;
   }

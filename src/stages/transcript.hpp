@@ -41,6 +41,7 @@ class Transcript {
   std::uint64_t chunks_base_ = 0;           // offset of chunks_.front()'s first byte
   std::deque<std::unique_ptr<char[]>> chunks_;
   std::deque<std::uint64_t> message_ends_;
+  std::unique_ptr<char[]> spare_;  // the last chunk trimmed off, for the next one
   // Where the next byte goes in chunks_.back(), and how many fit there: a
   // token's append is one copy. trim() never drops a chunk with room left.
   char* cursor_ = nullptr;

@@ -103,6 +103,19 @@ TEST(Transcript, KeepsTheNewestTextAcrossChunks) {
   EXPECT_EQ(m.text(), "bbbbccd");
 }
 
+TEST(Transcript, AStreamingMessageOverTheLimitKeepsAllButAChunkOfIt) {
+  const std::size_t limit = 8 * Transcript::kChunkBytes;
+  Transcript t(limit);
+  const std::string token(100, 'x');
+  std::uint64_t least_after_filling = limit;
+  for (std::size_t appended = 0; appended < 20 * Transcript::kChunkBytes; appended += token.size()) {
+    t.append(token);
+    ASSERT_LE(t.bytes(), limit);
+    if (appended > limit) least_after_filling = std::min<std::uint64_t>(least_after_filling, t.bytes());
+  }
+  EXPECT_GE(least_after_filling, limit - Transcript::kChunkBytes) << "not swinging down to half the limit";
+}
+
 TEST(Transcript, ZeroBudgetKeepsNothing) {
   Transcript t(0);
   t.append("hello");
