@@ -102,20 +102,22 @@ Token make_token(std::uint64_t i) {
 }
 
 // One producer thread pushing bulk batches of short tokens, one consumer
-// thread popping them: the TokenChannel (exact capacity, policy, waits) on
-// moodycamel (spin, then futex) or on the mutex + condition variable reference.
+// thread taking them: the TokenChannel (exact capacity, policy, waits) on
+// each queue: impl 0 the ring read in place, 1 moodycamel (both spin, then
+// futex), 2 the mutex + condition variable reference.
 void BM_TokenChannelSpsc(benchmark::State& state) {
   const Clock clock = Clock::detect();
-  const auto impl = state.range(0) == 0 ? ChannelImpl::moodycamel : ChannelImpl::mutex;
+  const ChannelImpl impls[] = {ChannelImpl::ring, ChannelImpl::moodycamel, ChannelImpl::mutex};
+  const ChannelImpl impl = impls[state.range(0)];
   TokenChannel channel(10'000, Overflow::block, clock, 2, impl);
   const std::atomic<bool> never{false};
   std::atomic<std::uint64_t> popped{0};
   std::thread consumer([&] {
-    std::vector<Token> out(256);
-    while (true) {
-      const auto r = channel.pop(out.data(), out.size(), EventCount::kForever, never);
-      popped.fetch_add(r.count, std::memory_order_relaxed);
-      if (r.closed) return;
+    while (true) {  // as the pipeline's stages consume: take, look, release
+      const auto taken = channel.take(256, EventCount::kForever, never);
+      popped.fetch_add(taken.items.size(), std::memory_order_relaxed);
+      channel.release();
+      if (taken.closed) return;
     }
   });
   std::vector<Token> batch(256);
@@ -128,7 +130,7 @@ void BM_TokenChannelSpsc(benchmark::State& state) {
   consumer.join();
   state.SetItemsProcessed(std::int64_t(popped.load()));
 }
-BENCHMARK(BM_TokenChannelSpsc)->ArgName("mutex")->Arg(0)->Arg(1)->UseRealTime();
+BENCHMARK(BM_TokenChannelSpsc)->ArgName("impl")->Arg(0)->Arg(1)->Arg(2)->UseRealTime();
 
 // The seed's tokens of size range(0) through a bare moodycamel queue,
 // spinning, no bound but a spin, no accounting: the floor that the pipeline

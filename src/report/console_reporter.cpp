@@ -326,14 +326,18 @@ void print_run_summary(const RunResults& results, const ConsoleStyle& style, std
   };
   std::size_t width = 8;
   for (const auto& r : results.scenarios) width = std::max(width, r.scenario.name.size());
-  // Calibrated: throughput beside one raw hop of tokens of the same size on
-  // this machine, measured in this run (for the seed's 10- and 100-byte tokens).
+  // Calibrated: a flat-out scenario's throughput beside one raw hop of tokens
+  // of the same size on this machine, measured in this run (for the seed's
+  // 10- and 100-byte tokens; a paced one's is its pace, not a ratio).
   const std::optional<Calibration>& calibration = results.machine.calibration;
   const double raw_hop = calibration ? calibration->raw_hop_short_tokens_per_s : 0;
   const auto vs_hop = [&](const ScenarioResult& r) {
     if (raw_hop <= 0) return std::string();
     const std::uint32_t size = r.scenario.backend.size;
-    const double hop = size == 10    ? calibration->raw_hop_short_tokens_per_s
+    const bool flat_out = r.scenario.backend.rate_tps == 0 && r.scenario.backend.trace.empty() &&
+                          r.scenario.surface.work_us == 0 && r.scenario.target.kind == TargetKind::model;
+    const double hop = !flat_out       ? 0
+                       : size == 10    ? calibration->raw_hop_short_tokens_per_s
                        : size == 100 ? calibration->raw_hop_medium_tokens_per_s
                                      : 0;
     return hop > 0 ? fmt::format("  {:>6.2f}x", summary_median(r, "throughput_tps") / hop) : fmt::format("  {:>7}", "-");

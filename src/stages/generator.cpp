@@ -32,15 +32,28 @@ void generate_message(std::uint32_t size, std::uint64_t i, std::string& out) {
     std::memcpy(out.data(), text, n);
     return;
   }
+  char header[48] = "=== Message ";
+  char* end = write_number(header + 12, i);
+  std::memcpy(end, " ===\n", 5);
+  const auto header_size = std::int64_t(end + 5 - header);
+  const std::int64_t repeats = std::max<std::int64_t>(1, (std::int64_t(size) - (header_size + 10)) / 57);
+  // Sized once: the header alone outgrew the inline buffer, and then the
+  // reserve allocated again (two allocations a token on 1k-long).
   out.clear();
-  char number[20];
-  out.append("=== Message ");
-  out.append(number, write_number(number, i));
-  out.append(" ===\n");
-  const std::int64_t header = std::int64_t(out.size());
-  const std::int64_t repeats = std::max<std::int64_t>(1, (std::int64_t(size) - (header + 10)) / 57);
-  out.reserve(std::size_t(header + repeats * 57));
-  for (std::int64_t r = 0; r < repeats; ++r) out.append(kSentence);
+  out.reserve(std::size_t(header_size + repeats * 57));
+  out.append(header, std::size_t(header_size));
+  // The sentences in runs of up to kRun at a time: one copy each, not one per
+  // sentence. On 1k-long, fresh process per repetition, four interleaved pairs
+  // of 9: 2.04 GB/s against 1.86 (the conductor's CPU fell by a third), though
+  // BM_Generate/10000, rewriting one warm buffer, is slower (435 against 258 ns).
+  constexpr std::int64_t kRun = 64;
+  static const std::string run = [] {
+    std::string text;
+    for (std::int64_t r = 0; r < kRun; ++r) text.append(kSentence);
+    return text;
+  }();
+  for (std::int64_t r = 0; r < repeats; r += kRun)
+    out.append(run.data(), std::size_t(std::min(kRun, repeats - r)) * kSentence.size());
   if (out.size() > size) out.resize(size);
 }
 
