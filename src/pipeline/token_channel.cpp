@@ -73,7 +73,10 @@ std::size_t TokenChannel::try_take(std::size_t max) {
   for (;;) {
     const std::uint64_t tail = tail_.load(std::memory_order_acquire);
     if (tail == head) {
-      lent_from_.store(kNothingLent, std::memory_order_release);
+      // Only a lost CAS below leaves lent_from_ set: a consumer polling an
+      // empty ring must not write the line the producer reads.
+      if (lent_from_.load(std::memory_order_relaxed) != kNothingLent)
+        lent_from_.store(kNothingLent, std::memory_order_release);
       return 0;
     }
     at = std::size_t(head % slots_.size());
