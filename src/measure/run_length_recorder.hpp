@@ -17,14 +17,14 @@ class RunLengthRecorder {
   RunLengthRecorder& operator=(const RunLengthRecorder&) = delete;
   ~RunLengthRecorder() { flush(); }
 
-  void record(std::int64_t value) {
+  void record(std::int64_t value, std::int64_t count = 1) {
     if (value == value_) {
-      ++count_;
+      count_ += count;
       return;
     }
     flush();
     value_ = value;
-    count_ = 1;
+    count_ = count;
   }
   void flush() {
     if (count_ > 0) histogram_.record_n(value_, count_);

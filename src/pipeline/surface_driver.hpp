@@ -73,6 +73,7 @@ class SurfaceDriver {
 
  private:
   bool check(Token& token, std::int64_t& now);
+  void record_run();
   void receive(Token& token);
   bool planted_fault(std::int64_t& now);
   void render();
@@ -89,6 +90,16 @@ class SurfaceDriver {
   std::vector<LatencyHistogram> stream_latency_;  // fairness: one per stream (2 significant digits)
   std::vector<StreamDelivery> streams_;
   DeliveryLatencies latencies_;
+  // A token's four stamps at delivery; a run of tokens that share them is
+  // recorded once (record_run), and every run before the end of run().
+  struct DeliveryStamps {
+    std::int64_t delivered = INT64_MIN, intended = 0, sent = 0, dequeued = 0;
+    bool operator==(const DeliveryStamps&) const = default;
+  };
+  struct {
+    DeliveryStamps stamps;
+    std::int64_t count = 0;
+  } run_;
   // Per-token latencies go through run-length recorders (flushed at the end of run()).
   RunLengthRecorder end_to_end_{latencies_.end_to_end};
   RunLengthRecorder uncorrected_{latencies_.uncorrected};
