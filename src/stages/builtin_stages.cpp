@@ -27,7 +27,7 @@ MockBackend::MockBackend(const StageContext& context)
 }
 
 SourcedToken MockBackend::next(Token& token) {
-  // Counted, not divided: two 64-bit divisions a token were a fifth of the backend's time.
+  // Counted, not divided: no 64-bit division per token.
   const std::uint32_t stream = stream_;
   const std::uint64_t i = index_;
   if (++stream_ == streams_) {
