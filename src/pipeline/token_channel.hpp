@@ -67,8 +67,8 @@ class TokenChannel final : public TokenProducer {
   std::size_t push(Token* items, std::size_t n, const std::atomic<bool>& cancel) override;
   // Producer side, when writes_in_place(): up to `max` slots to build the next
   // items in (fewer at the ring's end or near the capacity), after waiting for
-  // room as push() does; empty when `cancel` became true. Every field of an
-  // item must be written: a slot holds whatever it held before.
+  // room as push() does; empty when `cancel` became true. Write every field the
+  // consumer reads: a slot holds whatever it held before.
   std::span<Token> claim(std::size_t max, const std::atomic<bool>& cancel);
   // The first n slots of the last claim() hold items now: the consumer may take them.
   void publish(std::size_t n);
