@@ -68,6 +68,7 @@ class SurfaceClient {
   bool greeted() const { return greeted_.load(); }
   bool finished() const { return finished_.load(); }   // StreamEnd/StreamError and then Ready seen
   bool gone() const { return gone_.load(); }
+  bool quit_requested() const { return quit_sent_ns_.load() > 0; }
   std::uint64_t tokens_seen() const { return tokens_seen_.load(std::memory_order_relaxed); }
   std::int64_t last_receive_ns() const { return last_receive_ns_.load(std::memory_order_relaxed); }
 

@@ -221,15 +221,20 @@ bool TargetProcess::running() {
   return r == 0;
 }
 
+bool TargetProcess::ends_within(double ms) {
+  const std::int64_t deadline = monotonic_ns() + std::int64_t(ms * 1e6);
+  while (running()) {
+    if (monotonic_ns() >= deadline) return false;
+    sleep_ns(2'000'000);
+  }
+  return true;
+}
+
 void TargetProcess::stop(double grace_ms) {
   if (!running()) return;
   ::kill(-pid_, SIGTERM);
   ::kill(pid_, SIGTERM);
-  const std::int64_t deadline = monotonic_ns() + std::int64_t(grace_ms * 1e6);
-  while (monotonic_ns() < deadline) {
-    if (!running()) return;
-    sleep_ns(2'000'000);
-  }
+  if (ends_within(grace_ms)) return;
   killed_ = true;
   ::kill(-pid_, SIGKILL);
   ::kill(pid_, SIGKILL);

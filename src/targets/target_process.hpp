@@ -90,6 +90,8 @@ class TargetProcess {
   pid_t pid() const { return pid_; }
   // True while it runs (reaps it once it ended).
   bool running();
+  // Waits up to ms for it to end; true if it has.
+  bool ends_within(double ms);
   // SIGTERM, then SIGKILL after grace_ms; describes how it ended.
   void stop(double grace_ms);
   // "exit 0", "exit 3", "killed by SIGSEGV", "still running"; and the numeric

@@ -27,6 +27,7 @@ namespace {
 
 constexpr std::int64_t kTickNs = 5'000'000;
 constexpr double kStopGraceMs = 2000;  // SIGTERM, then SIGKILL after this
+constexpr double kExitAfterHangUpMs = 1000;  // how long a hang-up may precede the target's exit
 constexpr double kMinForeignWindowS = 0.1;
 
 double us(std::int64_t ns) { return double(ns) / 1e3; }
@@ -146,8 +147,10 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   samples.rss_before = sample_process(pid);
   ProcessSampler sampler(pid, s.measure.sample_interval_ms);
 
+  // A target may end once a surface asked it to quit; ending any other way is a failure.
   auto failed_midway = [&]() -> bool {
     if (!process || process->running()) return false;
+    if (process->exit_value() == 0 && surfaces.front()->quit_requested()) return false;
     out.failure = fmt::format("the target ended mid-run ({}); its output: {}", process->how_it_ended(), process->output_tail());
     return true;
   };
@@ -226,8 +229,13 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
     // One question: done once every surface saw it end. Several: which
     // Ready ends which answer cannot be told apart (a refused or preempted
     // message has none), so only quiet ends the repetition.
-    if (t.askers == 1 && std::all_of(surfaces.begin(), surfaces.end(), [](const auto& c) { return c->finished() || c->gone(); }))
+    if (t.askers == 1 && std::all_of(surfaces.begin(), surfaces.end(), [](const auto& c) { return c->finished() || c->gone(); })) {
+      // A target that dies hangs up its surfaces a moment before its exit
+      // status can be read: a hang-up before the answer ended waits for it.
+      const bool hung_up = std::any_of(surfaces.begin(), surfaces.end(), [](const auto& c) { return c->gone() && !c->finished(); });
+      if (hung_up && process && process->ends_within(kExitAfterHangUpMs)) failed_midway();
       break;
+    }
     // Nothing more is coming: the upstream is done and nothing arrived for end_timeout_ms.
     std::int64_t last = std::max(request_ns, upstream.last_activity_ns());
     for (const auto& c : surfaces) last = std::max(last, c->last_receive_ns());

@@ -301,9 +301,11 @@ TEST(Target, BadTargetsGetAClearMessage) {
 TEST(Target, ACrashMidRunKeepsTheCompletedRepetitions) {
   const fs::path marker = scratch() / "started-once";
   fs::remove(marker);
-  // The first start runs the reference conductor; the second kills it half a second in.
+  // The first start runs the reference conductor; the second kills it half a
+  // second in, and its wrapper reports the crash a while after the hang-up
+  // (as a dying process's exit status can follow the connection's end).
   const std::string script = fmt::format(
-      "if [ -e {0} ]; then {{self}} conductor --socket {{socket}} & sleep 0.5; kill -KILL $!; echo crashed >&2; exit 9; "
+      "if [ -e {0} ]; then {{self}} conductor --socket {{socket}} & sleep 0.5; kill -KILL $!; echo crashed >&2; sleep 0.3; exit 9; "
       "else touch {0}; exec {{self}} conductor --socket {{socket}}; fi",
       marker.string());
   const fs::path out = scratch() / "crash.json";
