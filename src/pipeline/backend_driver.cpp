@@ -62,7 +62,10 @@ void BackendDriver::run(std::int64_t start_ns) {
                                        : UINT64_MAX;
   const std::size_t batch_size = scenario_.pipeline.batch;
   const auto window_ns = std::int64_t(scenario_.pipeline.batch_window_us * 1e3);
-  std::vector<Token> batch(batch_size + streams);
+  // A batch is built in the channel's slots when it writes in place (no move
+  // per token), else here and pushed. Either way it has room for one terminal per stream.
+  std::vector<Token> built_here(batch_size + streams);
+  TokenChannel* const in_place = out_.in_place();
 
   stats_.start_ns = start_ns;
   std::uint64_t j = 0;  // tokens taken from the source
@@ -85,6 +88,18 @@ void BackendDriver::run(std::int64_t start_ns) {
       if (!sleep_until(std::max(next_due(), now + window_ns))) break;
       continue;
     }
+    Token* batch = built_here.data();
+    if (in_place) {
+      const std::span<Token> slots = in_place->claim(batch_size + streams, control_.backend_stop);
+      if (slots.empty()) break;  // stopped while waiting for room
+      // Fewer slots than that before the ring wraps: a smaller batch, or
+      // (no room for a data token besides the terminals) this one is pushed.
+      if (slots.size() > streams) {
+        batch = slots.data();
+        limit = std::min<std::uint64_t>(limit, j + (slots.size() - streams));
+      }
+    }
+    const bool claimed = batch != built_here.data();
     // Unpaced tokens are due the moment their batch is generated: one clock
     // read per batch (generating 256 short tokens takes a few microseconds).
     std::size_t n = 0;
@@ -134,7 +149,11 @@ void BackendDriver::run(std::int64_t start_ns) {
       batch[k].arrives_ns = network ? hop1.arrival(sent) : 0;
       if (paced && batch[k].kind == TokenKind::data) stats_.producer_lag_max_ns = std::max(stats_.producer_lag_max_ns, sent - batch[k].intended_ns);
     }
-    const std::size_t pushed = out_.push(batch.data(), n, control_.backend_stop);
+    std::size_t pushed = n;
+    if (claimed)
+      in_place->publish(n);
+    else
+      pushed = out_.push(batch, n, control_.backend_stop);
     if (pushed < n) {  // stopped while blocked: only what went in was sent
       batch_tokens = batch_bytes = 0;
       for (std::size_t k = 0; k < pushed; ++k) {
@@ -153,13 +172,13 @@ void BackendDriver::run(std::int64_t start_ns) {
       std::size_t m = 0;
       for (std::uint32_t stream = 0; stream < streams; ++stream) {
         if (next_seq_[stream] == 0 || ended_[stream]) continue;  // not started, or already finished
-        Token& cancel = batch[m++];
+        Token& cancel = built_here[m++];
         cancel.kind = TokenKind::cancelled;
         cancel.stream = stream;
         cancel.seq = next_seq_[stream];
         cancel.text.clear();
       }
-      if (out_.push(batch.data(), m, control_.backend_stop) < m) break;
+      if (out_.push(built_here.data(), m, control_.backend_stop) < m) break;
     }
     if (j == stall_after) {
       // Fault: the model stops producing for a while, then carries on on schedule.

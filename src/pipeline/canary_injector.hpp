@@ -42,6 +42,7 @@ class CanaryInjector final : public TokenProducer {
   // A reordered token still held has no successor left: it goes in last.
   void close() override;
   void wake_consumer() override { channel_.wake_consumer(); }
+  TokenChannel* in_place() override { return canaries_.any() ? nullptr : channel_.in_place(); }
   const PlantedFaults& planted() const { return planted_; }
 
  private:

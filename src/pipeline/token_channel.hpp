@@ -33,6 +33,7 @@ namespace aiway {
 // The producer's side of a channel: what a stage driver pushes into. A
 // TokenChannel is one; a CanaryInjector (pipeline/canary_injector.hpp) wraps
 // one to plant faults on the way in.
+class TokenChannel;
 class TokenProducer {
  public:
   virtual ~TokenProducer() = default;
@@ -40,6 +41,10 @@ class TokenProducer {
   virtual std::size_t push(Token* items, std::size_t n, const std::atomic<bool>& cancel) = 0;
   virtual void close() = 0;
   virtual void wake_consumer() = 0;
+  // The channel whose slots a producer may build items in (claim/publish):
+  // one that writes in place, reached with nothing rewriting items on the
+  // way. Null: items are pushed.
+  virtual TokenChannel* in_place() { return nullptr; }
 };
 
 struct ChannelStats {
@@ -73,6 +78,7 @@ class TokenChannel final : public TokenProducer {
   // The first n slots of the last claim() hold items now: the consumer may take them.
   void publish(std::size_t n);
   bool writes_in_place() const { return impl_ == ChannelImpl::ring && policy_ == Overflow::block; }
+  TokenChannel* in_place() override { return writes_in_place() ? this : nullptr; }
   // One item past the capacity, never waiting for the consumer (a planted fault's last token).
   void push_over_capacity(Token&& item);
   // No more items will be pushed; the consumer sees `closed` once it has drained.

@@ -19,7 +19,8 @@ MockBackend::MockBackend(const StageContext& context)
       streams_(config_.streams),
       per_stream_(context.scenario.faults.error_at ? context.scenario.faults.error_at : config_.messages),
       next_command_(config_.streams, 0),
-      split_tail_(config_.streams) {
+      split_tail_(config_.streams),
+      messages_(config_.size) {
   for (std::uint64_t j = 0; j < config_.commands; ++j) {
     const std::uint64_t at = planted_command_position(j, config_.commands, config_.messages);
     if (at + 1 < per_stream_) command_positions_.push_back(at);  // the split tail needs a next token
@@ -35,7 +36,7 @@ SourcedToken MockBackend::next(Token& token) {
     ++index_;
   }
   token.stream = stream;
-  generate_message(config_.size, i, token.text);
+  messages_.write(i, token.text);
   SourcedToken sourced{i + 1 == per_stream_, nullptr};
   std::uint32_t& next = next_command_[stream];
   const bool command = next < command_positions_.size() && command_positions_[next] == i;

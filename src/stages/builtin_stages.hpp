@@ -9,6 +9,7 @@
 
 #include "aiway/stage.hpp"
 #include "stages/command_parser.hpp"
+#include "stages/generator.hpp"
 #include "stages/scrollback.hpp"
 #include "stages/transcript.hpp"
 
@@ -37,6 +38,7 @@ class MockBackend final : public BackendStage {
   std::vector<std::string> split_tail_;      // per stream: second half of a split command
   std::string clean_;
   std::uint64_t commands_planted_ = 0;
+  MessageGenerator messages_;
 };
 
 // ai-way's conductor: strips [yolla:…] commands (state carried across

@@ -38,6 +38,31 @@ TEST(Generator, OneMillionShortMessagesAre8888890Bytes) {
   EXPECT_EQ(total, 8'888'890u);  // the seed generator's byte count for 1,000,000 messages
 }
 
+TEST(Generator, CountingUpGivesEveryMessageAsFormattingItDoes) {
+  // Through every carry (9 -> 10, 99 -> 100, ...), repeated per stream, with
+  // jumps, short and padded; and a long size, which it hands to generate_message.
+  for (const std::uint32_t size : {5u, 10u, 12u, 100u, 1000u}) {
+    MessageGenerator first(size);
+    std::string text;
+    first.write(18446744073709551615ull, text);
+    EXPECT_EQ(text.substr(0, 8), size > 100 ? "=== Mess" : "msg18446");
+    MessageGenerator generator(size);
+    std::string counted, formatted;
+    auto check = [&](std::uint64_t i) {
+      generator.write(i, counted);
+      generate_message(size, i, formatted);
+      ASSERT_EQ(counted, formatted) << "size " << size << ", message " << i;
+    };
+    for (std::uint64_t i = 0; i < 20'000; ++i) {
+      check(i);
+      if (i % 7 == 0) check(i);  // the next stream's copy
+    }
+    for (const std::uint64_t i : {5ull, 4ull, 999'999ull, 1'000'000ull, 1'000'001ull, 18446744073709551614ull,
+                                  18446744073709551615ull, 0ull, 1ull})
+      check(i);
+  }
+}
+
 TEST(Generator, MediumMessagesArePaddedToExactlyTheirSize) {
   std::string out;
   generate_message(100, 7, out);
