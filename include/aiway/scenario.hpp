@@ -315,6 +315,9 @@ struct Scenario {
   std::map<std::string, std::string> origin;   // "backend.messages" -> "file:3:1" or "--set"
 
   std::uint64_t total_tokens() const { return backend.messages * backend.streams; }
+  // An HTTP target's proxy is started only when the scenario names
+  // target.command: its default (the reference conductor) is an aiway target's.
+  bool starts_proxy() const { return origin.count("target.command") > 0 && !target.command.empty(); }
 };
 
 }  // namespace aiway

@@ -210,7 +210,7 @@ void print_http_results(const ScenarioResult& r, std::ostream& out) {
   const Scenario& s = r.scenario;
   const auto count = [](double v) { return grouped(v); };
   const auto percent = [](double v) { return fmt::format("{:.1f} %", v * 100); };
-  const bool started = s.origin.count("target.command") > 0 && !s.target.command.empty();
+  const bool started = s.starts_proxy();
   out << fmt::format("Configuration: HTTP target {} {}; {} stream(s) x {} tokens of {} bytes, {}{}\n", s.target.url,
                      started ? fmt::format("through `{}`", fmt::join(s.target.command, " ")) : std::string("(direct)"),
                      s.backend.streams, grouped(double(s.backend.messages)), s.backend.size,

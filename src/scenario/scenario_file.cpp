@@ -534,7 +534,7 @@ void validate(const Scenario& s) {
     check(parsed.has_value(), "target.url", fmt::format("\"{}\" is not http://HOST:PORT/PATH", s.target.url));
     check(!parsed || net::stream_api_of(parsed->path).has_value(), "target.url",
           "the path must be /v1/chat/completions (SSE), /api/chat or /api/generate (NDJSON)");
-    const bool started = s.origin.count("target.command") > 0 && !s.target.command.empty();
+    const bool started = s.starts_proxy();
     check(started || s.target.url.find("{port}") == std::string::npos, "target.url",
           "{port} is the port given to a started proxy: set target.command", "target.command");
     check(s.target.config_template.empty() || (started && std::any_of(s.target.command.begin(), s.target.command.end(),

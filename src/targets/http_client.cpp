@@ -173,7 +173,6 @@ void HttpStreamClient::loop() {
   // specification says; NDJSON: at newlines) and books each token.
   auto take_event = [&](Connection& c, const StreamEvent& e) {
     HttpStreamBooks& b = *c.books;
-    ++b.events;
     switch (e.kind) {
       case StreamEvent::ignored: return;
       case StreamEvent::done: c.done_seen = true; return;
@@ -320,7 +319,6 @@ void HttpStreamClient::loop() {
       if (c.done_seen) return finish(c, StreamEnd::done, {}, now);
       return finish(c, StreamEnd::truncated, why + " mid-stream, without the done marker", now);
     }
-    ++b.reads;
     last_receive_ns_.store(now, std::memory_order_relaxed);
     c.deadline_ns = now + ms_ns(plan_.stream_timeout_ms);
     c.pending.append(buffer, std::size_t(n));

@@ -63,9 +63,7 @@ struct HttpStreamBooks {
   std::vector<std::int64_t> gaps_ns;      // between consecutive token arrivals, in arrival order
   std::uint64_t delivered = 0, duplicated = 0, reordered = 0, corrupted = 0;
   std::uint64_t chunks = 0;      // HTTP chunks of the body as received
-  std::uint64_t reads = 0;       // socket reads that brought bytes
   std::uint64_t body_bytes = 0;  // body bytes as received (before de-chunking: the chunks' data)
-  std::uint64_t events = 0;      // SSE events or NDJSON lines
   bool stalled = false;          // the planned reader stall happened
 };
 

@@ -100,7 +100,7 @@ TargetOutcome run_http_repetition(const Scenario& s, std::uint32_t index, const 
   std::vector<std::pair<std::string, std::string>> values;
   std::optional<net::HttpUrl> url;
   std::unique_ptr<TargetProcess> process;
-  const bool started = s.origin.count("target.command") > 0 && !t.command.empty();
+  const bool started = s.starts_proxy();
   try {
     folder.emplace();
     const net::HostPort listen = *net::parse_host_port(s.upstream.listen);

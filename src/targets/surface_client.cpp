@@ -80,33 +80,21 @@ void SurfaceClient::read_loop() {
     }
     std::size_t got = 0;
     const net::IoStatus s = net::receive_some(fd_.get(), buffer.data(), buffer.size(), got, 0, &stop_);
-    if (s == net::IoStatus::closed || s == net::IoStatus::error) {
-      books_.closed_by_target = true;
-      break;
-    }
-    if (s != net::IoStatus::ok) break;
+    if (s != net::IoStatus::ok) break;  // closed by the target, an error, or stopped
     const std::int64_t t = monotonic_ns();
     last_receive_ns_.store(t, std::memory_order_relaxed);
     decoder.feed(buffer.data(), got);
     for (;;) {
       const auto status = decoder.next();
       if (status == wire::FrameDecoder::Status::need_more) break;
-      ++books_.frames;
       if (status == wire::FrameDecoder::Status::frame) {
         on_frame(decoder.payload(), t);
         continue;
       }
-      ++books_.protocol_errors;
-      if (books_.first_protocol_error.empty())
-        books_.first_protocol_error = status == wire::FrameDecoder::Status::bad_crc
-                                          ? "a frame with a bad CRC"
-                                          : fmt::format("a frame of {} bytes (over 10 MiB)", decoder.declared_length());
+      ++books_.protocol_errors;  // a bad CRC, or a length over 10 MiB
       if (status == wire::FrameDecoder::Status::too_long) break;
     }
-    if (decoder.broken() || books_.protocol_errors >= kMaxProtocolErrors) {
-      books_.dropped_by_harness = true;
-      break;
-    }
+    if (decoder.broken() || books_.protocol_errors >= kMaxProtocolErrors) break;  // the harness drops the connection
   }
   gone_ = true;
 }
@@ -115,8 +103,6 @@ void SurfaceClient::on_frame(std::string_view json, std::int64_t t) {
   wire::ConductorMessage& m = message_;
   if (!wire::parse_conductor_message(json, m)) {
     ++books_.protocol_errors;
-    if (books_.first_protocol_error.empty())
-      books_.first_protocol_error = fmt::format("an undecodable message: {}", json.substr(0, 120));
     return;
   }
   using Kind = wire::ConductorMessage::Kind;
@@ -127,10 +113,7 @@ void SurfaceClient::on_frame(std::string_view json, std::int64_t t) {
         reply_id_ = m.message_id;
         in_stream_ = true;
       }
-      if (m.text.empty()) {
-        ++books_.end_tokens;  // the upstream's done line
-        return;
-      }
+      if (m.text.empty()) return;  // the upstream's done line
       const auto seq = token_seq(m.text);
       if (!seq || *seq >= plan_.tokens) {
         ++books_.corrupted;  // not a token the upstream sent
@@ -159,7 +142,6 @@ void SurfaceClient::on_frame(std::string_view json, std::int64_t t) {
     }
     case Kind::stream_end:
       if (m.message_id == reply_id_ && in_stream_) in_stream_ = false;
-      ++books_.stream_ends;
       if (books_.stream_end_ns == 0) books_.stream_end_ns = t;
       return;
     case Kind::stream_error:
@@ -170,7 +152,6 @@ void SurfaceClient::on_frame(std::string_view json, std::int64_t t) {
     case Kind::state:
       if (m.text == "Thinking" || m.text == "Responding") {
         asked_ = true;
-        if (m.text == "Responding" && books_.responding_ns == 0) books_.responding_ns = t;
       } else if (m.text == "Ready" && asked_ && books_.ready_ns == 0) {
         books_.ready_ns = t;
         finished_ = true;

@@ -33,16 +33,12 @@ struct SurfacePlan {
 struct SurfaceBooks {
   std::vector<std::int64_t> received_ns;  // per sequence number: first arrival, 0 = never
   std::uint64_t delivered = 0, duplicated = 0, reordered = 0, corrupted = 0;
-  std::uint64_t end_tokens = 0;        // the empty Token of the upstream's done line
-  std::uint64_t frames = 0, protocol_errors = 0, foreign_acks = 0, notifies = 0;
+  std::uint64_t protocol_errors = 0, foreign_acks = 0, notifies = 0;
   std::uint64_t events_sent = 0, events_acked = 0;
-  std::uint64_t stream_errors = 0, stream_ends = 0, streams_abandoned = 0;
+  std::uint64_t stream_errors = 0, streams_abandoned = 0;
   std::int64_t first_token_ns = 0, last_token_ns = 0;
-  std::int64_t stream_end_ns = 0, stream_error_ns = 0, ready_ns = 0, responding_ns = 0;
+  std::int64_t stream_end_ns = 0, stream_error_ns = 0, ready_ns = 0;
   std::int64_t quit_sent_ns = 0, shutting_down_ns = 0;
-  bool dropped_by_harness = false;     // too many protocol errors or an over-long frame: the connection was dropped
-  bool closed_by_target = false;
-  std::string first_protocol_error;
 };
 
 class SurfaceClient {
