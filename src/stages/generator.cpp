@@ -28,10 +28,7 @@ std::uint32_t write_short(std::uint32_t size, std::uint64_t i, char* text, std::
 }
 
 // Replaces out's content with text[0..n) without reallocating a buffer that fits.
-void copy_into(const char* text, std::size_t n, std::string& out) {
-  if (out.size() != n) out.resize(n);
-  std::memcpy(out.data(), text, n);
-}
+void copy_into(const char* text, std::size_t n, std::string& out) { out.assign(text, n); }
 
 }  // namespace
 
