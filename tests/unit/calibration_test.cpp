@@ -15,7 +15,7 @@ TEST(Calibration, ScoreIsTheGeometricMeanRelativeToTheReference) {
 
 TEST(Calibration, MeasuresEveryPart) {
   const Clock clock = Clock::detect();
-  const Calibration c = calibrate(clock, 0.02);
+  const Calibration c = calibrate(clock, 0.005);  // 7 s under TSan (34 s at 0.02); every part still runs
   EXPECT_GT(c.channel_tokens_per_s, 0);
   EXPECT_GT(c.memcpy_bytes_per_s, 0);
   EXPECT_GT(c.loop_ops_per_s, 0);
