@@ -126,8 +126,10 @@ class BackendStage {
   // On its own schedule, the longest the source leaves between two tokens (or
   // before the first): the watchdog does not take that wait for a hang.
   virtual std::int64_t longest_gap_ns() const { return 0; }
-  // Writes the next token's stream and text into `token` (token.text's buffer
-  // is reused from token to token: assign, do not reallocate). Called at most
+  // Writes the next token's stream and text into `token`. The token may hold
+  // what an earlier one left in it (it can be a slot of the channel): set the
+  // stream, and assign the text rather than append to it; its buffer is reused
+  // from token to token, so assigning does not reallocate. Called at most
   // tokens() times.
   virtual SourcedToken next(Token& token) = 0;
   // Commands written into the text on purpose; the conductor's count is checked against it.
