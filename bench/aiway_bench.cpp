@@ -15,6 +15,7 @@
 #include "aiway/scenario_file.hpp"
 #include "calibrate/calibration.hpp"
 #include "measure/clock.hpp"
+#include "pipeline/content_hash.hpp"
 #include "stages/command_parser.hpp"
 #include "stages/generator.hpp"
 #include "pipeline/pipeline.hpp"
@@ -79,13 +80,28 @@ void BM_GenerateCounting(benchmark::State& state) {
 }
 BENCHMARK(BM_GenerateCounting)->Arg(10)->Arg(100);
 
+// The pipeline's hash (inlined) and the same hash through the library call.
 void BM_IntegrityHash(benchmark::State& state) {
   std::string text;
   generate_message(std::uint32_t(state.range(0)), 123, text);
-  for (auto _ : state) benchmark::DoNotOptimize(XXH3_64bits(text.data(), text.size()));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(text.data());
+    benchmark::DoNotOptimize(content_hash(text));
+  }
   state.SetBytesProcessed(state.iterations() * std::int64_t(text.size()));
 }
 BENCHMARK(BM_IntegrityHash)->Arg(10)->Arg(100)->Arg(10'000);
+
+void BM_IntegrityHashLibraryCall(benchmark::State& state) {
+  std::string text;
+  generate_message(std::uint32_t(state.range(0)), 123, text);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(text.data());
+    benchmark::DoNotOptimize(XXH3_64bits(text.data(), text.size()));
+  }
+  state.SetBytesProcessed(state.iterations() * std::int64_t(text.size()));
+}
+BENCHMARK(BM_IntegrityHashLibraryCall)->Arg(10)->Arg(100);
 
 void BM_CommandParser(benchmark::State& state) {
   // range(0) == 1: every 16th token carries a command, every second one split.

@@ -2,12 +2,12 @@
 
 #include <sched.h>
 #include <sys/prctl.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "pipeline/arrival.hpp"
+#include "pipeline/content_hash.hpp"
 #include <fmt/format.h>
 
 #include <stdexcept>
@@ -116,7 +116,7 @@ void BackendDriver::run(std::int64_t start_ns) {
       token.kind = TokenKind::data;
       token.seq = next_seq_[stream]++;
       const std::string& clean = sourced.clean ? *sourced.clean : token.text;
-      token.hash = XXH3_64bits(clean.data(), clean.size());
+      token.hash = content_hash(clean);
       token.clean_size = std::uint32_t(clean.size());
       ++batch_tokens;
       batch_bytes += clean.size();

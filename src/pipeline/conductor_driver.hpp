@@ -59,7 +59,7 @@ class ConductorDriver {
   TokenChannel& in_;
   TokenChannel& out_;
   ControlLane& control_;
-  std::vector<bool> stream_open_;  // started (a token seen) and not yet terminated
+  std::vector<std::uint8_t> stream_open_;  // started (a token seen) and not yet terminated (bytes, not bits: read per token)
   std::span<Token> batch_;  // what in_ lent this round
   std::vector<Token> outbox_;  // the stage's output when it cannot go into the surface channel's slots
   const bool in_place_;        // the stage writes into the surface channel's slots

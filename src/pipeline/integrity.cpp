@@ -8,11 +8,7 @@ void StreamIntegrity::mark_missing(std::uint64_t from, std::uint64_t to) {
   missing_ += to - from;
 }
 
-StreamIntegrity::Verdict StreamIntegrity::observe(std::uint64_t seq) {
-  if (seq == next_) {
-    ++next_;
-    return Verdict::in_order;
-  }
+StreamIntegrity::Verdict StreamIntegrity::observe_out_of_order(std::uint64_t seq) {
   if (seq > next_) {
     mark_missing(next_, seq);
     next_ = seq + 1;

@@ -13,7 +13,13 @@ class StreamIntegrity {
   enum class Verdict { in_order, late, duplicate };
 
   // Records data token `seq`; a late or duplicate token is counted here.
-  Verdict observe(std::uint64_t seq);
+  // Inline for the common case, the next number in order (a call per token
+  // was 22 instructions at the surface).
+  Verdict observe(std::uint64_t seq) {
+    if (seq != next_) return observe_out_of_order(seq);
+    ++next_;
+    return Verdict::in_order;
+  }
   // The terminal item says how many data tokens the stream had.
   void end(std::uint64_t token_count);
 
@@ -23,6 +29,7 @@ class StreamIntegrity {
   std::uint64_t missing() const { return missing_; }  // sequence numbers not (yet) seen below next_expected
 
  private:
+  Verdict observe_out_of_order(std::uint64_t seq);
   void mark_missing(std::uint64_t from, std::uint64_t to);
 
   std::uint64_t next_ = 0;

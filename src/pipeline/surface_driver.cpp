@@ -1,8 +1,8 @@
 #include "pipeline/surface_driver.hpp"
 
-#include <xxhash.h>
-
 #include <algorithm>
+
+#include "pipeline/content_hash.hpp"
 
 namespace aiway {
 
@@ -44,7 +44,7 @@ bool SurfaceDriver::check(Token& token, std::int64_t& now) {
   if (integrity_[stream].observe(token.seq) == StreamIntegrity::Verdict::duplicate) return false;
   ++stats_.delivered;
   stats_.bytes_delivered += token.text.size();
-  if (token.text.size() != token.clean_size || XXH3_64bits(token.text.data(), token.text.size()) != token.hash)
+  if (token.text.size() != token.clean_size || content_hash(token.text) != token.hash)
     ++stats_.corrupted;
   if (extra_work_.active()) extra_work_.run();
   if (scenario_.surface.work_us > 0) {
@@ -53,17 +53,19 @@ bool SurfaceDriver::check(Token& token, std::int64_t& now) {
     while ((now = clock_.now_ns()) < until && !control_.surface_attention.load(std::memory_order_relaxed)) _mm_pause();
   }
   if (scenario_.measure.latency) {
-    // Tokens of one batch share all four stamps: count them as one run and
-    // record the four latencies once per run. Metering cost the surface 61
-    // instructions a token when each recorder compared every token, 44 now
-    // (callgrind, 1m-short).
-    const DeliveryStamps stamps{now, token.intended_ns, token.sent_ns, token.dequeued_ns};
+    // Tokens of one batch share three stamps: count them as one run and
+    // record the three latencies they give once per run. The corrected
+    // latency goes to its own run-length recorder: flat out a batch shares its
+    // intended time too, paced every token has its own. Metering cost the
+    // surface 61 instructions a token when each recorder compared every token.
+    const DeliveryStamps stamps{now, token.sent_ns, token.dequeued_ns};
     if (stamps == run_.stamps) {
       ++run_.count;
     } else {
       record_run();
       run_ = {stamps, 1};
     }
+    end_to_end_.record(now - token.intended_ns);
     if (!streams_.empty()) {
       stream_latency_[stream].record(now - token.intended_ns);
       ++streams_[stream].delivered;
@@ -80,7 +82,6 @@ bool SurfaceDriver::check(Token& token, std::int64_t& now) {
 void SurfaceDriver::record_run() {
   if (run_.count == 0) return;
   const DeliveryStamps& t = run_.stamps;
-  end_to_end_.record(t.delivered - t.intended, run_.count);
   uncorrected_.record(t.delivered - t.sent, run_.count);
   hop1_.record(t.dequeued - t.sent, run_.count);
   hop2_.record(t.delivered - t.dequeued, run_.count);

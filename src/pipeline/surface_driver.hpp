@@ -90,10 +90,11 @@ class SurfaceDriver {
   std::vector<LatencyHistogram> stream_latency_;  // fairness: one per stream (2 significant digits)
   std::vector<StreamDelivery> streams_;
   DeliveryLatencies latencies_;
-  // A token's four stamps at delivery; a run of tokens that share them is
-  // recorded once (record_run), and every run before the end of run().
+  // The stamps a batch's tokens share at delivery; a run of tokens that share
+  // them is recorded once (record_run), and every run before the end of run().
+  // The intended send time is not among them: paced, it differs per token.
   struct DeliveryStamps {
-    std::int64_t delivered = INT64_MIN, intended = 0, sent = 0, dequeued = 0;
+    std::int64_t delivered = INT64_MIN, sent = 0, dequeued = 0;
     bool operator==(const DeliveryStamps&) const = default;
   };
   struct {

@@ -21,7 +21,7 @@ void Scrollback::new_line() {
   ++lines_written_;
 }
 
-void Scrollback::append(std::string_view text) {
+void Scrollback::append_wrapped(std::string_view text) {
   // One newline search per line of input (searching per wrapped row would
   // rescan the rest of a long token every `width` bytes: quadratic).
   while (!text.empty()) {

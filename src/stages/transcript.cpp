@@ -5,7 +5,7 @@
 
 namespace aiway {
 
-void Transcript::append(std::string_view text) {
+void Transcript::append_across_chunks(std::string_view text) {
   if (max_bytes_ == 0) return;
   while (!text.empty()) {
     if (room_ == 0) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <string>
@@ -25,13 +26,27 @@ class Transcript {
   Transcript(Transcript&&) noexcept = default;
   Transcript& operator=(Transcript&&) noexcept = default;
 
-  void append(std::string_view text);
+  void append(std::string_view text) {
+    // A token fits the current chunk but once per chunk: that copy inline
+    // (through the general path, a 10-byte token cost the conductor 47
+    // instructions besides the copy).
+    if (text.size() < room_) {
+      std::memcpy(cursor_, text.data(), text.size());
+      cursor_ += text.size();
+      room_ -= text.size();
+      written_ += text.size();
+      if (bytes() > max_bytes_) trim();
+      return;
+    }
+    append_across_chunks(text);
+  }
   void end_message();
   std::uint64_t bytes() const { return written_ - start_; }
   // The kept text, oldest first (for tests; copies it all).
   std::string text() const;
 
  private:
+  void append_across_chunks(std::string_view text);
   void trim();
 
   std::uint64_t max_bytes_;

@@ -26,6 +26,34 @@ TEST(Scrollback, WrapsIncrementallyAcrossTokens) {
   EXPECT_EQ(s.lines_written(), 2u);
 }
 
+// Short tokens take an inline path (they fit the line, no newline), long ones
+// or those with a newline the general one: token by token must show what the
+// whole text appended at once shows, exact fits and empty tokens included.
+TEST(Scrollback, TokenByTokenShowsWhatTheWholeTextShows) {
+  std::uint64_t state = 42;
+  const auto next = [&] { return (state = state * 6364136223846793005u + 1442695040888963407u) >> 33; };
+  for (const std::uint32_t width : {1u, 4u, 7u, 16u}) {
+    Scrollback tokens(width, 64), whole(width, 64);
+    std::string text;
+    for (int i = 0; i < 400; ++i) {
+      std::string token;
+      const std::uint64_t size = next() % 21;
+      for (std::uint64_t k = 0; k < size; ++k) token += next() % 9 == 0 ? '\n' : char('a' + next() % 26);
+      tokens.append(token);
+      text += token;
+    }
+    whole.append(text);
+    EXPECT_EQ(rows(tokens, 20), rows(whole, 20)) << "width " << width;
+    EXPECT_EQ(tokens.lines_written(), whole.lines_written()) << "width " << width;
+  }
+  Scrollback exact(4, 10);
+  exact.append("ab");
+  exact.append("cd");  // fills the line exactly: the next token starts a new one
+  exact.append("");
+  exact.append("e");
+  EXPECT_EQ(rows(exact, 2), (std::vector<std::string>{"abcd", "e   "}));
+}
+
 TEST(Scrollback, KeepsOnlyItsLastLines) {
   Scrollback s(2, 3);
   s.append("aabbccddee");
