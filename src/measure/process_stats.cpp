@@ -9,6 +9,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <thread>
 #include <cstdio>
@@ -113,12 +114,24 @@ CpuUsage CpuWindow::close(double min_foreign_window_s) const {
   return u;
 }
 
-std::int64_t rss_bytes() {
+std::int64_t rss_bytes() { return RssReader().bytes(); }
+
+RssReader::RssReader() : fd_(open("/proc/self/statm", O_RDONLY | O_CLOEXEC)), page_bytes_(sysconf(_SC_PAGESIZE)) {}
+
+RssReader::~RssReader() {
+  if (fd_ >= 0) close(fd_);
+}
+
+std::int64_t RssReader::bytes() const {
+  // "size resident shared ...", in pages.
   char buffer[128];
-  if (!read_proc_file("/proc/self/statm", buffer)) return 0;
-  unsigned long long size = 0, resident = 0;
-  if (std::sscanf(buffer, "%llu %llu", &size, &resident) != 2) return 0;
-  return std::int64_t(resident) * sysconf(_SC_PAGESIZE);
+  const ssize_t n = fd_ >= 0 ? pread(fd_, buffer, sizeof buffer, 0) : -1;
+  if (n <= 0) return 0;
+  const char* const end = buffer + n;
+  const char* p = std::find(static_cast<const char*>(buffer), end, ' ');
+  std::uint64_t resident = 0;
+  if (p == end || std::from_chars(p + 1, end, resident).ec != std::errc()) return 0;
+  return std::int64_t(resident) * page_bytes_;
 }
 
 std::int64_t mem_available_bytes() {

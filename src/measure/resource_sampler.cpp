@@ -24,7 +24,7 @@ void ResourceSampler::start() {
 }
 
 void ResourceSampler::sample(std::int64_t t0_ns) {
-  const std::int64_t rss = rss_bytes();
+  const std::int64_t rss = rss_.bytes();
   report_.rss_sampled_peak_bytes = std::max(report_.rss_sampled_peak_bytes, rss);
   // Keep the timeline bounded: when full, drop every second point and keep going.
   if (report_.rss_timeline.size() >= kMaxTimeline) {

@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "measure/process_stats.hpp"
+
 namespace aiway {
 
 struct RssSample {
@@ -54,6 +56,7 @@ class ResourceSampler {
   const std::vector<Gauge> gauges_;
   std::vector<double> gauge_sums_;
   SamplerReport report_;
+  const RssReader rss_;
   bool hwm_reset_ = false;
   std::mutex mutex_;
   std::condition_variable wake_;
