@@ -39,7 +39,7 @@ constexpr double MiB = 1024.0 * 1024.0;
 // In the order a repetition records them.
 inline constexpr std::array kMetrics = [] {
   using namespace metric_table;
-  return std::array<MetricDescriptor, 131>{{
+  return std::array<MetricDescriptor, 133>{{
       {"tokens_sent", "tokens", none, 0, 0, false, "", 1, "data tokens the backend handed to the token channel"},
       {"tokens_delivered", "tokens", up, 0, 0, false, "", 1, "data tokens the surface received once (duplicates excluded)"},
       {"bytes_sent", "bytes", none, 0, 0, false, "", 1, "clean payload bytes of the tokens sent"},
@@ -122,6 +122,8 @@ inline constexpr std::array kMetrics = [] {
       {"allocs_surface", "count", down, 0, 0, false, "", 1, "C++ heap allocations of the surface thread"},
       {"frames_rendered", "count", none, 0, 0, false, "", 1, "viewport redraws (surface.frame_rate_hz)"},
       {"frame_time_p99_us", "us", down, 0, 0, true, "", 1, "one viewport render, 99th percentile"},
+      {"raw_hop_tps", "tokens/s", none, 0, 0, true, "", 1, "measure.raw_hop, unpaced model scenarios: one raw moodycamel hop of the scenario's tokens (up to 1,000,000), measured right before the repetition"},
+      {"raw_hop_ratio", "ratio", up, 0, 0, false, "", 1, "measure.raw_hop: throughput_tps / raw_hop_tps, both sides measured on the same state of the machine"},
       {"stream_end_lost", "surfaces", down, 0, 0, false, "", 1, "conductor targets: surfaces that got no StreamEnd (nor StreamError) within target.end_timeout_ms of the upstream's last token"},
       {"state_ready_lost", "surfaces", down, 0, 0, false, "", 1, "conductor targets: surfaces that never saw State Ready after the answer (they cannot know it ended)"},
       {"streams_abandoned", "streams", down, 0, 0, false, "", 1, "conductor targets: replies that began at a surface and stopped without StreamEnd or StreamError"},

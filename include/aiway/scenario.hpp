@@ -139,6 +139,10 @@ struct PipelineConfig {
 struct MeasureConfig {
   bool latency = true;              // per-token timestamps and latency histograms
   double sample_interval_ms = 10;   // RSS / queue-depth sampler period
+  // Right before each repetition of an unpaced model scenario, one raw hop of
+  // the same tokens (raw_hop_tps), and the repetition's throughput over it
+  // (raw_hop_ratio): a ratio whose two sides met the same state of the machine.
+  bool raw_hop = false;
   // A repetition during which other work used more than this share of the
   // machine's CPU (wall x logical CPUs) measured a busier machine, not this
   // build: it is discarded and taken again, at most rerun_disturbed times per
@@ -318,6 +322,11 @@ struct Scenario {
   // An HTTP target's proxy is started only when the scenario names
   // target.command: its default (the reference conductor) is an aiway target's.
   bool starts_proxy() const { return origin.count("target.command") > 0 && !target.command.empty(); }
+  // The harness's own pipeline with nothing pacing it (no schedule, trace or
+  // surface work): its throughput is the pipeline's, comparable with a raw hop.
+  bool unpaced_model() const {
+    return target.kind == TargetKind::model && backend.rate_tps == 0 && backend.trace.empty() && surface.work_us == 0;
+  }
 };
 
 }  // namespace aiway

@@ -326,24 +326,28 @@ void print_run_summary(const RunResults& results, const ConsoleStyle& style, std
   };
   std::size_t width = 8;
   for (const auto& r : results.scenarios) width = std::max(width, r.scenario.name.size());
-  // Calibrated: a flat-out scenario's throughput beside one raw hop of tokens
-  // of the same size on this machine, measured in this run (for the seed's
-  // 10- and 100-byte tokens; a paced one's is its pace, not a ratio).
+  // An unpaced scenario's throughput beside one raw hop of tokens of the same
+  // size on this machine: the median of its repetitions' own ratios when each
+  // measured a hop right before it (measure.raw_hop), else against the hop the
+  // run's calibration measured once (the seed's 10- and 100-byte tokens only).
+  // A paced one's throughput is its pace, not a ratio.
   const std::optional<Calibration>& calibration = results.machine.calibration;
   const double raw_hop = calibration ? calibration->raw_hop_short_tokens_per_s : 0;
+  bool per_repetition = false;
+  for (const auto& r : results.scenarios) per_repetition |= find_summary(r, "raw_hop_ratio") != nullptr;
   const auto vs_hop = [&](const ScenarioResult& r) {
-    if (raw_hop <= 0) return std::string();
+    if (raw_hop <= 0 && !per_repetition) return std::string();
+    if (const MetricSummary* own = find_summary(r, "raw_hop_ratio")) return fmt::format("  {:>6.2f}x", own->median);
     const std::uint32_t size = r.scenario.backend.size;
-    const bool flat_out = r.scenario.backend.rate_tps == 0 && r.scenario.backend.trace.empty() &&
-                          r.scenario.surface.work_us == 0 && r.scenario.target.kind == TargetKind::model;
-    const double hop = !flat_out       ? 0
-                       : size == 10    ? calibration->raw_hop_short_tokens_per_s
-                       : size == 100 ? calibration->raw_hop_medium_tokens_per_s
-                                     : 0;
-    return hop > 0 ? fmt::format("  {:>6.2f}x", summary_median(r, "throughput_tps") / hop) : fmt::format("  {:>7}", "-");
+    const double hop = raw_hop <= 0 || !r.scenario.unpaced_model() ? 0
+                       : size == 10                                ? calibration->raw_hop_short_tokens_per_s
+                       : size == 100                               ? calibration->raw_hop_medium_tokens_per_s
+                                                                   : 0;
+    return hop > 0 ? fmt::format("  {:>6.2f}x{}", summary_median(r, "throughput_tps") / hop, per_repetition ? "*" : "")
+                   : fmt::format("  {:>7}", "-");
   };
   out << fmt::format("\n{:<{}}  {:<6}  {:>10}{}  {:>9}  {:>6}  {:>10}  {}\n", "scenario", width, "result", "tokens/s",
-                     raw_hop > 0 ? "  raw hop" : "", "p99", "CPU", "RSS growth", "marks");
+                     raw_hop > 0 || per_repetition ? "  raw hop" : "", "p99", "CPU", "RSS growth", "marks");
   std::vector<std::string> failed;
   for (const auto& r : results.scenarios) {
     std::vector<std::string> marks;
@@ -361,10 +365,14 @@ void print_run_summary(const RunResults& results, const ConsoleStyle& style, std
                        fmt::format("{:.1f} MiB", summary_median(r, "rss_growth_bytes") / (1024.0 * 1024.0)),
                        fmt::join(marks, ", "));
   }
+  if (per_repetition)
+    out << "raw hop: throughput / one raw moodycamel hop of the same tokens measured right before each repetition, "
+           "median of the repetitions' ratios\n";
   if (raw_hop > 0)
-    out << fmt::format("raw hop: throughput / one raw moodycamel hop of tokens of the same size, measured by this "
+    out << fmt::format("{}: throughput / one raw moodycamel hop of tokens of the same size, measured once by this "
                        "run's calibration ({:.2f} M tokens/s of 10 bytes, {:.2f} M of 100)\n",
-                       raw_hop / 1e6, calibration->raw_hop_medium_tokens_per_s / 1e6);
+                       per_repetition ? "raw hop marked *" : "raw hop", raw_hop / 1e6,
+                       calibration->raw_hop_medium_tokens_per_s / 1e6);
   const std::size_t n = results.scenarios.size();
   std::string outcome;
   if (results.interrupted) outcome = fmt::format("Interrupted: {}.", describe_interrupted(results));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "calibrate/calibration.hpp"
 #include "compare/statistics.hpp"
 #include "compare/thresholds.hpp"
 #include "measure/allocation_counter.hpp"
@@ -24,6 +25,9 @@ constexpr std::int64_t kWatchdogTickNs = 20'000'000;
 // Other work's CPU share is judged over at least this long: over a 10 ms
 // repetition a 2 ms burst of kernel housekeeping would read as 10 %.
 constexpr double kMinForeignWindowS = 0.1;
+// measure.raw_hop: as many tokens as the scenario moves, up to this many
+// (1m-short's million take 30 to 70 ms on a 2-CPU machine).
+constexpr std::uint64_t kRawHopTokens = 1'000'000;
 
 double us(std::int64_t ns) { return double(ns) / 1e3; }
 
@@ -234,6 +238,13 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
     out.interrupted = target.interrupted;
     return out;
   }
+  // The raw hop first, then a trimmed heap again: its queue and tokens must
+  // not count in the repetition's RSS.
+  std::optional<double> raw_hop_tps;
+  if (s.measure.raw_hop && s.unpaced_model()) {
+    raw_hop_tps = raw_hop_rate(std::min<std::uint64_t>(s.total_tokens(), kRawHopTokens), s.backend.size);
+    release_free_memory();
+  }
   StageSet stages;
   try {
     stages = make_stages(s);
@@ -283,6 +294,10 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
   const CpuUsage usage = cpu_window.close(kMinForeignWindowS);
   const std::int64_t rss_end = rss_bytes();
   out.repetition.metrics = collect_metrics(s, pipeline, sampled, rss_baseline, rss_before, rss_end, usage);
+  if (raw_hop_tps) {
+    out.repetition.metrics.set("raw_hop_tps", *raw_hop_tps);
+    out.repetition.metrics.set("raw_hop_ratio", out.repetition.metrics.get("throughput_tps").value_or(0) / *raw_hop_tps);
+  }
   // Each stage's own counters, named by role, with what they declared.
   for (const auto& [role, counters] : {std::pair{"backend", &pipeline.backend().counters},
                                        std::pair{"conductor", &pipeline.conductor().counters},

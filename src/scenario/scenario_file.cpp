@@ -148,6 +148,7 @@ void visit_fields(S& s, Visitor&& v) {
 
   v("measure", "latency", s.measure.latency, Range{});
   v("measure", "sample_interval_ms", s.measure.sample_interval_ms, Range{1, 10000});
+  v("measure", "raw_hop", s.measure.raw_hop, Range{});
   v("measure", "max_foreign_cpu", s.measure.max_foreign_cpu, Range{0, 1});
   v("measure", "rerun_disturbed", s.measure.rerun_disturbed, Range{0, 100});
   v("measure", "max_memory_mib", s.measure.max_memory_mib, Range{1, 1e9});

@@ -477,6 +477,29 @@ TEST(Cli, RepetitionsSpreadOverProcessesOrInterleaved) {
   }
 }
 
+TEST(Cli, RawHopIsMeasuredBeforeEachUnpacedRepetition) {
+  // In worker processes too: the field travels with the scenario.
+  const fs::path out = scratch() / "raw-hop.json";
+  const Outcome o = cli(fmt::format("run -s 1m-short -s rapid-tokens --set backend.messages=20000 --set measure.raw_hop=true "
+                                    "-r 2 --warmup 0 --processes 2 --out {}",
+                                    out.string()));
+  ASSERT_TRUE(o.exit_code == 0 || o.exit_code == 1) << o.err;
+  const auto results = nlohmann::json::parse(slurp(out));
+  for (const auto& rep : results["scenarios"][0]["repetitions"]) {
+    const auto& m = rep["metrics"];
+    ASSERT_TRUE(m.contains("raw_hop_tps")) << m.dump();
+    EXPECT_GT(m["raw_hop_tps"].get<double>(), 0);
+    EXPECT_NEAR(m["raw_hop_ratio"].get<double>(),
+                m["throughput_tps"].get<double>() / m["raw_hop_tps"].get<double>(), 1e-9 * m["raw_hop_ratio"].get<double>());
+  }
+  for (const auto& rep : results["scenarios"][1]["repetitions"])
+    EXPECT_FALSE(rep["metrics"].contains("raw_hop_tps")) << "a paced scenario's throughput is its pace: no ratio";
+  EXPECT_NE(o.out.find("raw hop: throughput / one raw moodycamel hop of the same tokens measured right before each "
+                       "repetition"),
+            std::string::npos)
+      << o.out;
+}
+
 TEST(Cli, InterruptWritesPartialResultsAndExits130) {
   for (const std::string method : {"", "--processes 2"}) {
     const fs::path out = scratch() / "interrupted.json";
