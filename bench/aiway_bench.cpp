@@ -4,6 +4,8 @@
 #include <benchmark/benchmark.h>
 #include <concurrentqueue/concurrentqueue.h>
 #include <immintrin.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <xxhash.h>
 
 #include <atomic>
@@ -16,6 +18,7 @@
 #include "calibrate/calibration.hpp"
 #include "measure/clock.hpp"
 #include "pipeline/content_hash.hpp"
+#include "pipeline/event_count.hpp"
 #include "stages/command_parser.hpp"
 #include "stages/generator.hpp"
 #include "pipeline/pipeline.hpp"
@@ -192,6 +195,74 @@ void BM_Pipeline1mShort(benchmark::State& state) {
 }
 BENCHMARK(BM_Pipeline1mShort)->ArgName("latency")->Arg(1)->Arg(0)->UseManualTime()->Unit(benchmark::kMillisecond);
 
+// The floor of a paced pipeline's CPU: one window of rapid-tokens with no
+// tokens in it. The benchmark thread sleeps to each 1 ms deadline (as the
+// paced backend does) and wakes the next stage through an EventCount (as a
+// channel's publish does), which wakes the one after it: stages = 1 is the
+// timer alone, 3 the backend -> conductor -> surface chain. Counters: the
+// process's CPU time (every thread, user + system) per window, and that as a
+// share of a 2-CPU machine's time.
+void BM_PacedWakeChain(benchmark::State& state) {
+  struct Stage {
+    std::atomic<std::uint64_t> posted{0};
+    EventCount ready;
+  };
+  const auto stages = int(state.range(0));
+  std::vector<Stage> chain(static_cast<std::size_t>(stages));
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int k = 1; k < stages; ++k) {
+    threads.emplace_back([&, k] {
+      Stage& in = chain[std::size_t(k)];
+      Stage* out = k + 1 < stages ? &chain[std::size_t(k) + 1] : nullptr;
+      std::uint64_t seen = 0;
+      while (!stop.load(std::memory_order_acquire)) {
+        const auto key = in.ready.prepare_wait();
+        if (in.posted.load(std::memory_order_acquire) == seen && !stop.load(std::memory_order_acquire)) {
+          in.ready.wait(key, EventCount::kForever);
+          continue;
+        }
+        in.ready.cancel_wait();
+        seen = in.posted.load(std::memory_order_acquire);
+        if (out) {
+          out->posted.fetch_add(1, std::memory_order_release);
+          out->ready.notify_all();
+        }
+      }
+    });
+  }
+  const auto cpu_seconds = [] {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+  };
+  timespec due{};
+  clock_gettime(CLOCK_MONOTONIC, &due);
+  const double cpu0 = cpu_seconds();
+  for (auto _ : state) {
+    due.tv_nsec += 1'000'000;
+    if (due.tv_nsec >= 1'000'000'000) {
+      due.tv_nsec -= 1'000'000'000;
+      ++due.tv_sec;
+    }
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, nullptr);
+    if (stages > 1) {
+      chain[1].posted.fetch_add(1, std::memory_order_release);
+      chain[1].ready.notify_all();
+    }
+  }
+  const double cpu = cpu_seconds() - cpu0;
+  stop.store(true, std::memory_order_release);
+  for (int k = 1; k < stages; ++k) {
+    chain[std::size_t(k)].posted.fetch_add(1, std::memory_order_release);
+    chain[std::size_t(k)].ready.notify_all();
+  }
+  for (auto& t : threads) t.join();
+  const double windows = double(state.iterations());
+  state.counters["cpu_us_per_window"] = cpu / windows * 1e6;
+  state.counters["share_of_2_cpus_pct"] = cpu / (windows * 1e-3) / 2 * 100;
+}
+BENCHMARK(BM_PacedWakeChain)->ArgName("stages")->Arg(1)->Arg(2)->Arg(3)->Iterations(2000)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // What a harness surface does per frame of a conductor target: deframe (CRC
 // included), decode the Token, recover its sequence number and check every

@@ -599,6 +599,12 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
   std::string calibrate_format = "console";
   auto* calibrate = app.add_subcommand("calibrate", "Score this machine on a short fixed workload (a few seconds)");
   calibrate->add_option("--format", calibrate_format, "console or json")->check(CLI::IsMember({"console", "json"}));
+  std::uint32_t raw_hop_size = 0;
+  std::uint64_t raw_hop_tokens = 1'000'000;
+  calibrate->add_option("--raw-hop", raw_hop_size, "Only time one raw moodycamel hop of tokens of this many bytes")
+      ->check(CLI::Range(1u, 1'048'576u));
+  calibrate->add_option("--tokens", raw_hop_tokens, "Tokens for --raw-hop (default 1,000,000)")
+      ->check(CLI::Range(std::uint64_t(1), std::uint64_t(100'000'000)));
 
   std::string report_file, report_baseline, report_html;
   auto* report = app.add_subcommand("report", "Render a results file as a self-contained HTML page with SVG charts");
@@ -864,6 +870,13 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
       aiway::write_file_atomically(report_html, aiway::html_report(results, base ? &*base : nullptr,
                                                                    comparison ? &*comparison : nullptr));
       std::cerr << fmt::format("report written to {}\n", report_html);
+      return kPass;
+    }
+    if (*calibrate && raw_hop_size > 0) {
+      const double rate = aiway::raw_hop_rate(raw_hop_tokens, raw_hop_size);
+      std::cout << (calibrate_format == "json" ? fmt::format("{{\"raw_hop_tokens_per_s\": {}}}\n", rate)
+                                               : fmt::format("raw hop: {:.3f} M tokens/s of {} bytes\n", rate / 1e6,
+                                                             raw_hop_size));
       return kPass;
     }
     if (*calibrate) {

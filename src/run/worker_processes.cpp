@@ -44,17 +44,10 @@ void remove_stale_folders() {
   }
 }
 
-fs::path own_executable() {
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throw std::runtime_error(fmt::format("cannot find this executable (/proc/self/exe): {}", ec.message()));
-  return exe;
-}
-
 // Starts the worker in a process group of its own, so a ^C at the terminal
 // reaches only this process, which passes it on once (a second SIGINT would
 // make the worker leave without writing its results).
-pid_t spawn(const std::vector<std::string>& args) {
+pid_t spawn(const std::vector<std::string>& args, const fs::path& out) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -68,7 +61,8 @@ pid_t spawn(const std::vector<std::string>& args) {
   envp.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.empty() ? "/dev/null" : out.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
@@ -101,8 +95,15 @@ static ProcessEnd wait_for_process(pid_t pid, const std::atomic<bool>* interrupt
   }
 }
 
-ProcessEnd run_process(const std::vector<std::string>& args, const std::atomic<bool>* interrupt) {
-  return wait_for_process(spawn(args), interrupt);
+ProcessEnd run_process(const std::vector<std::string>& args, const std::atomic<bool>* interrupt, const fs::path& out) {
+  return wait_for_process(spawn(args, out), interrupt);
+}
+
+fs::path own_executable() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw std::runtime_error(fmt::format("cannot find this executable (/proc/self/exe): {}", ec.message()));
+  return exe;
 }
 
 std::string ProcessEnd::describe() const {

@@ -41,9 +41,12 @@ struct ProcessEnd {
   std::string describe() const;  // "exited with 3", "died of signal 9 (SIGKILL)"
 };
 // Starts args[0] with args in a process group of its own (so ^C reaches only
-// this process, which passes one SIGINT on), standard output to /dev/null,
-// and waits for it.
-ProcessEnd run_process(const std::vector<std::string>& args, const std::atomic<bool>* interrupt);
+// this process, which passes one SIGINT on), standard output to `out`
+// (/dev/null when empty), and waits for it.
+ProcessEnd run_process(const std::vector<std::string>& args, const std::atomic<bool>* interrupt,
+                       const std::filesystem::path& out = {});
+// This executable (/proc/self/exe); throws std::runtime_error when it cannot be found.
+std::filesystem::path own_executable();
 
 // In a worker (AIWAY_PARENT_PID set by its parent): end when the parent ends.
 void bind_to_parent();
