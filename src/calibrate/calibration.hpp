@@ -26,6 +26,10 @@ struct CalibrationReference {
 // spinning: one hop with nothing else, the floor the pipeline's two hops and
 // its stages are compared with. Tokens per second.
 double raw_hop_rate(std::uint64_t tokens, std::uint32_t size = 10);
+// The same after an untimed warm-up, the median of three: what a fresh process
+// (`calibrate --raw-hop`) reports. One cold try there measured a third less
+// than the calibration's median of five in its warm process.
+double warm_raw_hop_rate(std::uint64_t tokens, std::uint32_t size);
 
 // scale < 1 shortens every part (tests); scores are only comparable at 1.
 Calibration calibrate(const Clock& clock, double scale = 1.0);

@@ -38,8 +38,9 @@ double us(std::int64_t ns) { return double(ns) / 1e3; }
 // process of its own: in this one, its queue and its tokens' text reached the
 // repetition's heap (trimmed after it, 1k-long moved 40 % fewer tokens: the
 // trim gave back what the warm-up had left to the allocator; untrimmed, its
-// pages count in RSS), and a fork would make every page this process writes
-// next fault once. posix_spawn copies no page tables.
+// pages count in RSS), and a fork write-protects this process's pages, so each
+// would fault on its next write. posix_spawn copies no page tables.
+// Absent when interrupted; throws std::runtime_error when it gives no figure.
 std::optional<double> raw_hop_in_own_process(const Scenario& s, const std::atomic<bool>* interrupt) {
   const ScratchFolder dir;
   const auto out = dir.path() / "raw-hop.json";
@@ -47,14 +48,12 @@ std::optional<double> raw_hop_in_own_process(const Scenario& s, const std::atomi
   const ProcessEnd end = run_process({own_executable().string(), "calibrate", "--raw-hop", std::to_string(s.backend.size),
                                       "--tokens", std::to_string(tokens), "--format", "json"},
                                      interrupt, out);
-  if (end.code != 0 || end.signal != 0) return std::nullopt;
-  try {
-    std::ifstream in(out);
-    const double rate = nlohmann::json::parse(in).at("raw_hop_tokens_per_s").get<double>();
-    return rate > 0 ? std::optional<double>(rate) : std::nullopt;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+  if (interrupt && interrupt->load()) return std::nullopt;
+  if (end.code != 0 || end.signal != 0) throw std::runtime_error(fmt::format("its process {}", end.describe()));
+  std::ifstream in(out);
+  const double rate = nlohmann::json::parse(in, nullptr, false).value("raw_hop_tokens_per_s", 0.0);
+  if (!(rate > 0)) throw std::runtime_error("its process wrote no rate");
+  return rate;
 }
 
 // The longest a healthy pipeline waits on purpose without any progress: a
@@ -266,10 +265,14 @@ RepetitionOutcome run_repetition(const Scenario& s, const Clock& clock, const Ru
   }
   std::optional<double> raw_hop_tps;
   if (s.measure.raw_hop && s.unpaced_model()) {
-    raw_hop_tps = raw_hop_in_own_process(s, options.interrupt);
+    try {
+      raw_hop_tps = raw_hop_in_own_process(s, options.interrupt);
+    } catch (const std::exception& e) {
+      out.failure = fmt::format("measure.raw_hop: {}", e.what());
+      return out;
+    }
     if (!raw_hop_tps) {
-      out.interrupted = options.interrupt && options.interrupt->load();
-      if (!out.interrupted) out.failure = "measure.raw_hop: the raw hop's process gave no figure";
+      out.interrupted = true;
       return out;
     }
   }
