@@ -16,21 +16,34 @@
 # of the first run of each change).
 # Environment: AIWAY_BASELINE (file), AIWAY_MACHINE_CLASS (default
 # <arch>-<cpus>cpu, e.g. x86_64-2cpu), AIWAY_NIGHTLY_REPETITIONS (default 9),
-# AIWAY_NIGHTLY_DIR (default results/nightly), AIWAY_HISTORY_DB (default
-# results/history.sqlite). Extra arguments go to compare.
+# AIWAY_NIGHTLY_PROCESSES (default: one per repetition),
+# AIWAY_NIGHTLY_SCENARIOS (names, space-separated; default: every shipped
+# scenario), AIWAY_NIGHTLY_BIN (an aiway-stress already built: no set-up, no
+# build), AIWAY_NIGHTLY_DIR (default results/nightly), AIWAY_HISTORY_DB
+# (default results/history.sqlite). Extra arguments go to compare.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-"$root/scripts/setup.sh" || exit 2
-"$root/scripts/build.sh" release || exit 3
-bin="$root/build/release/aiway-stress"
+if [ -n "${AIWAY_NIGHTLY_BIN:-}" ]; then
+  bin="$AIWAY_NIGHTLY_BIN"
+else
+  "$root/scripts/setup.sh" || exit 2
+  "$root/scripts/build.sh" release || exit 3
+  bin="$root/build/release/aiway-stress"
+fi
 class="${AIWAY_MACHINE_CLASS:-$(uname -m)-$(nproc)cpu}"
 baseline="${AIWAY_BASELINE:-$root/baselines/$class.json}"
 reps="${AIWAY_NIGHTLY_REPETITIONS:-9}"
+processes="${AIWAY_NIGHTLY_PROCESSES:-$reps}"
+selection=(--all)
+if [ -n "${AIWAY_NIGHTLY_SCENARIOS:-}" ]; then
+  selection=()
+  for s in $AIWAY_NIGHTLY_SCENARIOS; do selection+=(-s "$s"); done
+fi
 dir="${AIWAY_NIGHTLY_DIR:-$root/results/nightly}/$(date -u +%Y-%m-%dT%H%M%SZ)"
 db="${AIWAY_HISTORY_DB:-$root/results/history.sqlite}"
 mkdir -p "$dir" || exit 2
 
-"$bin" --scenarios-dir "$root/scenarios" run --all --calibrate -r "$reps" --processes "$reps" -q \
+"$bin" --scenarios-dir "$root/scenarios" run "${selection[@]}" --calibrate -r "$reps" --processes "$processes" -q \
   --out "$dir/results.json" --out-markdown "$dir/summary.md" --out-junit "$dir/junit.xml" \
   --out-gbench "$dir/gbench.json" > "$dir/run.txt"
 run_code=$?

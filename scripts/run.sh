@@ -11,6 +11,6 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/build.sh" release
 cd "$root"
 case "${1:-}" in
-  run|list|show|validate|compare|baseline|calibrate|report|--help|-h|--version) exec "$root/build/release/aiway-stress" "$@" ;;
+  run|list|metrics|stages|show|validate|compare|calibrate|report|baseline|ab|merge|history|conductor|--help|-h|--version) exec "$root/build/release/aiway-stress" "$@" ;;
   *) exec "$root/build/release/aiway-stress" run "$@" ;;
 esac

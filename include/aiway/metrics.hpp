@@ -39,7 +39,7 @@ constexpr double MiB = 1024.0 * 1024.0;
 // In the order a repetition records them.
 inline constexpr std::array kMetrics = [] {
   using namespace metric_table;
-  return std::array<MetricDescriptor, 133>{{
+  return std::array<MetricDescriptor, 135>{{
       {"tokens_sent", "tokens", none, 0, 0, false, "", 1, "data tokens the backend handed to the token channel"},
       {"tokens_delivered", "tokens", up, 0, 0, false, "", 1, "data tokens the surface received once (duplicates excluded)"},
       {"bytes_sent", "bytes", none, 0, 0, false, "", 1, "clean payload bytes of the tokens sent"},
@@ -132,6 +132,8 @@ inline constexpr std::array kMetrics = [] {
       {"events_unacked", "events", down, 0, 0, false, "", 1, "conductor targets: events the surfaces sent that were never acknowledged (a conductor whose input is dead)"},
       {"notifies", "messages", none, 0, 0, false, "", 1, "conductor targets: Notify messages the surfaces got (warnings and errors)"},
       {"upstream_requests", "requests", none, 0, 0, false, "", 1, "conductor targets: POST /api/generate requests the harness's upstream answered"},
+      {"foreign_requests", "requests", down, 0, 0, false, "", 1, "process targets: requests to the harness's upstream from another user of this machine, refused (403) and never served from the run's books"},
+      {"upstream_connections_refused", "connections", down, 0, 0, false, "", 1, "process targets: connections the harness's upstream closed because its cap (2 per planned stream + 64) was open: the oldest idle one, or the new one when all were answering"},
       {"upstream_write_timeouts", "answers", down, 0, 0, false, "", 1, "conductor targets: answers the upstream abandoned because the conductor stopped reading (upstream.write_timeout_ms)"},
       {"target_cpu_s", "s", down, 0, 0, false, "", 1, "conductor targets: the target process's user + system time from the message to the end (/proc/PID/stat)"},
       {"target_cpu_share", "ratio", down, 0.10, 0.002, false, "aiway_target_cpu_share_ratio", 1, "conductor targets: target_cpu_s / (elapsed x logical CPUs)"},

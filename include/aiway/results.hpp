@@ -134,6 +134,9 @@ struct ToolInfo {
   std::string compiler;
   std::string build_type;
   std::string allocator;
+  // The stages the run used that were compiled without optimisation
+  // ("conductor passthrough"): their figures are a debug build's.
+  std::vector<std::string> unoptimized_stages;
 };
 
 struct CacheInfo {

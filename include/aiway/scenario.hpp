@@ -163,6 +163,12 @@ enum class TargetKind { model, aiway, http };
 // How a harness surface introduces itself: ai-way's Handshake, or Connected as its TUI does.
 enum class Greeting { handshake, connected };
 
+// The reference conductor, which an aiway target starts unless told otherwise.
+inline const std::vector<std::string>& reference_conductor_command() {
+  static const std::vector<std::string> command = {"{self}", "conductor", "--socket", "{socket}"};
+  return command;
+}
+
 struct TargetConfig {
   TargetKind kind = TargetKind::model;
   // http: where the clients send their requests; {upstream} is the harness's
@@ -176,8 +182,10 @@ struct TargetConfig {
   // The conductor's socket; "": a fresh path in a private temporary folder per repetition.
   std::string socket;
   // The program started per repetition ("{socket}" and "{self}", this binary,
-  // are substituted); empty: connect to a conductor already running on `socket`.
-  std::vector<std::string> command = {"{self}", "conductor", "--socket", "{socket}"};
+  // are substituted); empty: connect to a conductor already running on
+  // `socket` (aiway) or start no proxy (http). Unset: the kind's default,
+  // see started_command(). A value, so it means the same after any round trip.
+  std::optional<std::vector<std::string>> command;
   std::vector<std::string> env;       // extra NAME=VALUE for the started conductor
   bool legacy = false;                // the reference conductor with every behaviour of the real daemon
   std::uint32_t surfaces = 1;         // surfaces connected; the first `askers` ask, all read
@@ -211,6 +219,14 @@ struct TargetConfig {
   // start_every_s x k later.
   double start_at = 0;
   double start_every_s = 0;
+
+  // What is started per repetition: the command as given, else the kind's
+  // default (aiway: the reference conductor; http and model: nothing).
+  const std::vector<std::string>& started_command() const {
+    static const std::vector<std::string> nothing;
+    if (command) return *command;
+    return kind == TargetKind::aiway ? reference_conductor_command() : nothing;
+  }
 };
 
 // The harness's upstream (target.kind = "aiway"): the tokens come from
@@ -319,9 +335,8 @@ struct Scenario {
   std::map<std::string, std::string> origin;   // "backend.messages" -> "file:3:1" or "--set"
 
   std::uint64_t total_tokens() const { return backend.messages * backend.streams; }
-  // An HTTP target's proxy is started only when the scenario names
-  // target.command: its default (the reference conductor) is an aiway target's.
-  bool starts_proxy() const { return origin.count("target.command") > 0 && !target.command.empty(); }
+  // An HTTP target's proxy is started when its command names one.
+  bool starts_proxy() const { return target.kind == TargetKind::http && !target.started_command().empty(); }
   // The harness's own pipeline with nothing pacing it (no schedule, trace or
   // surface work): its throughput is the pipeline's, comparable with a raw hop.
   bool unpaced_model() const {

@@ -37,6 +37,10 @@ struct StageInfo {
   std::string name;
   std::string description;
   std::vector<ParamSpec> params;
+  // Whether the file that registered it was compiled with optimisation
+  // (__OPTIMIZE__, set by -O1 and above): a stage built without it measures
+  // a debug build, and the run says so.
+  bool optimized = true;
 };
 
 class StageRegistry {
@@ -94,8 +98,10 @@ StageInfo stage_info(StageRole role, std::string_view name) {
   return info;
 }
 template <class Base, class Stage>
-bool register_stage(StageRole role, std::string_view name) {
-  stage_registry().add(stage_info<Stage>(role, name),
+bool register_stage(StageRole role, std::string_view name, bool optimized) {
+  StageInfo info = stage_info<Stage>(role, name);
+  info.optimized = optimized;
+  stage_registry().add(std::move(info),
                        std::function<std::unique_ptr<Base>(const StageContext&)>(
                            [](const StageContext& context) -> std::unique_ptr<Base> { return std::make_unique<Stage>(context); }));
   return true;
@@ -104,11 +110,17 @@ bool register_stage(StageRole role, std::string_view name) {
 
 }  // namespace aiway
 
+// Evaluated in the file that registers a stage, so it tells that file's flags.
+#ifdef __OPTIMIZE__
+#define AIWAY_DETAIL_OPTIMIZED true
+#else
+#define AIWAY_DETAIL_OPTIMIZED false
+#endif
 #define AIWAY_DETAIL_CONCAT2(a, b) a##b
 #define AIWAY_DETAIL_CONCAT(a, b) AIWAY_DETAIL_CONCAT2(a, b)
 #define AIWAY_DETAIL_REGISTER(Base, role, name, Class)                                         \
   [[maybe_unused]] static const bool AIWAY_DETAIL_CONCAT(aiway_stage_registered_, __LINE__) = \
-      ::aiway::detail::register_stage<::aiway::Base, Class>(::aiway::StageRole::role, name)
+      ::aiway::detail::register_stage<::aiway::Base, Class>(::aiway::StageRole::role, name, AIWAY_DETAIL_OPTIMIZED)
 
 // Registers Class as the backend / conductor / surface named `name`.
 #define AIWAY_BACKEND(name, Class) AIWAY_DETAIL_REGISTER(BackendStage, backend, name, Class)

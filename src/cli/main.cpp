@@ -20,6 +20,7 @@
 #include "calibrate/calibration.hpp"
 #include "cli/ab.hpp"
 #include "run/worker_processes.hpp"
+#include "files/scratch_folder.hpp"
 #include "measure/clock.hpp"
 #include "measure/machine.hpp"
 #include "net/socket.hpp"
@@ -40,6 +41,7 @@
 #include "run/run_plan.hpp"
 #include "run/runner.hpp"
 #include "run/memory_estimate.hpp"
+#include "targets/preflight.hpp"
 #include "results/history.hpp"
 #include "report/history_report.hpp"
 #include "compare/history_check.hpp"
@@ -128,6 +130,7 @@ struct CompareArgs {
   aiway::CompareOptions options;
   std::vector<std::string> thresholds;  // METRIC=FRACTION
   bool fail_on_inconclusive = false;
+  bool quiet = false;  // -q: the console comparison's verdict line only, as run -q prints its verdicts only
 };
 
 // The comparison options every command that compares takes.
@@ -175,7 +178,15 @@ int gate(const aiway::RunResults& base, const aiway::RunResults& current, const 
                                           side == &base ? "base" : "new"));
   const aiway::Comparison c = aiway::compare_results(base, current, policies_with(args.thresholds), args.options);
   if (!c.same_machine) std::cerr << "aiway-stress: WARNING: " << c.machine_note << "\n";
-  aiway::print_comparison(c, args.format, use_color() && &out == &std::cout, out);
+  if (args.quiet && args.format == "console") {
+    std::ostringstream text;
+    aiway::print_comparison(c, args.format, false, text);
+    std::string all = text.str();
+    while (!all.empty() && all.back() == '\n') all.pop_back();
+    out << all.substr(all.rfind('\n') + 1) << "\n";  // the last line: counts and the headline
+  } else {
+    aiway::print_comparison(c, args.format, use_color() && &out == &std::cout, out);
+  }
   if (comparison) *comparison = c;
   if (c.regressed()) return kFailed;
   if (args.fail_on_inconclusive && c.inconclusive()) return kInconclusive;
@@ -265,6 +276,19 @@ struct RunArgs {
   std::optional<double> start_at;  // Unix time (HTTP targets)
 };
 
+// The results of a run whose named output could not be written, kept in the
+// temporary folder under a name that says when and by whom, and said where.
+void rescue_results(const aiway::RunResults& results) {
+  const std::filesystem::path rescue =
+      aiway::temporary_base() / fmt::format("aiway-stress-results-{}-{:.0f}.json", getpid(), aiway::unix_time_s());
+  try {
+    aiway::write_file_atomically(rescue, aiway::results_json_text(results));
+    std::cerr << fmt::format("aiway-stress: the results are kept in {}\n", rescue.string());
+  } catch (const aiway::OutputError& e) {
+    std::cerr << fmt::format("aiway-stress: the results could not be kept anywhere: {}\n", e.what());
+  }
+}
+
 int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   check_assignments(args.sets);
   // --shard and --start-at are fields of the HTTP target: they reach worker
@@ -310,6 +334,7 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   for (auto v : variants) {
     aiway::resolve_stages(v.scenario);  // a sweep may choose another implementation or its parameters
     aiway::check_memory_budget(v.scenario, available);  // one at a time: variants run one after another
+    aiway::check_target_before_run(v.scenario, aiway::unix_time_s());
     scenarios.push_back(v.scenario);
   }
   // Every output path is checked before minutes of work, not after.
@@ -337,6 +362,15 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   const aiway::Clock clock = aiway::Clock::detect();
   aiway::RunResults results;
   results.tool = aiway::describe_tool();
+  // A stage compiled without optimisation measures a debug build: said once, and kept in the results.
+  for (const auto& s : scenarios)
+    for (const std::string& stage : aiway::unoptimized_stages(s))
+      if (std::find(results.tool.unoptimized_stages.begin(), results.tool.unoptimized_stages.end(), stage) ==
+          results.tool.unoptimized_stages.end()) {
+        results.tool.unoptimized_stages.push_back(stage);
+        std::cerr << fmt::format("aiway-stress: WARNING: the {} was compiled without optimisation: its figures are a "
+                                 "debug build's (build it with -DCMAKE_BUILD_TYPE=Release)\n", stage);
+      }
   results.machine = aiway::describe_machine(clock);
   results.started_at = utc_now();
   for (const auto& s : scenarios) results.planned_repetitions += s.repetitions;
@@ -433,14 +467,26 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   // A search passes when it found a load that holds: the probes above it miss by design.
   if (sla_outcome) results.passed = !results.interrupted && sla_outcome->highest.has_value();
   // Files first: a closed standard output (| head) must never cost them.
+  // Every output that can be written is written: one that fails (a full
+  // disk) is reported and costs none of the others, and the results are
+  // never lost: they go to a named file in the temporary folder instead.
+  bool outputs_failed = false;
   const auto write_outputs = [&] {
+    bool results_lost = false;
     for (const auto& [format, path] : outputs) {
       if (path.empty()) continue;
       std::ostringstream text;
       aiway::make_file_reporter(format)->report(results, text);
-      aiway::write_file_atomically(path, text.str());
-      if (!args.quiet) std::cerr << fmt::format("{} written to {}\n", format == "json" ? "results" : format, path);
+      try {
+        aiway::write_file_atomically(path, text.str());
+        if (!args.quiet) std::cerr << fmt::format("{} written to {}\n", format == "json" ? "results" : format, path);
+      } catch (const aiway::OutputError& e) {
+        std::cerr << fmt::format("aiway-stress: {}\n", e.what());
+        outputs_failed = true;
+        results_lost = true;
+      }
     }
+    if (results_lost) rescue_results(results);
   };
   write_outputs();
   if (args.format != "console") aiway::make_file_reporter(args.format)->report(results, std::cout);
@@ -499,8 +545,10 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
       if (interrupted) return kInterrupted;
       verdict = gate(*baseline, results, look, out);
     }
+    if (outputs_failed) return kRuntimeFailure;
     if (verdict != kPass) return verdict;
   }
+  if (outputs_failed) return kRuntimeFailure;
   return results.passed ? kPass : kFailed;
 }
 
@@ -595,6 +643,7 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
   compare->add_option("new", compare_new, "New results file")->check(kPath)->required();
   compare->add_option("--format", compare_args.format, "console, markdown or json")->check(CLI::IsMember({"console", "markdown", "json"}));
   add_compare_options(compare, compare_args, true);
+  compare->add_flag("-q,--quiet", compare_args.quiet, "Print the verdict line only");
 
   std::string calibrate_format = "console";
   auto* calibrate = app.add_subcommand("calibrate", "Score this machine on a short fixed workload (a few seconds)");
@@ -643,6 +692,7 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
   ab->add_option("--out-new", ab_out_new, "Write the new build's pooled results here")->check(kPath);
   ab->add_option("--format", ab_compare.format, "console, markdown or json")->check(CLI::IsMember({"console", "markdown", "json"}));
   add_compare_options(ab, ab_compare, true);
+  ab->add_flag("-q,--quiet", ab_compare.quiet, "Print the verdict line only");
 
   auto* merge = app.add_subcommand("merge", "Combine runs of one workload from several processes or machines into one result");
   std::vector<std::string> merge_files;

@@ -74,6 +74,14 @@ void write_file_atomically(const fs::path& requested, std::string_view content) 
   const fs::path path = resolve_output(requested);
   const fs::path dir = folder_of(path);
   const auto [fd, tmp] = create_temporary(dir, requested);
+  // A file it replaces keeps its mode (a private file stays private) and,
+  // where this process may, its owner and group.
+  struct stat previous {};
+  if (::stat(path.c_str(), &previous) == 0 && S_ISREG(previous.st_mode)) {
+    ::fchmod(fd, previous.st_mode & 07777);
+    if (previous.st_uid != ::geteuid() || previous.st_gid != ::getegid())
+      [[maybe_unused]] const int ignored = ::fchown(fd, previous.st_uid, previous.st_gid);
+  }
   const char* data = content.data();
   std::size_t left = content.size();
   auto fail = [&, fd = fd, tmp = tmp](const char* what, int error) {

@@ -78,3 +78,11 @@ double thread_cpu_seconds() {
 }
 
 }  // namespace aiway
+
+namespace aiway {
+double unix_time_s() {
+  timespec real{};
+  ::clock_gettime(CLOCK_REALTIME, &real);
+  return double(real.tv_sec) + double(real.tv_nsec) / 1e9;
+}
+}  // namespace aiway

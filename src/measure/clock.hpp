@@ -48,6 +48,9 @@ class Clock {
 std::int64_t monotonic_ns();
 // Sleeps for ns nanoseconds of CLOCK_MONOTONIC (nothing when ns <= 0).
 void sleep_ns(std::int64_t ns);
+// Wall-clock time as Unix seconds (CLOCK_REALTIME): only for times shared
+// between machines (a common start), never for a duration.
+double unix_time_s();
 // CPU time of the calling thread, in seconds.
 double thread_cpu_seconds();
 

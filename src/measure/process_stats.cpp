@@ -17,6 +17,8 @@
 #include <mimalloc.h>
 #endif
 #include <cstdlib>
+#include <optional>
+#include <string>
 #include <cstring>
 
 namespace aiway {
@@ -134,12 +136,57 @@ std::int64_t RssReader::bytes() const {
   return std::int64_t(resident) * page_bytes_;
 }
 
+namespace {
+
+// What the cgroup (v2) this process is in, and each one above it, still
+// allows: the smallest memory.max - memory.current; none without a limit.
+std::optional<std::int64_t> cgroup_memory_left() {
+  char buffer[4096];
+  if (!read_proc_file("/proc/self/cgroup", buffer)) return std::nullopt;
+  const char* line = std::strstr(buffer, "0::");
+  if (!line) return std::nullopt;
+  std::string path(line + 3, std::strcspn(line + 3, "\n"));
+  std::optional<std::int64_t> left;
+  for (;;) {
+    const std::string dir = "/sys/fs/cgroup" + path;
+    char max_text[64] = {}, current_text[64] = {};
+    FILE* max_file = std::fopen((dir + "/memory.max").c_str(), "re");
+    FILE* current_file = std::fopen((dir + "/memory.current").c_str(), "re");
+    if (max_file && current_file && std::fgets(max_text, sizeof max_text, max_file) &&
+        std::fgets(current_text, sizeof current_text, current_file) && std::strncmp(max_text, "max", 3) != 0) {
+      const std::int64_t room = std::strtoll(max_text, nullptr, 10) - std::strtoll(current_text, nullptr, 10);
+      left = std::min(left.value_or(room), std::max<std::int64_t>(0, room));
+    }
+    if (max_file) std::fclose(max_file);
+    if (current_file) std::fclose(current_file);
+    if (path.empty() || path == "/") break;
+    path = path.substr(0, path.rfind('/'));
+  }
+  return left;
+}
+
+// What ulimit -v (RLIMIT_AS) still allows this process to map; none when unlimited.
+std::optional<std::int64_t> address_space_left() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return std::nullopt;
+  char buffer[256];
+  std::int64_t mapped = 0;
+  if (read_proc_file("/proc/self/statm", buffer)) mapped = std::strtoll(buffer, nullptr, 10) * ::sysconf(_SC_PAGESIZE);
+  return std::max<std::int64_t>(0, std::int64_t(limit.rlim_cur) - mapped);
+}
+
+}  // namespace
+
 std::int64_t mem_available_bytes() {
   char buffer[4096];
-  if (!read_proc_file("/proc/meminfo", buffer)) return 0;
-  const char* line = std::strstr(buffer, "MemAvailable:");
-  if (!line) return 0;
-  return std::strtoll(line + 13, nullptr, 10) * 1024;
+  std::int64_t available = 0;
+  if (read_proc_file("/proc/meminfo", buffer))
+    if (const char* line = std::strstr(buffer, "MemAvailable:")) available = std::strtoll(line + 13, nullptr, 10) * 1024;
+  // The machine's free memory is not this process's when a container or a
+  // ulimit gives it less: the smallest of the three is what it can have.
+  for (const std::optional<std::int64_t> limit : {cgroup_memory_left(), address_space_left()})
+    if (limit) available = available > 0 ? std::min(available, *limit) : *limit;
+  return available;
 }
 
 std::int64_t peak_rss_bytes() {

@@ -65,7 +65,10 @@ class RssReader {
   int fd_;
   std::int64_t page_bytes_;
 };
-// MemAvailable of /proc/meminfo (what can be allocated without swapping); 0 when unknown.
+// What this process can allocate: the smallest of MemAvailable (/proc/meminfo,
+// without swapping), what its cgroup v2 limits still allow (memory.max -
+// memory.current, up the hierarchy) and what ulimit -v leaves of its address
+// space; 0 when none is known.
 std::int64_t mem_available_bytes();
 // VmHWM from /proc/self/status: the peak RSS since the last reset_peak_rss().
 std::int64_t peak_rss_bytes();

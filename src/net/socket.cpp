@@ -13,10 +13,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "aiway/input_error.hpp"
 #include "measure/clock.hpp"
 
 namespace aiway::net {
@@ -119,21 +123,82 @@ Fd connect_unix(const std::string& path) {
   return fd;
 }
 
-Fd listen_unix(const std::string& path, int backlog) {
+void claim_unix_socket_path(const std::string& path) {
   if (path.size() > kMaxUnixPath)
-    throw std::runtime_error(fmt::format("socket path {} is {} bytes; a Unix socket path holds at most {}", path,
-                                         path.size(), kMaxUnixPath));
+    throw InputError(fmt::format("{}: {} bytes: a Unix socket path holds at most {}", path, path.size(), kMaxUnixPath));
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) throw InputError(fmt::format("{}: cannot use this socket path: {}", path, std::strerror(errno)));
+    const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+    struct stat dir {};
+    if (!folder.empty() && ::stat(folder.c_str(), &dir) != 0)
+      throw InputError(fmt::format("{}: its folder {} cannot be used: {}", path, folder.string(), std::strerror(errno)));
+    if (!folder.empty() && !S_ISDIR(dir.st_mode))
+      throw InputError(fmt::format("{}: {} is not a folder", path, folder.string()));
+    return;
+  }
+  if (S_ISDIR(st.st_mode)) throw InputError(fmt::format("{}: is a folder, not a socket path: name a file in it", path));
+  if (!S_ISSOCK(st.st_mode))
+    throw InputError(fmt::format("{}: exists and is not a socket: refusing to replace it", path));
+  // A socket that answers a connect is someone's live conductor: never taken.
+  if (connect_unix(path)) throw InputError(fmt::format("{}: a process is listening on this socket: refusing to take it", path));
+  if (errno != ECONNREFUSED && errno != ENOENT)
+    throw InputError(fmt::format("{}: cannot tell whether this socket is in use ({}): refusing to replace it", path,
+                                 std::strerror(errno)));
+  ::unlink(path.c_str());  // a stale socket: nobody listens (a run that was killed)
+}
+
+Fd listen_unix(const std::string& path, int backlog) {
+  claim_unix_socket_path(path);
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) throw std::runtime_error(fmt::format("socket: {}", std::strerror(errno)));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::memcpy(addr.sun_path, path.data(), path.size());
-  ::unlink(path.c_str());  // a stale socket from a run that was killed
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
-    throw std::runtime_error(fmt::format("cannot bind {}: {}", path, std::strerror(errno)));
+    throw InputError(fmt::format("{}: cannot bind: {}", path, std::strerror(errno)));
   ::chmod(path.c_str(), 0600);
   if (::listen(fd.get(), backlog) != 0) throw std::runtime_error(fmt::format("listen on {}: {}", path, std::strerror(errno)));
   return fd;
+}
+
+SocketFileId socket_file_id(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return {};
+  return {std::uint64_t(st.st_dev), std::uint64_t(st.st_ino)};
+}
+
+void remove_socket_file(const std::string& path, SocketFileId bound) {
+  const SocketFileId now = socket_file_id(path);
+  if (bound.inode != 0 && now.device == bound.device && now.inode == bound.inode) ::unlink(path.c_str());
+}
+
+std::optional<unsigned> loopback_peer_uid(int fd) {
+  sockaddr_in peer{}, self{};
+  socklen_t peer_len = sizeof peer, self_len = sizeof self;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 || peer.sin_family != AF_INET) return std::nullopt;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&self), &self_len) != 0) return std::nullopt;
+  if ((ntohl(peer.sin_addr.s_addr) >> 24) != 127) return std::nullopt;  // not this machine's: no /proc entry to read
+  // The peer's own socket is the line whose local address is the peer's
+  // and whose remote address is ours; /proc/net/tcp writes addresses as the
+  // kernel holds them (network order read as a host integer) and ports in hex.
+  const std::string local = fmt::format("{:08X}:{:04X}", peer.sin_addr.s_addr, ntohs(peer.sin_port));
+  const std::string remote = fmt::format("{:08X}:{:04X}", self.sin_addr.s_addr, ntohs(self.sin_port));
+  FILE* table = std::fopen("/proc/net/tcp", "re");
+  if (!table) return std::nullopt;
+  char line[512];
+  std::optional<unsigned> uid;
+  while (!uid && std::fgets(line, sizeof line, table)) {
+    char l[64], r[64];
+    unsigned st = 0, owner = 0;
+    unsigned long ignored[4];
+    if (std::sscanf(line, " %*d: %63s %63s %x %lx:%lx %lx:%lx %lx %u", l, r, &st, &ignored[0], &ignored[1], &ignored[2],
+                    &ignored[3], &ignored[0], &owner) == 9 &&
+        local == l && remote == r)
+      uid = owner;
+  }
+  std::fclose(table);
+  return uid;
 }
 
 int peer_pid(int fd) {
@@ -221,6 +286,10 @@ Fd accept_within(int listener, double timeout_ms, const std::atomic<bool>* stop)
   if (fd) {
     const int one = 1;
     ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // harmless on a Unix socket
+  } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+    // Out of descriptors or memory: the pending connection stays ready, so
+    // returning at once would spin the accept loop at a full CPU. Back off.
+    sleep_ns(10'000'000);
   }
   return fd;
 }

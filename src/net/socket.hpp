@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <netinet/in.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -52,9 +53,26 @@ IoStatus receive_some(int fd, char* buffer, std::size_t capacity, std::size_t& r
 inline constexpr std::size_t kMaxUnixPath = 107;
 // Connects to a Unix stream socket; an invalid Fd (errno set) when nothing listens.
 Fd connect_unix(const std::string& path);
-Fd listen_unix(const std::string& path, int backlog);  // mode 0600; throws std::runtime_error
+// Makes `path` free for a new socket, or throws InputError saying why it may
+// not be used: its folder is missing, it is a folder or a file that is not a
+// socket (never deleted), or a process listens on it (never taken). Only a
+// stale socket, one that refuses connections, is removed.
+void claim_unix_socket_path(const std::string& path);
+// claim_unix_socket_path, then bind and listen (mode 0600); throws InputError
+// for the path, std::runtime_error for the rest.
+Fd listen_unix(const std::string& path, int backlog);
+// A socket file's identity, so its owner removes the one it bound and never
+// one another process bound at the same path since (0, 0: none there).
+struct SocketFileId {
+  std::uint64_t device = 0, inode = 0;
+};
+SocketFileId socket_file_id(const std::string& path);
+void remove_socket_file(const std::string& path, SocketFileId bound);
 // The peer's process id (SO_PEERCRED); 0 when unknown.
 int peer_pid(int fd);
+// The user id of a TCP peer on the loopback (from /proc/net/tcp); none for a
+// peer elsewhere, whose user this machine cannot know.
+std::optional<unsigned> loopback_peer_uid(int fd);
 unsigned peer_uid(int fd);
 
 // An IPv4 address for host (a name or a dotted quad); false when it has none.

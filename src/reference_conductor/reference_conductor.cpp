@@ -1,6 +1,9 @@
 #include "reference_conductor/reference_conductor.hpp"
 
 #include <fmt/format.h>
+
+#include <charconv>
+#include <cstring>
 #include <sched.h>
 #include <unistd.h>
 
@@ -37,12 +40,15 @@ const char* env_first(const char* a, const char* b) {
   return std::getenv(b);
 }
 
-std::uint64_t env_number(const char* name, std::uint64_t fallback) {
+// A whole number from min to max; strtoull alone would take "-1" as 2^64 - 1.
+std::uint64_t env_number(const char* name, std::uint64_t fallback, std::uint64_t min, std::uint64_t max) {
   const char* v = std::getenv(name);
   if (!v) return fallback;
-  char* end = nullptr;
-  const unsigned long long n = std::strtoull(v, &end, 10);
-  if (end == v || *end != '\0') throw std::invalid_argument(fmt::format("{}={}: expected a whole number", name, v));
+  std::uint64_t n = 0;
+  const char* last = v + std::strlen(v);
+  const auto [end, ec] = std::from_chars(v, last, n);
+  if (ec != std::errc() || end != last || end == v || n < min || n > max)
+    throw std::invalid_argument(fmt::format("{}={}: expected a whole number from {} to {}", name, v, min, max));
   return n;
 }
 
@@ -58,8 +64,9 @@ void ReferenceConductorOptions::read_environment() {
     upstream_port = std::uint16_t(p);
   }
   if (const char* model_name = std::getenv("YOLLAYAH_MODEL")) model = model_name;
-  max_messages_per_minute = std::uint32_t(env_number("CONDUCTOR_MAX_MESSAGES_PER_MINUTE", max_messages_per_minute));
-  max_message_bytes = env_number("CONDUCTOR_MAX_MESSAGE_SIZE", max_message_bytes);
+  max_messages_per_minute =
+      std::uint32_t(env_number("CONDUCTOR_MAX_MESSAGES_PER_MINUTE", max_messages_per_minute, 1, 0xffffffffu));
+  max_message_bytes = env_number("CONDUCTOR_MAX_MESSAGE_SIZE", max_message_bytes, 1, std::uint64_t(1) << 30);
 }
 
 namespace {
@@ -68,6 +75,12 @@ using wire::SurfaceEvent;
 constexpr double kWaitSliceMs = 50;
 constexpr std::size_t kMaxConnections = 100;
 constexpr double kConnectTimeoutMs = 5000;
+// How long a direct reply waits for room in a surface's outbox before that
+// surface is dropped as one that does not read.
+constexpr double kReplyWaitMs = 2000;
+// How long a token waits for room at one surface before that surface is
+// dropped: far beyond a reader's pause the scenarios plan (aiway-reader-stall: 5 s).
+constexpr double kBroadcastWaitMs = 30000;
 constexpr std::size_t kHistoryMessages = 10;  // earlier session messages in a prompt, as ai-way
 
 // A surface's queue of encoded frames. Blocking (backpressure) or lossy
@@ -75,20 +88,24 @@ constexpr std::size_t kHistoryMessages = 10;  // earlier session messages in a p
 class Outbox {
  public:
   explicit Outbox(std::size_t capacity) : capacity_(capacity) {}
-  // False when the message was not queued (dropped, closed or cancelled).
-  bool push(std::string frame, bool lossy, const std::atomic<bool>* cancel) {
+  enum class Pushed { queued, dropped, closed, timed_out };
+  // Queued, or why not: dropped (lossy, or cancelled), closed, or no room
+  // came within wait_ms (when positive).
+  Pushed push(std::string frame, bool lossy, const std::atomic<bool>* cancel, double wait_ms = 0) {
     std::unique_lock lock(mutex_);
+    const std::int64_t deadline = wait_ms > 0 ? monotonic_ns() + std::int64_t(wait_ms * 1e6) : 0;
     while (!closed_ && items_.size() >= capacity_) {
       if (lossy || (cancel && cancel->load())) {
         ++dropped_;
-        return false;
+        return Pushed::dropped;
       }
+      if (deadline && monotonic_ns() >= deadline) return Pushed::timed_out;
       room_.wait_for(lock, std::chrono::milliseconds(int(kWaitSliceMs)));
     }
-    if (closed_) return false;
+    if (closed_) return Pushed::closed;
     items_.push_back(std::move(frame));
     ready_.notify_one();
-    return true;
+    return Pushed::queued;
   }
   // Everything queued, concatenated (or only the oldest message); false
   // once closed and empty.
@@ -150,7 +167,8 @@ struct UpstreamAnswer {
 class Conductor {
  public:
   Conductor(const ReferenceConductorOptions& options, const std::atomic<bool>& stop)
-      : o_(options), stop_(stop), listener_(net::listen_unix(options.socket, 128)) {}
+      : o_(options), stop_(stop), listener_(net::listen_unix(options.socket, 128)),
+        socket_id_(net::socket_file_id(options.socket)) {}
 
   void run() {
     std::thread acceptor([this] { accept_loop(); });
@@ -169,7 +187,7 @@ class Conductor {
       all.swap(connections_);
     }
     for (auto& c : all) close_connection(*c);
-    ::unlink(o_.socket.c_str());
+    net::remove_socket_file(o_.socket, socket_id_);  // ours only: never a socket bound there since
   }
 
  private:
@@ -193,6 +211,16 @@ class Conductor {
     std::string batch;
     while (c.outbox.pop(batch, o_.frame_per_write))
       if (net::send_all(c.fd.get(), batch, 0, &stop_) != net::IoStatus::ok) break;
+    // A peer that is gone takes nothing more: its outbox refuses at once, so
+    // no one waits for room in it, and its reader ends.
+    drop_peer(c);
+  }
+
+  // Ends a connection from the conductor's side without waiting for anyone:
+  // the outbox refuses, the socket shuts, and the reader's end removes it.
+  static void drop_peer(Connection& c) {
+    c.outbox.close();
+    ::shutdown(c.fd.get(), SHUT_RDWR);
   }
 
   void read_loop(Connection& c) {
@@ -264,11 +292,17 @@ class Conductor {
       all = connections_;
     }
     const std::string framed = wire::frame(json);
-    for (auto& c : all) c->outbox.push(framed, o_.lossy_queue, cancel);
+    // Backpressure: a surface that reads slowly slows the stream (nothing is
+    // lost); one that has read nothing for kBroadcastWaitMs is dropped.
+    for (auto& c : all)
+      if (c->outbox.push(framed, o_.lossy_queue, cancel, kBroadcastWaitMs) == Outbox::Pushed::timed_out) drop_peer(*c);
   }
-  // A direct reply waits for room, as ai-way's do.
+  // A direct reply waits for room, as ai-way's do, but never for long: a
+  // peer that asks and does not read would hold the one event loop, and
+  // every other surface with it. It is dropped instead.
   void reply(std::uint64_t connection, const std::string& json) {
-    if (auto c = find(connection)) c->outbox.push(wire::frame(json), false, &stop_);
+    if (auto c = find(connection); c && c->outbox.push(wire::frame(json), false, &stop_, kReplyWaitMs) == Outbox::Pushed::timed_out)
+      drop_peer(*c);
   }
   void ack(std::uint64_t connection, const SurfaceEvent& e, bool to_sender_only) {
     if (o_.broadcast_acks && !to_sender_only) broadcast(wire::ack_message(e.event_id));
@@ -598,6 +632,7 @@ class Conductor {
   const ReferenceConductorOptions& o_;
   const std::atomic<bool>& stop_;
   net::Fd listener_;
+  net::SocketFileId socket_id_;
   std::mutex connections_mutex_;
   std::vector<std::shared_ptr<Connection>> connections_;
   std::mutex events_mutex_;

@@ -60,7 +60,7 @@ void print_markdown(const Comparison& c, std::ostream& out) {
                          plain_p(m.p_adjusted), detectable(m), c.decides(m) && m.verdict == Verdict::regressed ? "**" : "",
                          to_string(m.verdict), c.decides(m) && m.verdict == Verdict::regressed ? "**" : "");
   for (const auto& name : c.scenarios_only_in_base) out << fmt::format("\nScenario `{}` is only in the base.\n", escape_markdown(name));
-  for (const auto& name : c.scenarios_only_in_new) out << fmt::format("\nScenario `{}` is only in the new results.\n", escape_markdown(name));
+  for (const auto& name : c.scenarios_only_in_new) out << fmt::format("\nScenario `{}` is only in the new results: the base has no entry for it, so it was not compared.\n", escape_markdown(name));
   for (const auto& s : c.scenarios) {
     for (const auto& m : s.only_in_base) out << fmt::format("\n`{}`: metric `{}` is only in the base.\n", escape_markdown(s.scenario), m);
     for (const auto& m : s.only_in_new) out << fmt::format("\n`{}`: metric `{}` is only in the new results.\n", escape_markdown(s.scenario), m);
@@ -126,7 +126,7 @@ void print_console(const Comparison& c, bool color, std::ostream& out) {
     for (const auto& m : s.only_in_new) out << fmt::format("    {:<24} only in the new results\n", m);
   }
   for (const auto& name : c.scenarios_only_in_base) out << fmt::format("\nscenario {}: only in the base\n", name);
-  for (const auto& name : c.scenarios_only_in_new) out << fmt::format("\nscenario {}: only in the new results\n", name);
+  for (const auto& name : c.scenarios_only_in_new) out << fmt::format("\nscenario {}: only in the new results: the base has no entry for it, so it was not compared\n", name);
   out << "\n* gating metric: decides the exit code" << (c.strict ? " (with --strict every metric does)" : "") << "\n"
       << c.headline() << "\n";
 }

@@ -59,7 +59,7 @@ std::string threshold_value(const ThresholdResult& t) {
   const double v = *t.value;
   if (t.metric == "rss_growth_bytes") return mib(v);
   if (t.metric.ends_with("_us")) return duration_us(v);
-  if (t.metric.ends_with("_share") || t.metric == "loss_ratio") return fmt::format("{:.2f} %", v * 100);
+  if (t.metric.ends_with("_share") || t.metric.ends_with("_ratio")) return fmt::format("{:.2f} %", v * 100);
   return grouped(v);
 }
 
@@ -67,6 +67,14 @@ std::string threshold_limit(const ThresholdResult& t) {
   ThresholdResult limit = t;
   limit.value = t.limit;
   return threshold_value(limit);
+}
+
+// The value as printed beside its limit: never rounded onto the limit when it
+// is not the limit (a failing 0.844 must not read "1" against ">= 1").
+std::string threshold_value_beside_limit(const ThresholdResult& t) {
+  std::string value = threshold_value(t);
+  if (t.value && *t.value != t.limit && value == threshold_limit(t)) value = fmt::format("{:.9g}", *t.value);
+  return value;
 }
 
 
@@ -82,10 +90,12 @@ void print_model_results(const ScenarioResult& r, std::ostream& out) {
   if (!r.repetitions.empty()) {
     const auto count = [](double v) { return grouped(v); };
     out << "Results:\n";
-    out << fmt::format("  Tokens        sent {}  delivered {}  dropped by policy {}  discarded at quit {}  unaccounted {}\n",
+    // Every term of sent = delivered + dropped by policy + discarded + dropped by stage + unaccounted.
+    out << fmt::format("  Tokens        sent {}  delivered {}  dropped by policy {}  discarded at quit {}  dropped by stage {}  "
+                       "unaccounted {}\n",
                        spread(r, "tokens_sent", count), spread(r, "tokens_delivered", count),
                        spread(r, "dropped_by_policy", count), spread(r, "discarded_at_shutdown", count),
-                       spread(r, "lost_unaccounted", count));
+                       spread(r, "dropped_by_stage", count), spread(r, "lost_unaccounted", count));
     out << fmt::format("  Integrity     duplicated {}  reordered {}  corrupted {}  (worst repetition)\n",
                        worst(r, "duplicated"), worst(r, "reordered"), worst(r, "corrupted"));
     out << fmt::format("  Streams       completed {}  errors {}  commands planted {} executed {}\n",
@@ -148,9 +158,9 @@ void print_target_results(const ScenarioResult& r, std::ostream& out) {
   const Scenario& s = r.scenario;
   const auto count = [](double v) { return grouped(v); };
   const auto percent = [](double v) { return fmt::format("{:.1f} %", v * 100); };
-  const bool started = !s.target.command.empty();
+  const std::vector<std::string>& command = s.target.started_command();
   out << fmt::format("Configuration: conductor target {}{}, {} surface(s); upstream answer {} tokens of {} bytes, {}\n",
-                     started ? fmt::format("`{}`", fmt::join(s.target.command, " ")) : "at " + s.target.socket,
+                     !command.empty() ? fmt::format("`{}`", fmt::join(command, " ")) : "at " + s.target.socket,
                      s.target.legacy ? " --legacy" : "", s.target.surfaces, grouped(double(s.backend.messages)), s.backend.size,
                      s.backend.rate_tps > 0 ? si(s.backend.rate_tps, "tokens/s") : std::string("as fast as the conductor reads"));
   out << fmt::format("Repetitions: {} (+{} warm-up); figures are the median [min .. max]\n", r.repetitions.size(), s.warmup);
@@ -212,7 +222,7 @@ void print_http_results(const ScenarioResult& r, std::ostream& out) {
   const auto percent = [](double v) { return fmt::format("{:.1f} %", v * 100); };
   const bool started = s.starts_proxy();
   out << fmt::format("Configuration: HTTP target {} {}; {} stream(s) x {} tokens of {} bytes, {}{}\n", s.target.url,
-                     started ? fmt::format("through `{}`", fmt::join(s.target.command, " ")) : std::string("(direct)"),
+                     started ? fmt::format("through `{}`", fmt::join(s.target.started_command(), " ")) : std::string("(direct)"),
                      s.backend.streams, grouped(double(s.backend.messages)), s.backend.size,
                      s.backend.rate_tps > 0 ? si(s.backend.rate_tps, "tokens/s") + " per stream" : std::string("as fast as read"),
                      s.target.shard.empty() ? "" : fmt::format("; shard {}", s.target.shard));
@@ -315,7 +325,7 @@ void print_scenario(const ScenarioResult& r, const ConsoleStyle& style, std::ost
   if (!r.thresholds.empty()) out << "Thresholds:\n";
   for (const auto& t : r.thresholds) {
     out << fmt::format("  {}  {} {} {} ({} {})\n", t.passed ? paint("PASS", "32") : paint("FAIL", "1;31"), t.metric, t.op,
-                       threshold_limit(t), t.aggregate, threshold_value(t));
+                       threshold_limit(t), t.aggregate, threshold_value_beside_limit(t));
   }
   out << (r.passed ? paint("Passed.", "32") : paint("FAILED.", "1;31")) << "\n";
 }

@@ -5,6 +5,7 @@
 #include <ostream>
 #include <string>
 
+#include "aiway/metrics.hpp"
 #include "aiway/results.hpp"
 
 namespace aiway {
@@ -28,6 +29,15 @@ std::unique_ptr<Reporter> make_gbench_reporter();    // Google Benchmark JSON, f
 std::unique_ptr<Reporter> make_bmf_reporter();       // Bencher Metric Format, every tracked metric with its interval
 std::unique_ptr<Reporter> make_openmetrics_reporter();  // OpenMetrics text: gauges and a latency histogram
 std::unique_ptr<Reporter> make_hlog_reporter();  // HdrHistogram interval log: each repetition's latency histogram
+// The metrics BMF and OpenMetrics carry: every exported one and every
+// compared one (so every metric a scenario may gate on), under the table's
+// exported name or one derived from the metric's name in base units.
+bool tracked_metric(const MetricDescriptor& metric);
+struct TrackerName {
+  std::string name;    // aiway_ttft_p99_seconds
+  double scale = 1;    // the metric's value times this is in the name's unit
+};
+TrackerName tracker_name(const MetricDescriptor& metric);
 // By name: json, markdown, junit, gbench, bmf, openmetrics, hlog (console is print_scenario, streamed per scenario).
 std::unique_ptr<Reporter> make_file_reporter(const std::string& format);
 

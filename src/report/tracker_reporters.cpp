@@ -10,6 +10,20 @@
 #include "aiway/metrics.hpp"
 
 namespace aiway {
+
+bool tracked_metric(const MetricDescriptor& m) { return !m.exported.empty() || m.threshold > 0; }
+
+TrackerName tracker_name(const MetricDescriptor& m) {
+  if (!m.exported.empty()) return {std::string(m.exported), m.export_scale};
+  // Derived from the name, in base units as OpenMetrics asks: every compared
+  // (so every possibly gating) metric reaches the trackers.
+  std::string_view base = m.name;
+  if (base.ends_with("_us")) return {fmt::format("aiway_{}_seconds", base.substr(0, base.size() - 3)), 1e-6};
+  if (base.ends_with("_s")) return {fmt::format("aiway_{}_seconds", base.substr(0, base.size() - 2)), 1};
+  if (base.ends_with("_tps")) return {fmt::format("aiway_{}_tokens_per_second", base.substr(0, base.size() - 4)), 1};
+  return {fmt::format("aiway_{}", base), 1};
+}
+
 namespace {
 
 // Bencher Metric Format: benchmark -> measure -> value, with the bootstrap 95 %
@@ -22,7 +36,7 @@ class BmfReporter final : public Reporter {
     for (const auto& r : results.scenarios) {
       nlohmann::ordered_json measures = nlohmann::ordered_json::object();
       for (const auto& t : kMetrics) {
-        if (t.exported.empty()) continue;  // the tracked metrics are the exported ones
+        if (!tracked_metric(t)) continue;
         const auto values = metric_values(r.repetitions, std::string(t.name));
         if (values.empty()) continue;
         const auto [low, high] = bootstrap_median_interval(values);
@@ -65,17 +79,18 @@ class OpenMetricsReporter final : public Reporter {
   void report(const RunResults& results, std::ostream& out) const override {
     const std::string common = fmt::format("machine=\"{}\",git=\"{}\"", label(results.machine.fingerprint), label(results.tool.git));
     for (const auto& t : kMetrics) {
-      if (t.exported.empty()) continue;
+      if (!tracked_metric(t)) continue;
+      const TrackerName exported = tracker_name(t);
       std::string samples;
       for (const auto& r : results.scenarios) {
         const auto values = metric_values(r.repetitions, std::string(t.name));
         if (values.empty()) continue;
-        samples += fmt::format("{}{{scenario=\"{}\",{}}} {}\n", t.exported, label(r.scenario.name), common,
-                               number(median(values) * t.export_scale));
+        samples += fmt::format("{}{{scenario=\"{}\",{}}} {}\n", exported.name, label(r.scenario.name), common,
+                               number(median(values) * exported.scale));
       }
       if (samples.empty()) continue;
-      out << fmt::format("# HELP {} {} (median of the repetitions).\n# TYPE {} gauge\n{}", t.exported, t.description,
-                         t.exported, samples);
+      out << fmt::format("# HELP {} {} (median of the repetitions).\n# TYPE {} gauge\n{}", exported.name, t.description,
+                         exported.name, samples);
     }
     std::string histogram;
     for (const auto& r : results.scenarios) {

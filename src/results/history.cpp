@@ -17,8 +17,13 @@ constexpr const char* kSchema = "aiway-stress/history/v1";
 class Statement {
  public:
   Statement(sqlite3* db, const char* sql, const std::string& file) : file_(file) {
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
+      const int code = sqlite3_errcode(db);
+      if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+        throw InputError(fmt::format("{}: the history database is locked by another process (waited 5 s): {}", file,
+                                     sqlite3_errmsg(db)));
       throw InputError(fmt::format("{}: not an aiway-stress history database: {}", file, sqlite3_errmsg(db)));
+    }
   }
   ~Statement() { sqlite3_finalize(stmt_); }
   Statement& bind(int i, const std::string& v) {
@@ -66,14 +71,21 @@ void exec(sqlite3* db, const char* sql, const std::string& file) {
 
 }  // namespace
 
-HistoryDb::HistoryDb(const std::filesystem::path& file, bool create) : file_(file.string()) {
+HistoryDb::HistoryDb(const std::filesystem::path& given, bool create) : file_(given.string()) {
   std::error_code ec;
+  // One rule for every file aiway-stress writes (as --out): a symlink to a
+  // regular file is followed, the link kept; a dangling one is refused.
+  std::filesystem::path file = given;
+  if (std::filesystem::is_symlink(given, ec)) {
+    file = std::filesystem::canonical(given, ec);
+    if (ec) throw InputError(fmt::format("{}: is a symlink to nothing: refusing to write through it", file_));
+  }
   const bool exists = std::filesystem::exists(file, ec);
   if (!exists && !create) throw InputError(fmt::format("{}: no such history database", file_));
   if (exists && !std::filesystem::is_regular_file(file, ec))
     throw InputError(fmt::format("{}: is not a regular file, not a history database", file_));
   const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOFOLLOW;
-  if (sqlite3_open_v2(file_.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(file.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string message = db_ ? sqlite3_errmsg(db_) : "cannot open";
     sqlite3_close(db_);
     db_ = nullptr;

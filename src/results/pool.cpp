@@ -134,7 +134,8 @@ MergedLatency merged_latency(const ScenarioResult& s, std::uint32_t runs) {
 // streams together, every stream figure derived again from them, the token
 // latencies from the summed histograms; CPU seconds summed, and any other
 // figure the highest shard's (the uncorrected p99 has no histogram to sum).
-Repetition combine_shard_repetitions(const std::vector<const Repetition*>& parts, const std::string& where) {
+Repetition combine_shard_repetitions(const std::vector<const Repetition*>& parts, const std::string& where,
+                                     std::uint32_t streams) {
   Repetition out;
   std::optional<LatencyHistogram> sum;
   for (const Repetition* part : parts) {
@@ -150,6 +151,15 @@ Repetition combine_shard_repetitions(const std::vector<const Repetition*>& parts
   for (std::size_t i = 1; i < out.streams.size(); ++i)
     if (out.streams[i].index == out.streams[i - 1].index)
       throw InputError(fmt::format("{}: stream {} is in two shards: they are not slices of one load", where, out.streams[i].index));
+  // Every stream of the load once: 0 .. streams - 1, none missing, none beyond.
+  for (std::size_t i = 0; i < out.streams.size(); ++i)
+    if (out.streams[i].index != i)
+      throw InputError(fmt::format("{}: stream {} is missing from the shards{}: they do not make the whole load", where, i,
+                                   out.streams[i].index >= streams ? fmt::format(" (stream {} is beyond its {} streams)",
+                                                                                 out.streams[i].index, streams)
+                                                                   : std::string()));
+  if (!out.streams.empty() && out.streams.size() != streams)
+    throw InputError(fmt::format("{}: the shards hold {} of the load's {} streams", where, out.streams.size(), streams));
   for (const Repetition* part : parts)
     for (const auto& [name, value] : part->metrics.values()) {
       const auto have = out.metrics.get(name);
@@ -210,7 +220,8 @@ RunResults merge_shards(std::vector<RunResults> runs, const std::vector<std::str
     for (std::size_t r = 0; r < shard[0]->repetitions.size(); ++r) {
       std::vector<const Repetition*> reps;
       for (const ScenarioResult* s : shard) reps.push_back(&s->repetitions[r]);
-      merged.repetitions.push_back(combine_shard_repetitions(reps, fmt::format("scenario {} repetition {}", name, r + 1)));
+      merged.repetitions.push_back(
+          combine_shard_repetitions(reps, fmt::format("scenario {} repetition {}", name, r + 1), first.backend.streams));
     }
     for (const ScenarioResult* s : shard)
       if (merged.failure.empty() && !s->failure.empty()) merged.failure = s->failure;

@@ -100,7 +100,8 @@ nlohmann::ordered_json results_to_json(const RunResults& results, bool compact) 
   out["schema"] = results.schema;
   out["tool"] = {{"name", results.tool.name},       {"version", results.tool.version},
                  {"git", results.tool.git},         {"compiler", results.tool.compiler},
-                 {"build_type", results.tool.build_type}, {"allocator", results.tool.allocator}};
+                 {"build_type", results.tool.build_type}, {"allocator", results.tool.allocator},
+                 {"unoptimized_stages", results.tool.unoptimized_stages}};
   const MachineInfo& m = results.machine;
   out["machine"] = {{"fingerprint", m.fingerprint}, {"hostname", m.hostname},     {"cpu_model", m.cpu_model},
                     {"logical_cpus", m.logical_cpus}, {"memory_bytes", m.memory_bytes}, {"kernel", m.kernel},

@@ -104,7 +104,8 @@ std::vector<StreamRecord> read_streams(const Reader& r, const json& table, const
       } else {
         const double v = r.number(row, at, i);
         if (c->number) s.*c->number = v;
-        else s.index = std::uint32_t(std::clamp(v, 0.0, 4294967295.0));
+        else if (v < 0 || v >= 4096 || v != std::floor(v)) r.fail(at, fmt::format("{}: {} is not a stream index (0 to 4095)", c->name, v));
+        else s.index = std::uint32_t(v);
       }
     }
     out.push_back(std::move(s));
@@ -130,9 +131,11 @@ std::string config_as_toml(const json& config) {
 }
 
 // The scenario a result ran ("config": every field, resolved), read back with
-// the scenario parser's own checks. A config this version cannot parse (a
-// file from another version) still gives what a comparison needs: the
-// [compare] thresholds and the foreign-CPU limit its repetitions were judged by.
+// the scenario parser's own checks, so it behaves exactly as the run's did. A
+// bad value of a known field is an error naming that field. Only a config
+// that names fields this version does not know (a file from another version)
+// is read in part: what a comparison needs, the [compare] thresholds and the
+// foreign-CPU limit its repetitions were judged by.
 void read_config(const Reader& r, const json& scenario, const std::string& at, Scenario& into) {
   if (!scenario.contains("config") || !scenario["config"].is_object()) return;
   const json& config = scenario["config"];
@@ -140,14 +143,25 @@ void read_config(const Reader& r, const json& scenario, const std::string& at, S
   try {
     into = parse_scenario(config_as_toml(config), where);
     return;
-  } catch (const ScenarioError&) {
+  } catch (const ScenarioError& e) {
+    // "where:LINE:COLUMN: field: what": the line of generated TOML means nothing to a reader.
+    std::string what = e.what();
+    if (what.starts_with(where + ":")) {
+      const std::size_t fields = what.find(": ", where.size());
+      if (fields != std::string::npos) what = what.substr(fields + 2);
+    }
+    const bool another_version = what.find("unknown key") != std::string::npos || what.find("unknown section") != std::string::npos;
+    if (!another_version) r.fail(where, what);
   }
   const auto apply = [&](const std::string& field, const json& value) {
-    if (!value.is_number()) r.fail(fmt::format("{}.{}", where, field), "expected a number or null");
+    if (!value.is_number() && !value.is_string())
+      r.fail(fmt::format("{}.{}", where, field), fmt::format("expected a number, a string or null, found {}", value.type_name()));
     try {
-      apply_overrides(into, {fmt::format("{}={}", field, value.get<double>())});
+      // JSON's number and string forms are TOML's too; the scenario parser checks the value.
+      apply_overrides(into, {fmt::format("{}={}", field, value.dump())});
     } catch (const ScenarioError& e) {
-      r.fail(fmt::format("{}.{}", where, field), e.what());
+      // A threshold of a metric this version does not compare judges nothing here.
+      if (std::string_view(e.what()).find("unknown key") == std::string_view::npos) r.fail(fmt::format("{}.{}", where, field), e.what());
     }
   };
   if (config.contains("compare")) {
@@ -229,6 +243,13 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
   out.tool.compiler = r.text(tool, "tool", "compiler");
   out.tool.build_type = r.text(tool, "tool", "build_type");
   out.tool.allocator = r.text(tool, "tool", "allocator");
+  if (tool.contains("unoptimized_stages")) {  // since 0.11
+    const json& stages = r.field(tool, "tool", "unoptimized_stages", json::value_t::array);
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      if (!stages[i].is_string()) r.fail(fmt::format("tool.unoptimized_stages[{}]", i), "expected a string");
+      out.tool.unoptimized_stages.push_back(stages[i].get<std::string>());
+    }
+  }
   const json& machine = r.field(root, "", "machine", json::value_t::object);
   out.machine.fingerprint = r.text(machine, "machine", "fingerprint");
   out.machine.cpu_model = r.text(machine, "machine", "cpu_model");
@@ -362,6 +383,11 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
     s.thresholds = evaluate_thresholds(s.scenario.expect, s.repetitions);
     if (scenarios[i].contains("failure") && scenarios[i]["failure"].is_string())
       s.failure = scenarios[i]["failure"].get<std::string>();
+    // One scenario (one sweep combination) once: two results of one name
+    // would be compared, pooled and merged as if they were one.
+    for (std::size_t k = 0; k < out.scenarios.size(); ++k)
+      if (out.scenarios[k].scenario.name == s.scenario.name && out.scenarios[k].sweep == s.sweep)
+        r.fail(at, fmt::format("scenario {} appears twice (also scenarios[{}])", s.scenario.name, k));
     out.scenarios.push_back(std::move(s));
   }
   return out;

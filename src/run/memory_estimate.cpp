@@ -62,7 +62,10 @@ void check_memory_budget(const Scenario& s, std::int64_t available_bytes) {
   throw InputError(fmt::format(
       "{}: scenario {} needs about {} ({}), more than {} {}: lower those bounds, or raise measure.max_memory_mib",
       at != s.origin.end() ? at->second : (s.source.empty() ? s.name : s.source), s.name, mib(e.total()), largest,
-      set ? "its measure.max_memory_mib of" : "the budget of half the machine's available memory,", mib(budget)));
+      set ? "its measure.max_memory_mib of"
+          : "the budget of half the memory this process can have (the least of MemAvailable, its cgroup's and "
+            "ulimit -v's room),",
+      mib(budget)));
 }
 
 }  // namespace aiway

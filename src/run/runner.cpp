@@ -399,7 +399,11 @@ void ScenarioRun::repetition(bool warmup, std::uint32_t index) {
   if (options_.on_event)
     options_.on_event({RunEvent::Kind::repetition_finished, s, index, count, warmup, &outcome.repetition, reruns});
   if (warmup) return;
-  if (const auto share = disturbed_share(s, outcome.repetition); share && reruns_left_ > 0) {
+  // A repetition bound to a common start time (a shard of a larger load) is
+  // never re-run: a re-run starts late and the lateness lands in every
+  // stream's TTFT. It is kept; its foreign_cpu_share marks it disturbed.
+  const bool bound_to_common_start = s.target.start_at > 0;
+  if (const auto share = disturbed_share(s, outcome.repetition); share && reruns_left_ > 0 && !bound_to_common_start) {
     // Taken again rather than averaged in: a gate must not read a busy machine as a slow build.
     --reruns_left_;
     result_.disturbed_reruns.push_back(*share);

@@ -27,23 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path temp_base() {
-  const char* base = std::getenv("TMPDIR");
-  return base && *base ? base : "/tmp";
-}
-
-// Folders of runs that were killed before they could remove their own
-// (aiway-stress-<pid>-XXXXXX whose process is gone) are removed by the next run.
-void remove_stale_folders() {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(temp_base(), ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("aiway-stress-", 0) != 0 || !entry.is_directory(ec)) continue;
-    const long pid = std::strtol(name.c_str() + 13, nullptr, 10);
-    if (pid <= 0 || (kill(pid_t(pid), 0) != 0 && errno == ESRCH)) fs::remove_all(entry.path(), ec);
-  }
-}
-
 // Starts the worker in a process group of its own, so a ^C at the terminal
 // reaches only this process, which passes it on once (a second SIGINT would
 // make the worker leave without writing its results).
@@ -113,24 +96,16 @@ std::string ProcessEnd::describe() const {
 }
 
 void bind_to_parent() {
-  const char* parent = std::getenv("AIWAY_PARENT_PID");
-  if (!parent) return;
+  const char* given = std::getenv("AIWAY_PARENT_PID");
+  if (!given) return;
+  const std::string parent = given;
+  // Only this process is the worker: a conductor or proxy it starts (which may
+  // be this very binary, `{self} conductor`) must not bind itself to us.
+  ::unsetenv("AIWAY_PARENT_PID");
   // The parent's death (kill -9, a cancelled CI job) sends this worker SIGTERM,
   // which it handles as a stop: it ends instead of running on as an orphan.
   prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (getppid() != pid_t(std::strtol(parent, nullptr, 10))) std::raise(SIGTERM);  // it died before prctl
-}
-
-ScratchFolder::ScratchFolder() {
-  remove_stale_folders();
-  std::string pattern = (temp_base() / fmt::format("aiway-stress-{}-XXXXXX", getpid())).string();
-  if (!mkdtemp(pattern.data())) throw std::runtime_error(fmt::format("cannot create a folder from {}", pattern));
-  path_ = pattern;
-}
-
-ScratchFolder::~ScratchFolder() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
+  if (getppid() != pid_t(std::strtol(parent.c_str(), nullptr, 10))) std::raise(SIGTERM);  // it died before prctl
 }
 
 std::uint32_t repetitions_for_worker(std::uint32_t repetitions, std::uint32_t processes, std::uint32_t worker) {

@@ -13,6 +13,7 @@
 
 #include "aiway/results.hpp"
 #include "aiway/scenario.hpp"
+#include "files/scratch_folder.hpp"
 
 namespace aiway {
 
@@ -50,20 +51,5 @@ std::filesystem::path own_executable();
 
 // In a worker (AIWAY_PARENT_PID set by its parent): end when the parent ends.
 void bind_to_parent();
-
-// A private folder for worker processes' scenario and results files, removed
-// with it; named aiway-stress-<pid>-XXXXXX under $TMPDIR, so the next run
-// removes it when this process was killed before it could.
-class ScratchFolder {
- public:
-  ScratchFolder();
-  ~ScratchFolder();
-  ScratchFolder(const ScratchFolder&) = delete;
-  ScratchFolder& operator=(const ScratchFolder&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace aiway

@@ -280,7 +280,8 @@ struct Assign {
     if constexpr (std::is_same_v<T, std::string>) {
       if (!node.is_string()) fail(at, name, fmt::format("expected a string, got {}", describe(node)));
       field = *node.value<std::string>();
-    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>> ||
+                         std::is_same_v<T, std::optional<std::vector<std::string>>>) {
       const toml::array* list = node.as_array();
       if (!list) fail(at, name, fmt::format("expected an array of strings, got {}", describe(node)));
       std::vector<std::string> items;
@@ -501,9 +502,9 @@ void validate(const Scenario& s) {
     const std::string socket = s.target.socket.empty() ? "/tmp/aiway-stress-XXXXXX/conductor.sock" : s.target.socket;
     check(socket.size() <= 107, "target.socket",
           fmt::format("{} bytes: a Unix socket path holds at most 107", socket.size()));
-    check(!s.target.command.empty() || !s.target.socket.empty(), "target.command",
+    check(!s.target.started_command().empty() || !s.target.socket.empty(), "target.command",
           "an empty command connects to a running conductor: name its socket in target.socket");
-    check(!s.target.legacy || s.target.command == TargetConfig{}.command, "target.legacy",
+    check(!s.target.legacy || s.target.started_command() == reference_conductor_command(), "target.legacy",
           "switches the reference conductor (the default target.command) to the real daemon's behaviours; a custom command cannot take it");
     check(s.target.askers <= s.target.surfaces, "target.askers", "at most target.surfaces: each asker is a surface",
           "target.surfaces");
@@ -538,7 +539,8 @@ void validate(const Scenario& s) {
     const bool started = s.starts_proxy();
     check(started || s.target.url.find("{port}") == std::string::npos, "target.url",
           "{port} is the port given to a started proxy: set target.command", "target.command");
-    check(s.target.config_template.empty() || (started && std::any_of(s.target.command.begin(), s.target.command.end(),
+    const std::vector<std::string>& command = s.target.started_command();
+    check(s.target.config_template.empty() || (started && std::any_of(command.begin(), command.end(),
                                                                         [](const std::string& a) { return a.find("{config}") != std::string::npos; })),
           "target.config_template", "the written config reaches the proxy as {config} in target.command", "target.command");
     check(double(s.backend.messages) * s.backend.streams <= kMaxHttpTokens, "backend.messages",
@@ -565,6 +567,7 @@ std::vector<Field> scenario_fields(const Scenario& s) {
     using T = std::decay_t<decltype(field)>;
     FieldValue value;
     if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::vector<std::string>>) value = field;
+    else if constexpr (std::is_same_v<T, std::optional<std::vector<std::string>>>) { if (field) value = *field; }
     else if constexpr (std::is_same_v<T, bool>) value = field;
     else if constexpr (is_choice<T>) value = std::string(choice_name(field));
     else if constexpr (std::is_same_v<T, std::optional<double>>) { if (field) value = *field; }

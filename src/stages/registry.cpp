@@ -213,12 +213,23 @@ std::string resolved_path(const Scenario& s, const std::string& field, const std
 
 }  // namespace
 
+std::vector<std::string> unoptimized_stages(const Scenario& s) {
+  std::vector<std::string> out;
+  if (s.target.kind != TargetKind::model) return out;
+  for (const auto& [role, impl] : {std::pair{StageRole::backend, &s.backend.impl}, std::pair{StageRole::conductor, &s.conductor.impl},
+                                   std::pair{StageRole::surface, &s.surface.impl}})
+    if (const StageInfo* info = stage_registry().find(role, *impl); info && !info->optimized)
+      out.push_back(fmt::format("{} {}", to_string(role), *impl));
+  return out;
+}
+
 void resolve_stages(Scenario& s) {
   if (!s.target.config_template.empty()) {
     s.target.config_template = resolved_path(s, "target.config_template", s.target.config_template);
     std::error_code ec;
     if (!std::filesystem::is_regular_file(s.target.config_template, ec))
-      throw ScenarioError(fmt::format("{}: target.config_template: no such file: {}", origin(s, "target.config_template"),
+      throw ScenarioError(fmt::format("{}: target.config_template: {}: {}", origin(s, "target.config_template"),
+                                      std::filesystem::exists(s.target.config_template, ec) ? "not a regular file" : "no such file",
                                       s.target.config_template));
   }
   s.backend.params = resolve_params(s, chosen(s, StageRole::backend, s.backend.impl), s.backend.params);
@@ -233,6 +244,12 @@ void resolve_stages(Scenario& s) {
     } catch (const InputError& e) {
       throw ScenarioError(fmt::format("{}: backend.trace: {}", origin(s, "backend.trace"), e.what()));
     }
+    // A recording longer than a repetition may last cannot replay: refused
+    // now, naming both, not blamed on the backend when the timeout strikes.
+    if (!trace.records.empty() && double(trace.records.back().due_ns) / 1e9 >= s.timeout_s)
+      fail(s, "backend.trace",
+           fmt::format("the recording lasts {:.1f} s, beyond the repetition's timeout_s ({} s): raise timeout_s",
+                       double(trace.records.back().due_ns) / 1e9, s.timeout_s));
     // The trace's shape is the workload's: show and the workload check see it.
     std::vector<std::uint64_t> per_stream(trace.streams, 0);
     for (const TraceRecord& r : trace.records) ++per_stream[r.stream];

@@ -4,6 +4,9 @@
 #include "aiway/scenario.hpp"
 #include "aiway/stage.hpp"
 
+#include <string>
+#include <vector>
+
 namespace aiway {
 
 // Checks backend.impl, conductor.impl and surface.impl against the registry
@@ -14,6 +17,10 @@ namespace aiway {
 // absolute, relative to the scenario file. Throws
 // ScenarioError naming where the bad value was set (file:line:column, --set).
 void resolve_stages(Scenario& scenario);
+
+// The scenario's stages that were compiled without optimisation, as
+// "ROLE NAME" (empty when all were optimised). Only a model target runs stages.
+std::vector<std::string> unoptimized_stages(const Scenario& scenario);
 
 // The stages of one repetition, from a scenario resolve_stages() accepts.
 StageSet make_stages(const Scenario& scenario);

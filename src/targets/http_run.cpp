@@ -20,6 +20,7 @@
 #include "pipeline/arrival.hpp"
 #include "results/derived_metrics.hpp"
 #include "targets/http_client.hpp"
+#include "files/scratch_folder.hpp"
 #include "targets/target_process.hpp"
 #include "upstream/llm_server.hpp"
 
@@ -95,7 +96,7 @@ bool meets(const std::optional<double>& limit_ms, double value_us) {
 TargetOutcome run_http_repetition(const Scenario& s, std::uint32_t index, const std::atomic<bool>* interrupt) {
   TargetOutcome out;
   const TargetConfig& t = s.target;
-  std::optional<PrivateFolder> folder;
+  std::optional<ScratchFolder> folder;
   std::optional<LlmServer> upstream_server;
   std::vector<std::pair<std::string, std::string>> values;
   std::optional<net::HttpUrl> url;
@@ -109,21 +110,21 @@ TargetOutcome run_http_repetition(const Scenario& s, std::uint32_t index, const 
     const std::string host = listen.host == "0.0.0.0" ? "127.0.0.1" : listen.host;
     values = {{"{upstream}", fmt::format("{}:{}", host, upstream_server->port())},
               {"{port}", std::to_string(t.url.find("{port}") != std::string::npos ? free_port() : 0)},
-              {"{dir}", folder->path()},
-              {"{config}", folder->path() + "/proxy.conf"},
+              {"{dir}", folder->path().string()},
+              {"{config}", (folder->path() / "proxy.conf").string()},
               {"{self}", this_program()},
               {"{user}", user_name()}};
     url = net::parse_http_url(substitute(t.url, values));
     if (!url) throw std::runtime_error(fmt::format("target.url {} is not http://HOST:PORT/PATH", substitute(t.url, values)));
     if (!t.config_template.empty()) {
-      std::ofstream config(folder->path() + "/proxy.conf", std::ios::binary);
+      std::ofstream config(folder->path() / "proxy.conf", std::ios::binary);
       config << substitute(read_text_file(t.config_template), values);
       if (!config.flush()) throw std::runtime_error("cannot write the proxy's config file");
     }
     if (started) {
       std::vector<std::string> argv;
-      for (const std::string& arg : t.command) argv.push_back(substitute(arg, values));
-      process = std::make_unique<TargetProcess>(argv, t.env);
+      for (const std::string& arg : t.started_command()) argv.push_back(substitute(arg, values));
+      process = std::make_unique<TargetProcess>(argv, t.env, folder->path());
     }
   } catch (const std::exception& e) {
     out.failure = e.what();
@@ -137,6 +138,7 @@ TargetOutcome run_http_repetition(const Scenario& s, std::uint32_t index, const 
   while (started) {
     if (net::connect_tcp(url->address.host, url->address.port, 100)) break;
     if (!process->running()) {
+      process->end_strays(500);  // named in how_it_ended()
       out.failure = fmt::format("the target ({}) ended before it listened on {}:{}: {}", process->how_it_ended(),
                                 url->address.host, url->address.port, process->output_tail());
       return out;
@@ -215,6 +217,7 @@ TargetOutcome run_http_repetition(const Scenario& s, std::uint32_t index, const 
       break;
     }
     if (process && !process->running()) {
+      process->end_strays(500);  // named in how_it_ended()
       out.failure = fmt::format("the target ended mid-run ({}); its output: {}", process->how_it_ended(), process->output_tail());
       break;
     }
@@ -301,6 +304,8 @@ TargetOutcome run_http_repetition(const Scenario& s, std::uint32_t index, const 
   Metrics& m = rep.metrics;
   set_stream_metrics(records, m);
   m.set("upstream_requests", double(upstream.generate_requests()));
+  m.set("foreign_requests", double(upstream.foreign_requests()));
+  m.set("upstream_connections_refused", double(upstream.refused_connections()));
   m.set("upstream_write_timeouts", double(std::count_if(answers.begin(), answers.end(), [](const auto& a) { return a.write_timed_out; })));
   if (s.measure.latency && corrected.count() > 0) {
     set_token_latency_metrics(corrected, m);

@@ -75,6 +75,34 @@ std::vector<pid_t> process_tree(pid_t root) {
   return tree;
 }
 
+// This process's live children, from /proc/*/stat (field 4, the parent).
+std::vector<pid_t> children_of_this_process() {
+  std::vector<pid_t> children;
+  const pid_t self = ::getpid();
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    const std::size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    long parent = 0;
+    if (rest >> state >> parent && parent == self && state != 'Z') children.push_back(pid_t(std::stol(name)));
+  }
+  return children;
+}
+
+std::string command_name(pid_t pid) {
+  std::ifstream comm(fmt::format("/proc/{}/comm", pid));
+  std::string name;
+  std::getline(comm, name);
+  return name.empty() ? "?" : name;
+}
+
 }  // namespace
 
 std::optional<ProcSample> sample_process(pid_t pid) {
@@ -94,17 +122,6 @@ std::optional<bool> any_thread_runnable(pid_t pid) {
   for (const pid_t p : process_tree(pid))
     if (one_thread_runnable(p)) return true;
   return false;
-}
-
-PrivateFolder::PrivateFolder() {
-  char path[] = "/tmp/aiway-stress-XXXXXX";
-  if (!::mkdtemp(path)) throw std::runtime_error(fmt::format("cannot create a private folder in /tmp: {}", std::strerror(errno)));
-  dir_ = path;
-}
-
-PrivateFolder::~PrivateFolder() {
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
 }
 
 std::string this_program() {
@@ -145,29 +162,45 @@ std::int64_t ProcessSampler::stop() {
   return peak_.load();
 }
 
-TargetProcess::TargetProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+TargetProcess::TargetProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                             const std::filesystem::path& folder) {
   if (argv.empty()) throw std::runtime_error("the target command is empty");
-  char path_template[] = "/tmp/aiway-stress-target-XXXXXX";
-  const int log = ::mkstemp(path_template);
-  if (log < 0) throw std::runtime_error(fmt::format("cannot create the target's log file: {}", std::strerror(errno)));
-  log_path_ = path_template;
+  log_path_ = (folder / "target.log").string();
+  const int log = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (log < 0) throw std::runtime_error(fmt::format("cannot create the target's log file {}: {}", log_path_, std::strerror(errno)));
   // The child reports a failed exec through this pipe (closed on a successful exec).
   int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    ::close(log);
+    throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
+  }
   std::vector<std::string> environment;
-  for (char** e = environ; *e; ++e) environment.emplace_back(*e);
+  // A worker's tie to its parent is the worker's alone (see bind_to_parent).
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, "AIWAY_PARENT_PID=", 17) != 0) environment.emplace_back(*e);
   for (const auto& kv : env) {
     const std::string name = kv.substr(0, kv.find('='));
     std::erase_if(environment, [&](const std::string& e) { return e.compare(0, name.size() + 1, name + "=") == 0; });
     environment.push_back(kv);
   }
+  // Whatever the target forks, even a daemon that leaves its process group
+  // and session, becomes this process's child when its parent exits, so the
+  // harness finds and ends it (end_strays). What was our child before is not the target's.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  children_before_ = children_of_this_process();
   std::vector<char*> args, envp;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   for (const auto& e : environment) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid_ < 0) {
+    const int error = errno;
+    ::close(log);
+    ::close(report[0]);
+    ::close(report[1]);
+    throw std::runtime_error(fmt::format("fork: {}", std::strerror(error)));
+  }
   if (pid_ == 0) {
     ::setpgid(0, 0);  // its own group: a stop reaches its children too
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // a harness killed outright leaves no conductor behind
@@ -196,7 +229,36 @@ TargetProcess::TargetProcess(const std::vector<std::string>& argv, const std::ve
 
 TargetProcess::~TargetProcess() {
   if (pid_ > 0 && running()) stop(500);
-  if (!log_path_.empty()) ::unlink(log_path_.c_str());
+  end_strays(500);
+}
+
+void TargetProcess::end_strays(double grace_ms) {
+  if (pid_ <= 0) return;
+  auto strays = [&] {
+    std::vector<pid_t> found;
+    for (const pid_t child : children_of_this_process())
+      if (child != pid_ && std::find(children_before_.begin(), children_before_.end(), child) == children_before_.end())
+        found.push_back(child);
+    return found;
+  };
+  std::vector<pid_t> left = strays();
+  if (left.empty()) return;
+  for (const pid_t p : left) {
+    strays_ += fmt::format("{}{} (pid {})", strays_.empty() ? "" : ", ", command_name(p), p);
+    ::kill(-p, SIGTERM);  // a daemon leads a group of its own: its workers go with it
+    ::kill(p, SIGTERM);
+  }
+  const std::int64_t deadline = monotonic_ns() + std::int64_t(grace_ms * 1e6);
+  while (!left.empty() && monotonic_ns() < deadline) {
+    for (const pid_t p : left) ::waitpid(p, nullptr, WNOHANG);  // only those: never another child's status
+    sleep_ns(5'000'000);
+    left = strays();
+  }
+  for (const pid_t p : left) {
+    ::kill(-p, SIGKILL);
+    ::kill(p, SIGKILL);
+  }
+  for (const pid_t p : left) ::waitpid(p, nullptr, 0);
 }
 
 void TargetProcess::reap(int status) {
@@ -231,18 +293,28 @@ bool TargetProcess::ends_within(double ms) {
 }
 
 void TargetProcess::stop(double grace_ms) {
-  if (!running()) return;
+  if (!running()) {
+    end_strays(grace_ms);
+    return;
+  }
   ::kill(-pid_, SIGTERM);
   ::kill(pid_, SIGTERM);
-  if (ends_within(grace_ms)) return;
+  if (ends_within(grace_ms)) {
+    end_strays(grace_ms);
+    return;
+  }
   killed_ = true;
   ::kill(-pid_, SIGKILL);
   ::kill(pid_, SIGKILL);
   int status = 0;
   if (::waitpid(pid_, &status, 0) == pid_) reap(status);
+  end_strays(grace_ms);
 }
 
-std::string TargetProcess::how_it_ended() const { return ended_.empty() ? "still running" : ended_; }
+std::string TargetProcess::how_it_ended() const {
+  const std::string ended = ended_.empty() ? "still running" : ended_;
+  return strays_.empty() ? ended : fmt::format("{}; it had left processes running outside its group, ended by the harness: {}", ended, strays_);
+}
 
 std::string TargetProcess::output_tail(std::size_t max_bytes) const {
   std::ifstream in(log_path_, std::ios::binary);

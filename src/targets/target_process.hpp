@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <thread>
@@ -29,20 +30,6 @@ std::optional<ProcSample> sample_process(pid_t pid);
 // polls instead of sleeping is always runnable, however little CPU a busy
 // machine leaves it: this sees busy polling where a CPU share cannot.
 std::optional<bool> any_thread_runnable(pid_t pid);
-
-// A private folder per repetition (mode 0700, removed with everything in it):
-// no other run's socket or config file is ever replaced.
-class PrivateFolder {
- public:
-  PrivateFolder();
-  ~PrivateFolder();
-  PrivateFolder(const PrivateFolder&) = delete;
-  PrivateFolder& operator=(const PrivateFolder&) = delete;
-  const std::string& path() const { return dir_; }
-
- private:
-  std::string dir_;
-};
 
 // This binary's path ({self} in a target command).
 std::string this_program();
@@ -80,9 +67,11 @@ class ProcessSampler {
 class TargetProcess {
  public:
   // Starts argv with env added to this process's environment; stdout and
-  // stderr go to a file kept for the failure message. Throws
-  // std::runtime_error when it cannot be started (no such program).
-  TargetProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env);
+  // stderr go to target.log in `folder` (the repetition's scratch folder,
+  // so nothing is left behind however the run ends), kept for the failure
+  // message. Throws std::runtime_error when it cannot be started (no such program).
+  TargetProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                const std::filesystem::path& folder);
   ~TargetProcess();  // stops it if still running
   TargetProcess(const TargetProcess&) = delete;
   TargetProcess& operator=(const TargetProcess&) = delete;
@@ -92,8 +81,13 @@ class TargetProcess {
   bool running();
   // Waits up to ms for it to end; true if it has.
   bool ends_within(double ms);
-  // SIGTERM, then SIGKILL after grace_ms; describes how it ended.
+  // SIGTERM, then SIGKILL after grace_ms; describes how it ended. Then ends
+  // every process the target left behind (a daemon that forked away).
   void stop(double grace_ms);
+  // Ends the processes the target started that outlived it or left its
+  // group (they were re-parented to this process, a child subreaper), and
+  // names them in how_it_ended().
+  void end_strays(double grace_ms);
   // "exit 0", "exit 3", "killed by SIGSEGV", "still running"; and the numeric
   // form for the metrics: the exit code, or -signal.
   std::string how_it_ended() const;
@@ -110,6 +104,8 @@ class TargetProcess {
   std::optional<int> exit_value_;
   std::string ended_;
   bool killed_ = false;
+  std::vector<pid_t> children_before_;  // this process's children before the target started
+  std::string strays_;                  // "nginx (pid 123), ..." ended by end_strays
 };
 
 }  // namespace aiway

@@ -17,6 +17,7 @@
 #include "measure/process_stats.hpp"
 #include "results/derived_metrics.hpp"
 #include "targets/surface_client.hpp"
+#include "files/scratch_folder.hpp"
 #include "targets/target_process.hpp"
 #include "upstream/llm_server.hpp"
 #include "wire/frame.hpp"
@@ -37,7 +38,7 @@ std::int64_t ms_ns(double ms) { return std::int64_t(ms * 1e6); }
 
 std::vector<std::string> target_command(const Scenario& s, const std::string& socket) {
   std::vector<std::string> argv;
-  for (const std::string& arg : s.target.command) argv.push_back(substitute(arg, {{"{socket}", socket}, {"{self}", this_program()}}));
+  for (const std::string& arg : s.target.started_command()) argv.push_back(substitute(arg, {{"{socket}", socket}, {"{self}", this_program()}}));
   if (s.target.legacy) argv.push_back("--legacy");
   return argv;
 }
@@ -72,8 +73,8 @@ void set_process_metrics(const TargetSamples& samples, TargetProcess* process, c
 TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* interrupt) {
   TargetOutcome out;
   const TargetConfig& t = s.target;
-  PrivateFolder folder;
-  const std::string socket = t.socket.empty() ? folder.path() + "/conductor.sock" : t.socket;
+  ScratchFolder folder;
+  const std::string socket = t.socket.empty() ? (folder.path() / "conductor.sock").string() : t.socket;
   std::optional<LlmServer> upstream_server;
   try {
     upstream_server.emplace(answer_plan(s), *net::parse_host_port(s.upstream.listen));
@@ -86,13 +87,13 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   std::unique_ptr<TargetProcess> process;
   pid_t pid = 0;
   const std::int64_t t0 = monotonic_ns();
-  if (!t.command.empty()) {
+  if (!t.started_command().empty()) {
     std::vector<std::string> env = {"OLLAMA_HOST=127.0.0.1", fmt::format("OLLAMA_PORT={}", upstream.port()),
                                     fmt::format("CONDUCTOR_SOCKET={}", socket), "YOLLAYAH_GREET=0",
                                     "CONDUCTOR_MAX_MESSAGES_PER_MINUTE=1000000"};
     env.insert(env.end(), t.env.begin(), t.env.end());
     try {
-      process = std::make_unique<TargetProcess>(target_command(s, socket), env);
+      process = std::make_unique<TargetProcess>(target_command(s, socket), env, folder.path());
     } catch (const std::exception& e) {
       out.failure = e.what();
       return out;
@@ -106,6 +107,7 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   for (;;) {
     if (net::connect_unix(socket)) break;
     if (process && !process->running()) {
+      process->end_strays(500);  // named in how_it_ended()
       out.failure = fmt::format("the target ({}) ended before its socket {} appeared: {}", process->how_it_ended(), socket,
                                 process->output_tail());
       return out;
@@ -151,6 +153,7 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   auto failed_midway = [&]() -> bool {
     if (!process || process->running()) return false;
     if (process->exit_value() == 0 && surfaces.front()->quit_requested()) return false;
+    process->end_strays(500);  // named in how_it_ended()
     out.failure = fmt::format("the target ended mid-run ({}); its output: {}", process->how_it_ended(), process->output_tail());
     return true;
   };
@@ -321,6 +324,8 @@ TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* 
   m.set("events_unacked", double(unacked));
   m.set("notifies", double(notifies));
   m.set("upstream_requests", double(upstream.generate_requests()));
+  m.set("foreign_requests", double(upstream.foreign_requests()));
+  m.set("upstream_connections_refused", double(upstream.refused_connections()));
   m.set("upstream_write_timeouts", double(std::count_if(answers.begin(), answers.end(), [](const auto& a) { return a.write_timed_out; })));
 
   const double wall_s = double(last_token - request_ns) / 1e9;

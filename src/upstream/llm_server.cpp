@@ -1,5 +1,8 @@
 #include "upstream/llm_server.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <time.h>
 
@@ -93,6 +96,9 @@ AnswerPlan answer_plan(const Scenario& s) {
   p.eof_without_done = u.eof_without_done;
   if (u.empty_answer) p.tokens = 0;
   p.write_timeout_ms = u.write_timeout_ms;
+  // Room for every planned stream twice (a proxy may open its own next to a
+  // client's), and for probes.
+  p.max_connections = 2 * s.backend.streams * (s.target.kind == TargetKind::aiway ? s.target.askers : 1) + 64;
   return p;
 }
 
@@ -127,9 +133,36 @@ void LlmServer::accept_loop() {
   while (!stop_) {
     net::Fd connection = net::accept_within(listener_.get(), 0, &stop_);
     if (!connection) continue;
+    if (open_connections_.load() >= plan_.max_connections && !close_one_idle_connection()) {
+      ++refused_connections_;
+      continue;  // every open one is answering: the new one is closed as it goes out of scope
+    }
+    ++open_connections_;
+    auto peer = std::make_shared<Peer>();
+    peer->fd = connection.get();
     std::lock_guard lock(mutex_);
-    connections_.emplace_back([this, fd = std::move(connection)]() mutable { serve(std::move(fd)); });
+    peers_.push_back(peer);
+    connections_.emplace_back([this, peer, fd = std::move(connection)]() mutable {
+      serve(std::move(fd), *peer);
+      peer->done = true;
+      --open_connections_;
+    });
   }
+}
+
+// At the cap, the oldest connection waiting for a request (idle: an
+// attacker's, or a keep-alive no one uses) makes room; one that is being
+// answered never does. The thread that serves it ends as its read fails.
+bool LlmServer::close_one_idle_connection() {
+  std::lock_guard lock(mutex_);
+  std::erase_if(peers_, [](const std::shared_ptr<Peer>& p) { return p->done.load(); });
+  for (const auto& p : peers_)
+    if (p->idle.load() && !p->closing.exchange(true)) {
+      ::shutdown(p->fd, SHUT_RDWR);
+      ++refused_connections_;
+      return true;
+    }
+  return false;
 }
 
 bool LlmServer::respond(int fd, unsigned status, std::string_view body) {
@@ -145,19 +178,31 @@ bool LlmServer::respond(int fd, unsigned status, std::string_view body) {
   return net::send_all(fd, out.str(), plan_.write_timeout_ms) == net::IoStatus::ok;
 }
 
-void LlmServer::serve(net::Fd connection) {
+void LlmServer::serve(net::Fd connection, Peer& peer) {
   namespace http = net::http;
   std::string pending;
+  // Another user of this machine is no part of the run: whatever it asks is
+  // refused and counted, so it can neither take a planned answer nor move a figure.
+  const std::optional<unsigned> uid = net::loopback_peer_uid(connection.get());
+  const bool foreign = uid && *uid != ::geteuid() && *uid != 0;
   while (!stop_) {
     http::request_parser<http::string_body> parser;
     parser.eager(true);
     parser.body_limit(16 << 20);
     boost::beast::error_code ec;
+    peer.idle = true;
     if (net::read_http(connection.get(), parser, pending, false, kRequestTimeoutMs, &stop_, ec) != net::IoStatus::ok) return;
+    peer.idle = false;
+    if (peer.closing) return;  // closed to make room while its request came in
     const auto& request = parser.get();
     last_activity_ns_ = monotonic_ns();
     const std::string target(request.target());
     const auto api = net::stream_api_of(target);
+    if (foreign) {
+      ++foreign_requests_;
+      respond(connection.get(), 403, error_body("this upstream serves the harness's own run only"));
+      return;
+    }
     if (request.method() == http::verb::get && target == "/api/tags") {
       ++tags_requests_;
       if (!respond(connection.get(), 200, R"({"models":[{"name":"yollayah:latest","model":"yollayah:latest"}]})")) return;

@@ -6,7 +6,9 @@
 // server records, per token, when it was due and when it went on the wire, so
 // the far end can measure latency from the intended send time.
 //
-// Threads: one accepts, one per connection answers. answers() is read after
+// Threads: one accepts, one per connection answers (at most
+// plan.max_connections at once). Only this machine's user (or root) is
+// served: a request from another local user is refused and counted. answers() is read after
 // stop(); the atomics are for a watchdog while it runs.
 #pragma once
 
@@ -44,6 +46,10 @@ struct AnswerPlan {
   std::uint64_t reset_at = 0;            // after this many tokens the connection is reset
   bool eof_without_done = false;         // the body ends without the done line
   double write_timeout_ms = 5000;        // a conductor that stops reading costs this, then the answer is abandoned
+  // Connections served at once (each is a thread here: a flood of idle
+  // connections must not exhaust the machine); at the cap the oldest idle
+  // one is closed to make room, and counted.
+  std::uint32_t max_connections = 256;
 };
 
 AnswerPlan answer_plan(const Scenario& s);
@@ -86,12 +92,24 @@ class LlmServer {
   // Streaming requests (generate, chat, chat completions).
   std::uint32_t generate_requests() const { return generate_requests_.load(); }
   std::uint32_t tags_requests() const { return tags_requests_.load(); }
+  // Requests refused because they came from another user of this machine:
+  // they are answered 403 and never served from the run's books.
+  std::uint32_t foreign_requests() const { return foreign_requests_.load(); }
+  // Connections closed because max_connections were open: the oldest idle
+  // one to make room, or the new one when every open one was being answered.
+  std::uint32_t refused_connections() const { return refused_connections_.load(); }
   bool answering() const { return answering_.load() > 0; }
   std::int64_t last_activity_ns() const { return last_activity_ns_.load(std::memory_order_relaxed); }
 
  private:
+  // A connection as the accept loop sees it, to close an idle one at the cap.
+  struct Peer {
+    int fd = -1;
+    std::atomic<bool> idle{false}, closing{false}, done{false};
+  };
   void accept_loop();
-  void serve(net::Fd connection);
+  bool close_one_idle_connection();
+  void serve(net::Fd connection, Peer& peer);
   // Streams one planned answer; false when the connection cannot be reused.
   bool answer(int fd, AnswerRecord& record, bool chunked);
   // A whole response with a small body (tags, errors); false when it could not be written.
@@ -104,9 +122,11 @@ class LlmServer {
   std::thread acceptor_;
   mutable std::mutex mutex_;  // guards connections_ and answers_
   std::vector<std::thread> connections_;
+  std::vector<std::shared_ptr<Peer>> peers_;  // the open connections, oldest first
   std::vector<std::unique_ptr<AnswerRecord>> answers_;  // in the order they were asked for
   std::atomic<std::uint64_t> tokens_sent_{0};
-  std::atomic<std::uint32_t> generate_requests_{0}, tags_requests_{0};
+  std::atomic<std::uint32_t> generate_requests_{0}, tags_requests_{0}, foreign_requests_{0}, refused_connections_{0};
+  std::atomic<std::uint32_t> open_connections_{0};
   std::atomic<int> answering_{0};
   std::atomic<std::int64_t> last_activity_ns_{0};
 };

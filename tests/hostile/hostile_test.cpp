@@ -75,6 +75,7 @@ fs::path prepare() {
   std::ofstream(d / "surface-stall-ms.toml") << "name = \"x\"\n[faults]\nsurface_stall_at = 10\n";
   std::ofstream(d / "error-at.toml") << "[backend]\nmessages = 100\n[faults]\nerror_at = 200\n";
   std::ofstream(d / "arrival.toml") << "[backend]\narrival = \"poisson\"\n";
+  std::ofstream(d / "long.jsonl") << "{\"t_us\": 200000000, \"stream\": 0, \"text\": \"x\"}\n";
   mkfifo((d / "fifo").c_str(), 0644);
   mkfifo((d / "fifo.toml").c_str(), 0644);
   fs::create_symlink("/dev/null", d / "link-to-dev");
@@ -215,12 +216,18 @@ std::vector<Case> corpus() {
   cases.push_back({"baseline_no_repetitions", "baseline update --from {d}/norep.json --out {d}/b.json", 2,
                    "{d}/norep.json: scenario a has no repetition"});
   cases.push_back({"baseline_duplicate_scenario", "baseline update --from {d}/twice.json --out {d}/b.json", 2,
-                   "{d}/twice.json: scenario a appears twice"});
+                   "{d}/twice.json: scenarios[1]: scenario a appears twice"});
+  cases.push_back({"trace_longer_than_timeout", "run -s trace-replay -r 1 --set backend.trace={d}/long.jsonl", 2,
+                   "backend.trace|beyond the repetition's timeout_s"});
+  cases.push_back({"config_template_fifo", "run -s sse-nginx -r 1 --set target.config_template={d}/fifo", 2,
+                   "target.config_template: not a regular file"});
+  cases.push_back({"compare_duplicate_scenario", "compare {d}/twice.json {d}/good.json", 2,
+                   "{d}/twice.json: scenarios[1]: scenario a appears twice"});
   cases.push_back({"baseline_same_source_twice", "baseline update --from {d}/good.json --from {d}/good.json --out {d}/b.json", 2,
                    "--from {d}/good.json: given twice"});
   // 6. Memory: valid scenarios too large for the machine are refused with the estimate.
   cases.push_back({"memory_streams", "run -s 1m-short -r 1 --set backend.streams=4096", 2,
-                   "scenario 1m-short needs about|transcripts: 4096 streams x 10 MiB|half the machine's available memory"});
+                   "scenario 1m-short needs about|transcripts: 4096 streams x 10 MiB|half the memory this process can have"});
   cases.push_back({"memory_token_size", "run -s 1m-short -r 1 --set backend.size=16000000 --set backend.messages=100", 2,
                    "channels: 20000 slots x 16000112 bytes"});
   cases.push_back({"memory_capacity_budget", "run -s 1m-short -r 1 --set channel.capacity=10000000 --set measure.max_memory_mib=100", 2,

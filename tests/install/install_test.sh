@@ -13,8 +13,8 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "install test: $*" >&2; exit 1; }
 
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
-cmake -S "$source/examples/passthrough_conductor" -B "$work/example" -DCMAKE_PREFIX_PATH="$work/prefix" \
-  -DCMAKE_BUILD_TYPE=Release >/dev/null
+# As the README documents it: no build type given, so the example's own default (Release).
+cmake -S "$source/examples/passthrough_conductor" -B "$work/example" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/example" >/dev/null
 stress=$work/example/my-stress
 cd "$work"
@@ -40,7 +40,9 @@ set -e
 
 python3 - <<'PY' || fail "results do not say what was run"
 import json
-c = json.load(open("canaries.json"))["scenarios"][0]
+run = json.load(open("canaries.json"))
+assert run["tool"]["unoptimized_stages"] == [], run["tool"]  # the example builds optimised by default
+c = run["scenarios"][0]
 assert c["config"]["conductor"]["impl"] == "passthrough", c["config"]["conductor"]
 for r in c["repetitions"]:
     m = r["metrics"]
@@ -61,6 +63,15 @@ export PKG_CONFIG_PATH=$work/prefix/lib/pkgconfig
 g++ -O2 -o my-stress-pc "$source/examples/passthrough_conductor/passthrough.cpp" $(pkg-config --cflags --libs aiway-stress) \
   || fail "building the example with pkg-config failed"
 ./my-stress-pc stages | grep -q "passthrough" || fail "the pkg-config build does not have the passthrough conductor"
+# A stage built without optimisation is named, in a warning and in the results.
+# shellcheck disable=SC2046
+g++ -O0 -o my-stress-debug "$source/examples/passthrough_conductor/passthrough.cpp" $(pkg-config --cflags --libs aiway-stress) \
+  || fail "building the example without optimisation failed"
+AIWAY_SCENARIOS_DIR=$(pkg-config --variable=scenariosdir aiway-stress) ./my-stress-debug run -s canaries --set conductor.impl=passthrough \
+  -r 1 --warmup 0 --quiet --out debug.json 2> debug.err >/dev/null || fail "canaries through the -O0 build did not pass"
+grep -q "conductor passthrough was compiled without optimisation" debug.err || fail "no warning for a stage built without optimisation"
+python3 -c 'import json,sys; t=json.load(open("debug.json"))["tool"]; sys.exit(t["unoptimized_stages"] != ["conductor passthrough"])' \
+  || fail "the results do not name the stage built without optimisation"
 # pkg-config users name the scenarios folder: the package says where it is.
 AIWAY_SCENARIOS_DIR=$(pkg-config --variable=scenariosdir aiway-stress) ./my-stress-pc run -s canaries --set conductor.impl=passthrough -r 1 --warmup 0 --quiet >/dev/null \
   || fail "canaries through the pkg-config build did not pass"

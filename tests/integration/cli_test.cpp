@@ -898,6 +898,18 @@ echo "left: $(ls "$TMPDIR" | grep -c '^aiway-stress-')"
 
 namespace {
 
+// The memory budget is judged against what this process can have: under
+// ulimit -v that is far less than the machine's free memory.
+TEST(CliReliability, TheMemoryBudgetHonoursUlimit) {
+  if (under_sanitizer()) GTEST_SKIP() << "sanitizers reserve terabytes of address space: ulimit -v cannot apply";
+  const std::string big = "run -s 1m-medium --set channel.capacity=8000000 --set backend.size=1000 --set backend.messages=1000 "
+                          "-r 1 --warmup 0 -q --no-calibrate";
+  const Outcome limited = cli(big, "ulimit -v 3000000;");
+  EXPECT_EQ(limited.exit_code, 2) << limited.err;
+  EXPECT_NE(limited.err.find("needs about 8.3 GiB"), std::string::npos) << limited.err;
+  EXPECT_NE(limited.err.find("ulimit -v"), std::string::npos) << limited.err;
+}
+
 TEST(CliReliability, OutOfMemoryDuringARunFailsItAndKeepsTheResults) {
   if (under_sanitizer()) GTEST_SKIP() << "sanitizers reserve terabytes of address space: ulimit -v cannot apply";
   const fs::path dir = scratch();

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "aiway/scenario_file.hpp"
+#include "stages/resolve.hpp"
 #include "scenario/scenario_toml.hpp"
 
 namespace aiway {
@@ -115,6 +116,39 @@ TEST(Scenario, ShippedScenariosAreValid) {
   for (const char* seed : {"1m-short", "1m-medium", "1k-long", "rapid-tokens", "backpressure"})
     EXPECT_NO_THROW(load_scenario_file(resolve_scenario(seed, AIWAY_SCENARIOS_DIR))) << seed;
   EXPECT_THROW(resolve_scenario("no-such-scenario", AIWAY_SCENARIOS_DIR), ScenarioError);
+}
+
+// A scenario carried to a worker process or read back from a results file
+// travels as TOML: after the trip it must behave exactly as before, whatever
+// was written in its file and whatever was left to defaults.
+TEST(Scenario, EveryShippedScenarioBehavesTheSameAfterARoundTrip) {
+  std::size_t checked = 0;
+  for (const auto& e : list_scenarios(AIWAY_SCENARIOS_DIR)) {
+    Scenario s = load_scenario_file(e.file);
+    resolve_stages(s);
+    const std::string text = scenario_to_toml(s);
+    Scenario back = parse_scenario(text, "worker.toml");
+    resolve_stages(back);
+    EXPECT_EQ(scenario_to_toml(back), text) << e.name;
+    EXPECT_EQ(back.starts_proxy(), s.starts_proxy()) << e.name;
+    EXPECT_EQ(back.target.started_command(), s.target.started_command()) << e.name;
+    EXPECT_EQ(back.unpaced_model(), s.unpaced_model()) << e.name;
+    ++checked;
+  }
+  EXPECT_GE(checked, 20u);
+}
+
+TEST(Scenario, TargetCommandDefaultsByKind) {
+  const Scenario direct = parse_scenario("[target]\nkind = \"http\"\n", "t.toml");
+  EXPECT_FALSE(direct.starts_proxy());
+  EXPECT_TRUE(direct.target.started_command().empty());
+  const Scenario conductor = parse_scenario("[target]\nkind = \"aiway\"\n", "t.toml");
+  EXPECT_EQ(conductor.target.started_command(), reference_conductor_command());
+  // Written out in full (as a worker's file is), an HTTP target's empty command still starts nothing.
+  const Scenario written = parse_scenario("[target]\nkind = \"http\"\ncommand = []\n", "t.toml");
+  EXPECT_FALSE(written.starts_proxy());
+  const Scenario proxy = parse_scenario("[target]\nkind = \"http\"\ncommand = [\"nginx\"]\n", "t.toml");
+  EXPECT_TRUE(proxy.starts_proxy());
 }
 
 }  // namespace

@@ -1,0 +1,53 @@
+// Every gating metric of every shipped scenario reaches the trackers' formats
+// (Bencher's BMF and OpenMetrics): a gate that decides on a metric no tracker
+// shows cannot be followed there.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "aiway/scenario_file.hpp"
+#include "compare/verdict.hpp"
+#include "report/reporter.hpp"
+
+namespace aiway {
+namespace {
+
+TEST(Trackers, EveryGatingMetricOfEveryShippedScenarioIsExported) {
+  std::size_t scenarios = 0;
+  for (const auto& e : list_scenarios(AIWAY_SCENARIOS_DIR)) {
+    ScenarioResult r;
+    r.scenario = load_scenario_file(e.file);
+    Repetition rep;
+    const std::vector<std::string> gating = gating_metrics(r.scenario);
+    ASSERT_FALSE(gating.empty()) << e.name;
+    for (const std::string& g : gating) rep.metrics.set(g, 0.25);
+    r.repetitions = {rep, rep};
+    RunResults results;
+    results.scenarios = {r};
+    std::ostringstream bmf, openmetrics;
+    make_file_reporter("bmf")->report(results, bmf);
+    make_file_reporter("openmetrics")->report(results, openmetrics);
+    const nlohmann::json parsed = nlohmann::json::parse(bmf.str());
+    for (const std::string& g : gating) {
+      const MetricDescriptor* m = find_metric(g);
+      ASSERT_NE(m, nullptr) << e.name << ": " << g;
+      EXPECT_TRUE(parsed["aiway/" + e.name].contains(g)) << e.name << ": " << g << " missing in BMF";
+      const TrackerName name = tracker_name(*m);
+      EXPECT_NE(openmetrics.str().find(name.name + "{scenario=\"" + e.name + "\""), std::string::npos)
+          << e.name << ": " << g << " missing in OpenMetrics as " << name.name;
+    }
+    ++scenarios;
+  }
+  EXPECT_GE(scenarios, 20u);
+}
+
+TEST(Trackers, DerivedNamesAreInBaseUnits) {
+  const TrackerName ttft = tracker_name(*find_metric("ttft_p99_us"));
+  EXPECT_EQ(ttft.name, "aiway_ttft_p99_seconds");
+  EXPECT_DOUBLE_EQ(ttft.scale, 1e-6);
+}
+
+}  // namespace
+}  // namespace aiway
