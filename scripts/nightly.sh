@@ -27,7 +27,7 @@ if [ -n "${AIWAY_NIGHTLY_BIN:-}" ]; then
   bin="$AIWAY_NIGHTLY_BIN"
 else
   "$root/scripts/setup.sh" || exit 2
-  "$root/scripts/build.sh" release || exit 3
+  "$root/scripts/build.sh" release aiway-stress || exit 3
   bin="$root/build/release/aiway-stress"
 fi
 class="${AIWAY_MACHINE_CLASS:-$(uname -m)-$(nproc)cpu}"

@@ -100,9 +100,10 @@ TEST(Reliability, EveryCheckedInBaselineLoadsAndJudgesAFreshRun) {
         << file << ": exit " << fresh.exit_code << "\n" << fresh.out << fresh.err;
     EXPECT_NE(fresh.out.find("1m-short"), std::string::npos) << fresh.out;
     // It covers every shipped scenario: the nightly job compares them all.
-    for (const auto& s : fs::directory_iterator(AIWAY_SCENARIOS_DIR))
-      if (s.path().extension() == ".toml")
-        EXPECT_TRUE(covered.count(s.path().stem().string())) << file << " has no " << s.path().stem();
+    for (const auto& s : fs::directory_iterator(AIWAY_SCENARIOS_DIR)) {
+      if (s.path().extension() != ".toml") continue;
+      EXPECT_TRUE(covered.count(s.path().stem().string())) << file << " has no " << s.path().stem();
+    }
   }
   EXPECT_GT(baselines, 0u);
 }
@@ -292,6 +293,22 @@ TEST(Reliability, AReplacedResultsFileKeepsItsMode) {
   ASSERT_EQ(::stat(out.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_NE(slurp(out).find("1m-short"), std::string::npos);
+}
+
+// A repetition bound to a common start time is never re-run after it (the
+// lateness would land in every stream's TTFT): kept, and marked disturbed.
+// measure.max_foreign_cpu = 0 calls any other work on the machine a
+// disturbance, so a re-run would be due in nearly every repetition.
+TEST(Reliability, AShardBoundToACommonStartIsNotReRunLate) {
+  const fs::path out = scratch() / "shard.json";
+  const Outcome o = cli(fmt::format("run -s sse-direct -r 2 --warmup 0 -q --shard 1/2 --start-at {} --set target.start_every_s=1 "
+                                    "--set backend.streams=4 --set backend.messages=20 --set measure.max_foreign_cpu=0 --out {}",
+                                    std::time(nullptr) + 2, out.string()));
+  ASSERT_TRUE(fs::exists(out)) << o.err;
+  const json s = json::parse(slurp(out))["scenarios"][0];
+  EXPECT_EQ(s["repetitions"].size(), 2u);
+  EXPECT_TRUE(s["disturbed_reruns"].empty()) << s["disturbed_reruns"].dump();
+  for (const json& rep : s["repetitions"]) EXPECT_TRUE(rep["metrics"].contains("foreign_cpu_share")) << "the mark is kept";
 }
 
 // A fixed port that something already listens on is refused: the run would
