@@ -140,6 +140,7 @@ void LlmServer::accept_loop() {
     ++open_connections_;
     auto peer = std::make_shared<Peer>();
     peer->fd = connection.get();
+    peer->idle = true;  // no request read yet: it may make room from the start
     std::lock_guard lock(mutex_);
     peers_.push_back(peer);
     connections_.emplace_back([this, peer, fd = std::move(connection)]() mutable {

@@ -365,8 +365,9 @@ TEST(Reliability, AStrangersRequestToTheUpstreamChangesNoFigure) {
   if (geteuid() != 0) GTEST_SKIP() << "acting as another user (nobody) needs root";
   const std::uint16_t port = free_loopback_port();
   const fs::path out = scratch() / "stranger.json";
+  // A repetition the stranger disturbed is kept, not re-run without it.
   const std::string run = fmt::format("{} --scenarios-dir {} run -s aiway-paced -r 1 --warmup 0 -q --set backend.messages=3000 "
-                                      "--set upstream.listen=127.0.0.1:{} --out {} >/dev/null 2>&1",
+                                      "--set upstream.listen=127.0.0.1:{} --set measure.rerun_disturbed=0 --out {} >/dev/null 2>&1",
                                       AIWAY_CLI, AIWAY_SCENARIOS_DIR, port, out.string());
   const pid_t runner = fork();
   if (runner == 0) _exit(WEXITSTATUS(std::system(run.c_str())));
@@ -401,64 +402,46 @@ TEST(Reliability, AStrangersRequestToTheUpstreamChangesNoFigure) {
 TEST(Reliability, IdleConnectionsToTheUpstreamAreCappedAndCounted) {
   const std::uint16_t port = free_loopback_port();
   const fs::path out = scratch() / "flood.json";
-  const std::string run = fmt::format("{} --scenarios-dir {} run -s aiway-paced -r 1 --warmup 0 -q --set backend.messages=3000 "
-                                      "--set upstream.listen=127.0.0.1:{} --out {} >/dev/null 2>&1",
+  // The surface idles 8 s before it asks: the flood below comes while the
+  // upstream listens, and the conductor's request after it. A repetition the
+  // flood disturbed is kept, not re-run without it.
+  const std::string run = fmt::format("{} --scenarios-dir {} run -s aiway-paced -r 1 --warmup 0 -q --set backend.messages=1000 "
+                                      "--set target.idle_ms=8000 --set upstream.listen=127.0.0.1:{} --set measure.rerun_disturbed=0 --out {} >/dev/null 2>&1",
                                       AIWAY_CLI, AIWAY_SCENARIOS_DIR, port, out.string());
   const pid_t runner = fork();
   if (runner == 0) _exit(WEXITSTATUS(std::system(run.c_str())));
-  bool up = false;
-  for (int i = 0; i < 500 && !(up = port_answers(port)); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  std::vector<int> idle;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(port);
-  for (int i = 0; i < 300; ++i) {
+  const auto connect_once = [&] {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) idle.push_back(fd);
-    else ::close(fd);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+    ::close(fd);
+    return -1;
+  };
+  std::vector<int> idle;
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000 && idle.empty(); ++i) {
+    if (const int fd = connect_once(); fd >= 0) idle.push_back(fd);
+    else std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  while (!idle.empty() && idle.size() < 300)
+    if (const int fd = connect_once(); fd >= 0) idle.push_back(fd);
+    else break;
+  const double flood_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   int status = 0;
   waitpid(runner, &status, 0);
   for (const int fd : idle) ::close(fd);
-  ASSERT_TRUE(up);
+  ASSERT_EQ(idle.size(), 300u) << "the upstream did not take 300 connections";
+  if (flood_s > 6) GTEST_SKIP() << "the flood took " << flood_s << " s on a busy machine: it may have overlapped the request";
   EXPECT_EQ(WEXITSTATUS(status), 0);
   ASSERT_TRUE(fs::exists(out));
   const json m = json::parse(slurp(out))["scenarios"][0]["repetitions"][0]["metrics"];
-  // The cap is 2 per planned stream + 64: 66 here, the conductor's own among them.
+  // The cap is 2 per planned stream + 64: 66 here; the conductor's one made room for itself.
   EXPECT_GE(m.value("upstream_connections_refused", 0.0), 300.0 - 66) << m.dump();
+  EXPECT_EQ(m.value("upstream_requests", -1.0), 1);
   EXPECT_EQ(m.value("missing_at_surface", -1.0), 0);
-}
-
-// The history database follows the rule every output follows (a symlink to
-// a file is followed and kept), and a locked one says so.
-TEST(Reliability, AHistoryBehindASymlinkOrALockIsHandledPlainly) {
-  const fs::path run = scratch() / "h.json";
-  ASSERT_EQ(cli(fmt::format("run -s 1m-short -r 2 --warmup 0 -q --set backend.messages=1000 --out {}", run.string())).exit_code, 0);
-  const fs::path real = scratch() / "real.sqlite", link = scratch() / "link.sqlite";
-  ASSERT_EQ(cli(fmt::format("history add {} --db {}", run.string(), real.string())).exit_code, 0);
-  fs::create_symlink(real, link);
-  const Outcome through_link = cli(fmt::format("history add {} --db {}", run.string(), link.string()));
-  EXPECT_TRUE(through_link.exit_code == 0 || through_link.err.find("already") != std::string::npos) << through_link.err;
-  EXPECT_TRUE(fs::is_symlink(link));
-  const Outcome check = cli(fmt::format("history check {} --db {}", run.string(), link.string()));
-  EXPECT_NE(check.exit_code, 2) << check.err;
-  // Another process holds an exclusive lock for longer than the 5 s wait.
-  const pid_t holder = fork();
-  if (holder == 0) {
-    execlp("python3", "python3", "-c",
-           ("import sqlite3,time\nc=sqlite3.connect('" + real.string() + "',isolation_level=None)\n"
-            "c.execute('BEGIN EXCLUSIVE')\ntime.sleep(9)").c_str(),
-           static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
-  const Outcome locked = cli(fmt::format("history check {} --db {}", run.string(), real.string()));
-  kill(holder, SIGKILL);
-  waitpid(holder, nullptr, 0);
-  EXPECT_EQ(locked.exit_code, 2) << locked.err;
-  EXPECT_NE(locked.err.find("locked"), std::string::npos) << locked.err;
-  EXPECT_EQ(locked.err.find("not an aiway-stress history"), std::string::npos) << locked.err;
 }
 
 // One surface that asks without reading, or floods bad frames, never wedges
