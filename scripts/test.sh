@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, runs every test
-# (ctest) in the release build, then again under ThreadSanitizer and under
-# AddressSanitizer + UBSan with the integration scenarios scaled down; first a
-# short libFuzzer run of both loaders (scripts/fuzz.sh runs longer ones).
+# (ctest) in the release build first (the release tier, which reports on its
+# own), then a short libFuzzer run of both loaders (scripts/fuzz.sh runs
+# longer ones), then every test again under ThreadSanitizer and under
+# AddressSanitizer + UBSan with the integration scenarios scaled down.
 # Every step runs even when an earlier one failed; the last lines give one
 # result per step, and the exit status is non-zero when any step failed.
-#   AIWAY_SKIP_SANITIZERS=1 ./scripts/test.sh   # release tests only (a quick local loop)
+#   AIWAY_QUICK=1 ./scripts/test.sh   # the release tier only (a developer's loop)
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -36,19 +37,48 @@ step() {  # step NAME COMMAND...: runs it, records "NAME: passed|FAILED (exit N)
   fi
 }
 
-if [ "${AIWAY_SKIP_SANITIZERS:-0}" != "1" ]; then
-  echo "== fuzz: scenario and results loaders, 15 s each" >&2
-  step "fuzz" "$root/scripts/fuzz.sh" 15
-fi
+quick=0
+[ "${AIWAY_QUICK:-0}" = "1" ] || [ "${AIWAY_SKIP_SANITIZERS:-0}" = "1" ] && quick=1
+
+# What a test run may leave behind and must not: aiway-stress's temporary
+# folders, and processes of this checkout's builds or of a proxy they started.
+leftovers() {
+  ls -d "${TMPDIR:-/tmp}"/aiway-stress-* 2>/dev/null
+  pgrep -af "$root/build/[a-z]+/aiway-|nginx.*aiway-stress-" 2>/dev/null | grep -v pgrep
+}
+# A step for the end of each test step: FAILED when something new is left.
+check_leftovers() {  # check_leftovers NAME BEFORE
+  local left
+  left="$(comm -13 <(echo "$2" | sort) <(leftovers | sort) | grep . || true)"
+  if [ -n "$left" ]; then
+    echo "$left" | sed 's/^/  left behind: /' >&2
+    summary+=("$1 leftovers: FAILED ($(echo "$left" | wc -l) folders or processes left behind)")
+    failed=$((failed + 1))
+  else
+    summary+=("$1 leftovers: none")
+  fi
+}
 
 presets=(release)
-[ "${AIWAY_SKIP_SANITIZERS:-0}" = "1" ] || presets+=(tsan asan)
+[ "$quick" = 1 ] || presets+=(fuzz tsan asan)
 
 for preset in "${presets[@]}"; do
+  if [ "$preset" = fuzz ]; then
+    echo "== fuzz: scenario and results loaders, 15 s each" >&2
+    step "fuzz" "$root/scripts/fuzz.sh" 15
+    continue
+  fi
   echo "== $preset: build" >&2
   if "$root/scripts/build.sh" "$preset"; then
     echo "== $preset: test" >&2
+    before="$(leftovers)"
     step "$preset" ctest --preset "$preset" -j "$(nproc)"
+    sleep 1  # a conductor ending on its parent's death takes a moment
+    check_leftovers "$preset" "$before"
+    if [ "$preset" = release ]; then  # the release tier reports before the longer sanitizer tiers begin
+      echo "== release tier:" >&2
+      printf '  %s\n' "${summary[@]}" >&2
+    fi
   else
     summary+=("$preset: FAILED (build)")
     failed=$((failed + 1))
