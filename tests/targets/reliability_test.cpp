@@ -125,6 +125,26 @@ TEST(Reliability, ABadConfigValueIsReportedAtItsField) {
   EXPECT_EQ(o.err.find("compare.gating"), std::string::npos) << o.err;
 }
 
+// merge takes a stream index only as a stream of the load: not one beyond
+// it (99,999,999,999 was wrapped to 4294967295), and not a load with one missing.
+TEST(Reliability, MergeRefusesAStreamIndexOutsideTheLoad) {
+  const fs::path good = scratch() / "one-shard.json";
+  ASSERT_EQ(cli(fmt::format("run -s sse-direct -r 1 --warmup 0 -q --set backend.streams=2 --set backend.messages=10 --out {}",
+                            good.string())).exit_code, 0);
+  json r = json::parse(slurp(good));
+  json& rows = r["scenarios"][0]["repetitions"][0]["streams"]["rows"];
+  const json& columns = r["scenarios"][0]["repetitions"][0]["streams"]["columns"];
+  std::size_t index_column = 0;
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    if (columns[i] == "index") index_column = i;
+  rows[1][index_column] = 99999999999.0;
+  const fs::path bad = scratch() / "beyond.json";
+  std::ofstream(bad) << r.dump();
+  const Outcome o = cli(fmt::format("merge {} --out {}", bad.string(), (scratch() / "m2.json").string()));
+  EXPECT_EQ(o.exit_code, 2) << o.err;
+  EXPECT_NE(o.err.find("not a stream index"), std::string::npos) << o.err;
+}
+
 // Round trip through a results file: a loaded sse-direct still starts no
 // proxy, so comparing it against itself works.
 TEST(Reliability, AResultsFileBehavesAsTheRunItCameFrom) {

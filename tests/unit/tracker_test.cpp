@@ -49,5 +49,21 @@ TEST(Trackers, DerivedNamesAreInBaseUnits) {
   EXPECT_DOUBLE_EQ(ttft.scale, 1e-6);
 }
 
+// A failing value is never printed as its limit: 0.844 against ">= 1" must
+// not read "1" (it did, through the digit grouping of a plain count).
+TEST(ConsoleReport, AFailingValueNeverReadsAsItsLimit) {
+  ScenarioResult r;
+  r.scenario.name = "x";
+  Repetition rep;
+  rep.metrics.set("goodput_ratio", 0.844);
+  r.repetitions = {rep};
+  r.thresholds = {ThresholdResult{"goodput_ratio", ">=", 1, "median", 0.844, false},
+                  ThresholdResult{"streams_failed", "<=", 0, "worst", 0.4, false}};
+  std::ostringstream out;
+  print_scenario(r, ConsoleStyle{}, out);
+  EXPECT_NE(out.str().find("FAIL  goodput_ratio >= 100.00 % (median 84.40 %)"), std::string::npos) << out.str();
+  EXPECT_EQ(out.str().find("(worst 0)"), std::string::npos) << out.str();
+}
+
 }  // namespace
 }  // namespace aiway
