@@ -212,6 +212,17 @@ TEST(Reliability, NoTemporaryFolderOutlivesARun) {
   EXPECT_EQ(entries_in(tmp), 0u) << "a killed run's folder was not removed by the next run";
 }
 
+// The reference conductor on `socket`, once its socket is there (5 s at most).
+pid_t start_conductor(const fs::path& socket) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl(AIWAY_CLI, AIWAY_CLI, "conductor", "--socket", socket.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 500 && !fs::exists(socket); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return pid;
+}
+
 TEST(Reliability, AFileAtASocketPathIsNeverDeleted) {
   const fs::path file = scratch() / "v.txt";
   std::ofstream(file) << "data\n";
@@ -227,12 +238,7 @@ TEST(Reliability, AFileAtASocketPathIsNeverDeleted) {
 
 TEST(Reliability, ALiveConductorsSocketIsNeverTaken) {
   const fs::path socket = scratch() / "live.sock";
-  const pid_t first = fork();
-  if (first == 0) {
-    execl(AIWAY_CLI, AIWAY_CLI, "conductor", "--socket", socket.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  for (int i = 0; i < 500 && !fs::exists(socket); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const pid_t first = start_conductor(socket);
   ASSERT_TRUE(fs::exists(socket));
   struct stat before {};
   ASSERT_EQ(::stat(socket.c_str(), &before), 0);
@@ -468,12 +474,7 @@ TEST(Reliability, IdleConnectionsToTheUpstreamAreCappedAndCounted) {
 // the reference conductor: after it, a well-behaved surface is greeted.
 TEST(Reliability, OneGreedySurfaceDoesNotWedgeTheConductor) {
   const fs::path socket = scratch() / "greedy.sock";
-  const pid_t conductor = fork();
-  if (conductor == 0) {
-    execl(AIWAY_CLI, AIWAY_CLI, "conductor", "--socket", socket.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  for (int i = 0; i < 500 && !fs::exists(socket); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const pid_t conductor = start_conductor(socket);
   const std::string client = fmt::format("python3 {}/tests/targets/greedy_surface.py", AIWAY_SOURCE_DIR);
   const auto probe = [&] { return WEXITSTATUS(std::system(fmt::format("{} probe {}", client, socket.string()).c_str())); };
   const int before = probe();
