@@ -9,11 +9,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <cstdio>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -173,32 +175,51 @@ void remove_socket_file(const std::string& path, SocketFileId bound) {
   if (bound.inode != 0 && now.device == bound.device && now.inode == bound.inode) ::unlink(path.c_str());
 }
 
+namespace {
+
+// The owner of one TCP socket, found by its exact 4-tuple through netlink's
+// sock_diag (one lookup in the kernel's hash, not a walk of every socket on
+// the machine as /proc/net/tcp is): none when the kernel does not answer.
+std::optional<unsigned> tcp_socket_uid(const sockaddr_in& local, const sockaddr_in& remote) {
+  const int nl = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (nl < 0) return std::nullopt;
+  struct {
+    nlmsghdr header;
+    inet_diag_req_v2 request;
+  } query{};
+  query.header.nlmsg_len = sizeof query;
+  query.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  query.header.nlmsg_flags = NLM_F_REQUEST;
+  query.request.sdiag_family = AF_INET;
+  query.request.sdiag_protocol = IPPROTO_TCP;
+  query.request.idiag_states = ~0u;
+  query.request.id.idiag_sport = local.sin_port;  // both in network order, as the kernel keeps them
+  query.request.id.idiag_dport = remote.sin_port;
+  query.request.id.idiag_src[0] = local.sin_addr.s_addr;
+  query.request.id.idiag_dst[0] = remote.sin_addr.s_addr;
+  query.request.id.idiag_cookie[0] = query.request.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  std::optional<unsigned> uid;
+  alignas(nlmsghdr) char answer[8192];
+  if (::send(nl, &query, sizeof query, 0) == ssize_t(sizeof query)) {
+    const ssize_t n = ::recv(nl, answer, sizeof answer, 0);
+    const auto* h = reinterpret_cast<const nlmsghdr*>(answer);
+    if (n > 0 && NLMSG_OK(h, unsigned(n)) && h->nlmsg_type == SOCK_DIAG_BY_FAMILY)
+      uid = static_cast<const inet_diag_msg*>(NLMSG_DATA(h))->idiag_uid;
+  }
+  ::close(nl);
+  return uid;
+}
+
+}  // namespace
+
 std::optional<unsigned> loopback_peer_uid(int fd) {
   sockaddr_in peer{}, self{};
   socklen_t peer_len = sizeof peer, self_len = sizeof self;
   if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 || peer.sin_family != AF_INET) return std::nullopt;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&self), &self_len) != 0) return std::nullopt;
-  if ((ntohl(peer.sin_addr.s_addr) >> 24) != 127) return std::nullopt;  // not this machine's: no /proc entry to read
-  // The peer's own socket is the line whose local address is the peer's
-  // and whose remote address is ours; /proc/net/tcp writes addresses as the
-  // kernel holds them (network order read as a host integer) and ports in hex.
-  const std::string local = fmt::format("{:08X}:{:04X}", peer.sin_addr.s_addr, ntohs(peer.sin_port));
-  const std::string remote = fmt::format("{:08X}:{:04X}", self.sin_addr.s_addr, ntohs(self.sin_port));
-  FILE* table = std::fopen("/proc/net/tcp", "re");
-  if (!table) return std::nullopt;
-  char line[512];
-  std::optional<unsigned> uid;
-  while (!uid && std::fgets(line, sizeof line, table)) {
-    char l[64], r[64];
-    unsigned st = 0, owner = 0;
-    unsigned long ignored[4];
-    if (std::sscanf(line, " %*d: %63s %63s %x %lx:%lx %lx:%lx %lx %u", l, r, &st, &ignored[0], &ignored[1], &ignored[2],
-                    &ignored[3], &ignored[0], &owner) == 9 &&
-        local == l && remote == r)
-      uid = owner;
-  }
-  std::fclose(table);
-  return uid;
+  if ((ntohl(peer.sin_addr.s_addr) >> 24) != 127) return std::nullopt;  // not this machine's: its user is unknown here
+  // The peer's own socket: local address the peer's, remote address ours.
+  return tcp_socket_uid(peer, self);
 }
 
 int peer_pid(int fd) {

@@ -70,8 +70,9 @@ SocketFileId socket_file_id(const std::string& path);
 void remove_socket_file(const std::string& path, SocketFileId bound);
 // The peer's process id (SO_PEERCRED); 0 when unknown.
 int peer_pid(int fd);
-// The user id of a TCP peer on the loopback (from /proc/net/tcp); none for a
-// peer elsewhere, whose user this machine cannot know.
+// The user id of a TCP peer on the loopback (netlink sock_diag, an exact
+// lookup of its socket); none for a peer elsewhere, whose user this machine
+// cannot know, or when the kernel does not say.
 std::optional<unsigned> loopback_peer_uid(int fd);
 unsigned peer_uid(int fd);
 

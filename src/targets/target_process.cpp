@@ -25,14 +25,21 @@ namespace aiway {
 
 namespace {
 
-std::optional<ProcSample> sample_one(pid_t pid) {
-  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+// The fields of a /proc/.../stat file after the command name (which may hold
+// spaces and parentheses), from field 3 (the state) on; none once it is gone.
+std::optional<std::string> stat_fields(const std::filesystem::path& stat_file) {
+  std::ifstream stat(stat_file);
   std::string line;
   if (!std::getline(stat, line)) return std::nullopt;
-  // Fields after the command name (which may hold spaces) start past its ')'.
   const std::size_t close = line.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream rest(line.substr(close + 2));
+  if (close == std::string::npos || close + 2 >= line.size()) return std::nullopt;
+  return line.substr(close + 2);
+}
+
+std::optional<ProcSample> sample_one(pid_t pid) {
+  const std::optional<std::string> fields = stat_fields(fmt::format("/proc/{}/stat", pid));
+  if (!fields) return std::nullopt;
+  std::istringstream rest(*fields);
   std::string field;
   unsigned long long utime = 0, stime = 0;
   long long rss_pages = 0;
@@ -50,11 +57,8 @@ bool one_thread_runnable(pid_t pid) {
   std::filesystem::directory_iterator tasks(fmt::format("/proc/{}/task", pid), ec);
   if (ec) return false;
   for (const auto& task : tasks) {
-    std::ifstream stat(task.path() / "stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;  // the thread ended meanwhile
-    const std::size_t close = line.rfind(')');
-    if (close != std::string::npos && close + 2 < line.size() && line[close + 2] == 'R') return true;
+    const std::optional<std::string> fields = stat_fields(task.path() / "stat");  // none: the thread ended meanwhile
+    if (fields && fields->front() == 'R') return true;
   }
   return false;
 }
@@ -83,12 +87,9 @@ std::vector<pid_t> children_of_this_process() {
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;
-    const std::size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
+    const std::optional<std::string> fields = stat_fields(entry.path() / "stat");
+    if (!fields) continue;
+    std::istringstream rest(*fields);
     char state = 0;
     long parent = 0;
     if (rest >> state >> parent && parent == self && state != 'Z') children.push_back(pid_t(std::stol(name)));
@@ -175,9 +176,7 @@ TargetProcess::TargetProcess(const std::vector<std::string>& argv, const std::ve
     throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
   }
   std::vector<std::string> environment;
-  // A worker's tie to its parent is the worker's alone (see bind_to_parent).
-  for (char** e = environ; *e; ++e)
-    if (std::strncmp(*e, "AIWAY_PARENT_PID=", 17) != 0) environment.emplace_back(*e);
+  for (char** e = environ; *e; ++e) environment.emplace_back(*e);
   for (const auto& kv : env) {
     const std::string name = kv.substr(0, kv.find('='));
     std::erase_if(environment, [&](const std::string& e) { return e.compare(0, name.size() + 1, name + "=") == 0; });
