@@ -41,7 +41,7 @@
 #include "run/run_plan.hpp"
 #include "run/runner.hpp"
 #include "run/memory_estimate.hpp"
-#include "targets/preflight.hpp"
+#include "targets/target.hpp"
 #include "results/history.hpp"
 #include "report/history_report.hpp"
 #include "compare/history_check.hpp"
@@ -334,7 +334,7 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   for (auto v : variants) {
     aiway::resolve_stages(v.scenario);  // a sweep may choose another implementation or its parameters
     aiway::check_memory_budget(v.scenario, available);  // one at a time: variants run one after another
-    aiway::check_target_before_run(v.scenario, aiway::unix_time_s());
+    aiway::target_of(v.scenario).check_before_run(v.scenario, aiway::unix_time_s());
     scenarios.push_back(v.scenario);
   }
   // Every output path is checked before minutes of work, not after.
@@ -364,7 +364,7 @@ int run_command(const RunArgs& args, const std::filesystem::path& dir) {
   results.tool = aiway::describe_tool();
   // A stage compiled without optimisation measures a debug build: said once, and kept in the results.
   for (const auto& s : scenarios)
-    for (const std::string& stage : aiway::unoptimized_stages(s))
+    for (const std::string& stage : aiway::target_of(s).unoptimized_stages(s))
       if (std::find(results.tool.unoptimized_stages.begin(), results.tool.unoptimized_stages.end(), stage) ==
           results.tool.unoptimized_stages.end()) {
         results.tool.unoptimized_stages.push_back(stage);

@@ -32,6 +32,9 @@ struct CpuUsage {
   // A CPU time as a share of what the machine had over the window.
   double share(double seconds) const { return wall_s > 0 ? seconds / (wall_s * cpus) : 0; }
 };
+// Other work's CPU share is judged over at least this long for a repetition:
+// over a 10 ms one, a 2 ms burst of kernel housekeeping would read as 10 %.
+inline constexpr double kMinForeignWindowS = 0.1;
 class CpuWindow {
  public:
   CpuWindow();  // opens now

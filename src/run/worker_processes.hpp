@@ -14,6 +14,7 @@
 #include "aiway/results.hpp"
 #include "aiway/scenario.hpp"
 #include "files/scratch_folder.hpp"
+#include "targets/process/child_process.hpp"
 
 namespace aiway {
 
@@ -34,20 +35,6 @@ std::uint32_t repetitions_for_worker(std::uint32_t repetitions, std::uint32_t pr
 // interrupt. Throws std::runtime_error when a worker cannot be started or
 // leaves no readable results.
 std::vector<ScenarioResult> run_in_worker_processes(const WorkerPlan& plan, bool& interrupted);
-
-// How a child process ended: its exit code, or the signal that killed it.
-struct ProcessEnd {
-  int code = 0;    // -1 when killed
-  int signal = 0;  // 0 when it exited
-  std::string describe() const;  // "exited with 3", "died of signal 9 (SIGKILL)"
-};
-// Starts args[0] with args in a process group of its own (so ^C reaches only
-// this process, which passes one SIGINT on), standard output to `out`
-// (/dev/null when empty), and waits for it.
-ProcessEnd run_process(const std::vector<std::string>& args, const std::atomic<bool>* interrupt,
-                       const std::filesystem::path& out = {});
-// This executable (/proc/self/exe); throws std::runtime_error when it cannot be found.
-std::filesystem::path own_executable();
 
 // In a worker (AIWAY_PARENT_PID set by its parent): end when the parent ends.
 void bind_to_parent();

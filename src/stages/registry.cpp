@@ -215,7 +215,6 @@ std::string resolved_path(const Scenario& s, const std::string& field, const std
 
 std::vector<std::string> unoptimized_stages(const Scenario& s) {
   std::vector<std::string> out;
-  if (s.target.kind != TargetKind::model) return out;
   for (const auto& [role, impl] : {std::pair{StageRole::backend, &s.backend.impl}, std::pair{StageRole::conductor, &s.conductor.impl},
                                    std::pair{StageRole::surface, &s.surface.impl}})
     if (const StageInfo* info = stage_registry().find(role, *impl); info && !info->optimized)

@@ -19,7 +19,7 @@ namespace aiway {
 void resolve_stages(Scenario& scenario);
 
 // The scenario's stages that were compiled without optimisation, as
-// "ROLE NAME" (empty when all were optimised). Only a model target runs stages.
+// "ROLE NAME" (empty when all were optimised).
 std::vector<std::string> unoptimized_stages(const Scenario& scenario);
 
 // The stages of one repetition, from a scenario resolve_stages() accepts.

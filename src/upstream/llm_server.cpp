@@ -76,7 +76,7 @@ std::string error_body(std::string_view message) {
 
 }  // namespace
 
-AnswerPlan answer_plan(const Scenario& s) {
+AnswerPlan answer_plan(const Scenario& s, std::uint32_t requests_per_stream) {
   AnswerPlan p;
   p.tokens = s.backend.messages;
   p.size = s.backend.size;
@@ -96,9 +96,9 @@ AnswerPlan answer_plan(const Scenario& s) {
   p.eof_without_done = u.eof_without_done;
   if (u.empty_answer) p.tokens = 0;
   p.write_timeout_ms = u.write_timeout_ms;
-  // Room for every planned stream twice (a proxy may open its own next to a
+  // Room for every planned request twice (a proxy may open its own next to a
   // client's), and for probes.
-  p.max_connections = 2 * s.backend.streams * (s.target.kind == TargetKind::aiway ? s.target.askers : 1) + 64;
+  p.max_connections = 2 * s.backend.streams * requests_per_stream + 64;
   return p;
 }
 

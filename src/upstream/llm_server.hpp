@@ -52,7 +52,7 @@ struct AnswerPlan {
   std::uint32_t max_connections = 256;
 };
 
-AnswerPlan answer_plan(const Scenario& s);
+AnswerPlan answer_plan(const Scenario& s, std::uint32_t requests_per_stream);
 
 struct AnswerRecord {
   std::string prompt;

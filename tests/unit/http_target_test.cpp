@@ -11,7 +11,7 @@
 #include "net/url.hpp"
 #include "results/derived_metrics.hpp"
 #include "run/sla_search.hpp"
-#include "targets/http_client.hpp"
+#include "targets/http/http_client.hpp"
 #include "upstream/body_format.hpp"
 #include "upstream/token_text.hpp"
 

@@ -1,4 +1,4 @@
-#include "targets/target_run.hpp"
+#include "targets/conductor/conductor_target.hpp"
 
 #include <fmt/format.h>
 #include <stdlib.h>
@@ -11,14 +11,18 @@
 #include <optional>
 #include <thread>
 
+#include "aiway/input_error.hpp"
 #include "aiway/latency_histogram.hpp"
 #include "measure/clock.hpp"
 #include "measure/histogram_encoding.hpp"
 #include "measure/process_stats.hpp"
+#include "net/socket.hpp"
 #include "results/derived_metrics.hpp"
-#include "targets/surface_client.hpp"
+#include "targets/conductor/surface_client.hpp"
 #include "files/scratch_folder.hpp"
-#include "targets/target_process.hpp"
+#include "targets/process/child_process.hpp"
+#include "targets/process/process_metrics.hpp"
+#include "targets/process/target_process.hpp"
 #include "upstream/llm_server.hpp"
 #include "wire/frame.hpp"
 #include "wire/messages.hpp"
@@ -27,9 +31,7 @@ namespace aiway {
 namespace {
 
 constexpr std::int64_t kTickNs = 5'000'000;
-constexpr double kStopGraceMs = 2000;  // SIGTERM, then SIGKILL after this
 constexpr double kExitAfterHangUpMs = 1000;  // how long a hang-up may precede the target's exit
-constexpr double kMinForeignWindowS = 0.1;
 
 double us(std::int64_t ns) { return double(ns) / 1e3; }
 std::int64_t ms_ns(double ms) { return std::int64_t(ms * 1e6); }
@@ -38,46 +40,30 @@ std::int64_t ms_ns(double ms) { return std::int64_t(ms * 1e6); }
 
 std::vector<std::string> target_command(const Scenario& s, const std::string& socket) {
   std::vector<std::string> argv;
-  for (const std::string& arg : s.target.started_command()) argv.push_back(substitute(arg, {{"{socket}", socket}, {"{self}", this_program()}}));
+  for (const std::string& arg : s.target.started_command()) argv.push_back(substitute(arg, {{"{socket}", socket}, {"{self}", own_executable().string()}}));
   if (s.target.legacy) argv.push_back("--legacy");
   return argv;
 }
 
-void set_process_metrics(const TargetSamples& samples, TargetProcess* process, const CpuUsage& usage, Metrics& m) {
-  // The target process and its descendants; none for an HTTP target's direct path.
-  const auto& before = samples.cpu_before;
-  const auto& after = samples.cpu_after;
-  const double target_cpu = before && after ? after->cpu_s - before->cpu_s : 0;
-  if (before) {
-    m.set("target_cpu_s", target_cpu);
-    m.set("target_cpu_share", usage.share(target_cpu));
-    m.set("target_runnable_share", samples.runnable_share);
-    if (samples.idle_share >= 0) m.set("target_idle_cpu_share", samples.idle_share);
-    if (samples.idle_runnable >= 0) m.set("target_idle_runnable_share", samples.idle_runnable);
-    if (samples.rss_before) m.set("target_rss_before_bytes", double(samples.rss_before->rss_bytes));
-    m.set("target_rss_peak_bytes",
-          double(std::max<std::int64_t>(samples.rss_peak, samples.rss_before ? samples.rss_before->rss_bytes : 0)));
-    if (samples.rss_end) m.set("target_rss_end_bytes", double(samples.rss_end->rss_bytes));
+void ConductorTarget::check_before_run(const Scenario& s, double) const {
+  const TargetConfig& t = s.target;
+  if (t.socket.empty() || t.started_command().empty()) return;
+  try {
+    net::claim_unix_socket_path(t.socket);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: target.socket: {}", s.source.empty() ? s.name : s.source, e.what()));
   }
-  if (process && process->exit_value()) m.set("target_exit", double(*process->exit_value()));
-  if (process) m.set("target_killed", process->needed_kill() ? 1 : 0);
-
-  // The harness itself: it must stay far below what it measures.
-  m.set("cpu_seconds", usage.cpu_s);
-  m.set("cpu_share", usage.share(usage.cpu_s));
-  m.set("rss_peak_bytes", double(rss_bytes()));
-  // The target is measured, not foreign: only what neither of them used disturbs the run.
-  if (usage.foreign_share) m.set("foreign_cpu_share", std::max(0.0, *usage.foreign_share - usage.share(target_cpu)));
 }
 
-TargetOutcome run_target_repetition(const Scenario& s, const std::atomic<bool>* interrupt) {
-  TargetOutcome out;
+RepetitionOutcome ConductorTarget::run_repetition(const Scenario& s, const RepetitionContext& context) const {
+  const std::atomic<bool>* interrupt = context.interrupt;
+  RepetitionOutcome out;
   const TargetConfig& t = s.target;
   ScratchFolder folder;
   const std::string socket = t.socket.empty() ? (folder.path() / "conductor.sock").string() : t.socket;
   std::optional<LlmServer> upstream_server;
   try {
-    upstream_server.emplace(answer_plan(s), *net::parse_host_port(s.upstream.listen));
+    upstream_server.emplace(answer_plan(s, s.target.askers), *net::parse_host_port(s.upstream.listen));
   } catch (const std::exception& e) {
     out.failure = fmt::format("the harness's upstream cannot listen: {}", e.what());
     return out;

@@ -1,4 +1,4 @@
-// The conductor process under test: started per repetition with the
+// A process under test (a conductor, a proxy): started per repetition with the
 // environment a conductor expects, watched while it runs, sampled from
 // /proc/PID (CPU, RSS), and stopped (SIGTERM, then SIGKILL). Or one already
 // running, found by the peer credentials of its socket.
@@ -31,8 +31,6 @@ std::optional<ProcSample> sample_process(pid_t pid);
 // machine leaves it: this sees busy polling where a CPU share cannot.
 std::optional<bool> any_thread_runnable(pid_t pid);
 
-// This binary's path ({self} in a target command).
-std::string this_program();
 // Every "{key}" of `values` replaced in text.
 std::string substitute(std::string text, const std::vector<std::pair<std::string, std::string>>& values);
 

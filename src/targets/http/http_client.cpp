@@ -1,4 +1,4 @@
-#include "targets/http_client.hpp"
+#include "targets/http/http_client.hpp"
 
 #include <fmt/format.h>
 #include <sys/epoll.h>

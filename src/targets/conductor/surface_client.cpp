@@ -1,4 +1,4 @@
-#include "targets/surface_client.hpp"
+#include "targets/conductor/surface_client.hpp"
 
 #include <fmt/format.h>
 #include <sys/socket.h>

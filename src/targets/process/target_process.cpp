@@ -1,4 +1,4 @@
-#include "targets/target_process.hpp"
+#include "targets/process/target_process.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -123,12 +123,6 @@ std::optional<bool> any_thread_runnable(pid_t pid) {
   for (const pid_t p : process_tree(pid))
     if (one_thread_runnable(p)) return true;
   return false;
-}
-
-std::string this_program() {
-  std::error_code ec;
-  const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("aiway-stress") : p.string();
 }
 
 std::string substitute(std::string text, const std::vector<std::pair<std::string, std::string>>& values) {

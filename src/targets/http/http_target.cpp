@@ -1,4 +1,4 @@
-#include "targets/http_run.hpp"
+#include "targets/http/http_target.hpp"
 
 #include <fmt/format.h>
 #include <pwd.h>
@@ -12,24 +12,26 @@
 #include <optional>
 #include <sstream>
 
+#include "aiway/input_error.hpp"
 #include "aiway/latency_histogram.hpp"
 #include "aiway/scenario_file.hpp"
 #include "measure/clock.hpp"
 #include "measure/histogram_encoding.hpp"
 #include "net/socket.hpp"
+#include "net/url.hpp"
 #include "pipeline/arrival.hpp"
 #include "results/derived_metrics.hpp"
-#include "targets/http_client.hpp"
+#include "targets/http/http_client.hpp"
 #include "files/scratch_folder.hpp"
-#include "targets/target_process.hpp"
+#include "targets/process/child_process.hpp"
+#include "targets/process/process_metrics.hpp"
+#include "targets/process/target_process.hpp"
 #include "upstream/llm_server.hpp"
 
 namespace aiway {
 namespace {
 
 constexpr std::int64_t kTickNs = 5'000'000;
-constexpr double kStopGraceMs = 2000;
-constexpr double kMinForeignWindowS = 0.1;
 constexpr std::int64_t kLeadNs = 2'000'000;  // the schedule's zero, after the clients are ready
 constexpr double kMaxLateStartS = 10;         // a shard this late to its common start fails
 
@@ -93,8 +95,29 @@ bool meets(const std::optional<double>& limit_ms, double value_us) {
 
 }  // namespace
 
-TargetOutcome run_http_repetition(const Scenario& s, std::uint32_t index, const std::atomic<bool>* interrupt) {
-  TargetOutcome out;
+void HttpTarget::check_before_run(const Scenario& s, double unix_now) const {
+  const TargetConfig& t = s.target;
+  const std::string where = s.source.empty() ? s.name : s.source;
+  if (s.starts_proxy() && t.url.find("{port}") == std::string::npos && t.url.find("{upstream}") == std::string::npos) {
+    const auto url = net::parse_http_url(t.url);
+    if (url && net::connect_tcp(url->address.host, url->address.port, 200))
+      throw InputError(fmt::format("{}: target.url: {}:{} is already taken by another process: the proxy the scenario "
+                                   "starts could not listen there and the run would measure whatever does (use {{port}})",
+                                   where, url->address.host, url->address.port));
+  }
+  if (t.start_at > 0) {
+    const double last_start = t.start_at + double(s.repetitions - 1) * t.start_every_s;
+    if (last_start - unix_now > s.timeout_s)
+      throw InputError(fmt::format("{}: target.start_at: the last repetition would start {:.0f} s from now, beyond the "
+                                   "repetition's timeout_s ({} s): a run waits at most that long",
+                                   where, last_start - unix_now, s.timeout_s));
+  }
+}
+
+RepetitionOutcome HttpTarget::run_repetition(const Scenario& s, const RepetitionContext& context) const {
+  const std::atomic<bool>* interrupt = context.interrupt;
+  const std::uint32_t index = context.index;
+  RepetitionOutcome out;
   const TargetConfig& t = s.target;
   std::optional<ScratchFolder> folder;
   std::optional<LlmServer> upstream_server;
@@ -105,14 +128,14 @@ TargetOutcome run_http_repetition(const Scenario& s, std::uint32_t index, const 
   try {
     folder.emplace();
     const net::HostPort listen = *net::parse_host_port(s.upstream.listen);
-    upstream_server.emplace(answer_plan(s), listen);
+    upstream_server.emplace(answer_plan(s, 1), listen);
     // A proxy reaches an upstream that listens on every address through the loopback.
     const std::string host = listen.host == "0.0.0.0" ? "127.0.0.1" : listen.host;
     values = {{"{upstream}", fmt::format("{}:{}", host, upstream_server->port())},
               {"{port}", std::to_string(t.url.find("{port}") != std::string::npos ? free_port() : 0)},
               {"{dir}", folder->path().string()},
               {"{config}", (folder->path() / "proxy.conf").string()},
-              {"{self}", this_program()},
+              {"{self}", own_executable().string()},
               {"{user}", user_name()}};
     url = net::parse_http_url(substitute(t.url, values));
     if (!url) throw std::runtime_error(fmt::format("target.url {} is not http://HOST:PORT/PATH", substitute(t.url, values)));
