@@ -1,4 +1,4 @@
-#include "cli/ab.hpp"
+#include "run/ab.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
