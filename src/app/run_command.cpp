@@ -327,6 +327,7 @@ class RunCommand final : public Command {
 
  private:
   void show(const ScenarioResult& r, bool progress) const;
+  ConsoleStyle style() const { return {use_color(), args_.spectrum, args_.verbose}; }
 
   RunArgs args_;
 };
@@ -335,7 +336,7 @@ void RunCommand::show(const ScenarioResult& r, bool progress) const {
   if (progress) std::cerr << "\r\x1b[2K" << std::flush;
   if (args_.format != "console") return;
   if (args_.quiet) std::cout << fmt::format("{} {}\n", r.passed ? "PASS" : "FAIL", r.scenario.name);
-  else print_scenario(r, ConsoleStyle{use_color(), args_.spectrum, args_.verbose}, std::cout);
+  else print_scenario(r, style(), std::cout);
   std::cout << std::flush;
 }
 
@@ -414,7 +415,7 @@ int RunCommand::run(const AppContext& context) {
     if (console && !args.quiet) print_sweep_table(sweep_table(results), false, std::cout);
   }
   if (console && (results.scenarios.size() > 1 || results.interrupted)) {
-    print_run_summary(results, ConsoleStyle{use_color(), args.spectrum, args.verbose}, std::cout);
+    print_run_summary(results, style(), std::cout);
     std::cout << std::flush;
   }
   results.passed = !results.interrupted && !failed_run &&
