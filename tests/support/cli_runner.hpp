@@ -23,6 +23,15 @@ struct Outcome {
   std::string err;
 };
 
+// Limits on timing out of the way, for tests about the books and the
+// mechanics: a loaded machine (or a sanitizer) may make any stream slow,
+// never lose a token. A limit on a figure the kind does not measure fails,
+// so each kind has its own.
+constexpr const char* kNoTimingLimits =
+    "--set slo.ttft_ms=60000 --set slo.itl_p99_ms=60000 --set slo.e2e_ms=600000 --set expect.max_latency_p99_ms=60000";
+constexpr const char* kNoConductorTimingLimits =
+    "--set expect.max_latency_p99_ms=60000 --set expect.max_quit_latency_ms=60000 --set expect.max_target_cpu_share=1";
+
 inline fs::path scratch_path() { return fs::temp_directory_path() / fmt::format("aiway-cli-{}", getpid()); }
 
 inline fs::path scratch() {

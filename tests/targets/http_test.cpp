@@ -25,10 +25,6 @@ namespace {
 
 using namespace aiway_test;
 
-// Limits on timing out of the way, for tests about the books and the
-// mechanics: a loaded machine may make any stream slow, never lose a token.
-constexpr const char* kNoTimingLimits =
-    "--set slo.ttft_ms=60000 --set slo.itl_p99_ms=60000 --set slo.e2e_ms=600000 --set expect.max_latency_p99_ms=60000";
 using nlohmann::json;
 
 struct HttpRun {

@@ -393,8 +393,8 @@ TEST(Reliability, AStrangersRequestToTheUpstreamChangesNoFigure) {
   const fs::path out = scratch() / "stranger.json";
   // A repetition the stranger disturbed is kept, not re-run without it.
   const std::string run = fmt::format("{} --scenarios-dir {} run -s aiway-paced -r 1 --warmup 0 -q --set backend.messages=3000 "
-                                      "--set upstream.listen=127.0.0.1:{} --set measure.rerun_disturbed=0 --out {} >/dev/null 2>&1",
-                                      AIWAY_CLI, AIWAY_SCENARIOS_DIR, port, out.string());
+                                      "--set upstream.listen=127.0.0.1:{} --set measure.rerun_disturbed=0 {} --out {} >/dev/null 2>&1",
+                                      AIWAY_CLI, AIWAY_SCENARIOS_DIR, port, kNoConductorTimingLimits, out.string());
   const pid_t runner = fork();
   if (runner == 0) _exit(WEXITSTATUS(std::system(run.c_str())));
   bool up = false;
@@ -432,8 +432,8 @@ TEST(Reliability, IdleConnectionsToTheUpstreamAreCappedAndCounted) {
   // upstream listens, and the conductor's request after it. A repetition the
   // flood disturbed is kept, not re-run without it.
   const std::string run = fmt::format("{} --scenarios-dir {} run -s aiway-paced -r 1 --warmup 0 -q --set backend.messages=1000 "
-                                      "--set target.idle_ms=8000 --set upstream.listen=127.0.0.1:{} --set measure.rerun_disturbed=0 --out {} >/dev/null 2>&1",
-                                      AIWAY_CLI, AIWAY_SCENARIOS_DIR, port, out.string());
+                                      "--set target.idle_ms=8000 --set upstream.listen=127.0.0.1:{} --set measure.rerun_disturbed=0 {} --out {} >/dev/null 2>&1",
+                                      AIWAY_CLI, AIWAY_SCENARIOS_DIR, port, kNoConductorTimingLimits, out.string());
   const pid_t runner = fork();
   if (runner == 0) _exit(WEXITSTATUS(std::system(run.c_str())));
   sockaddr_in addr{};
