@@ -8,6 +8,7 @@
 
 #include "aiway/input_error.hpp"
 #include "app/commands.hpp"
+#include "compare/disturbance.hpp"
 #include "compare/statistics.hpp"
 #include "files/input_file.hpp"
 #include "files/output_file.hpp"

@@ -88,37 +88,6 @@ double summary_median(const ScenarioResult& result, const std::string& metric) {
   return s ? s->median : 0;
 }
 
-std::optional<double> disturbed_share(const Scenario& scenario, const Repetition& repetition) {
-  const double limit = scenario.measure.max_foreign_cpu;
-  const auto share = repetition.metrics.get("foreign_cpu_share");
-  if (limit <= 0 || !share || *share <= limit) return std::nullopt;
-  return share;
-}
-
-Disturbance disturbance_of(const ScenarioResult& result) {
-  Disturbance d;
-  d.repetitions = result.repetitions.size();
-  d.limit = result.scenario.measure.max_foreign_cpu;
-  d.reruns = result.disturbed_reruns.size();
-  for (const auto& r : result.repetitions)
-    if (const auto share = disturbed_share(result.scenario, r)) {
-      ++d.disturbed;
-      d.max_share = std::max(d.max_share, *share);
-    }
-  return d;
-}
-
-bool calibration_disturbed(const Calibration& calibration) {
-  return calibration.foreign_cpu_share && *calibration.foreign_cpu_share > 0.10;
-}
-
-std::string describe_disturbed(const Disturbance& d) {
-  if (d.disturbed == 0) return "";
-  return fmt::format("{} of {} repetitions ran while other work used up to {:.0f} % of the machine's CPU (limit {:.0f} %{})",
-                     d.disturbed, d.repetitions, d.max_share * 100, d.limit * 100,
-                     d.reruns > 0 ? fmt::format(", after {} re-runs", d.reruns) : "");
-}
-
 std::string describe_interrupted(const RunResults& results) {
   if (!results.interrupted) return "";
   std::size_t done = 0;

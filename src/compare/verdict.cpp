@@ -7,12 +7,14 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <cmath>
 #include <random>
 #include <unordered_map>
 
 #include "aiway/scenario_file.hpp"
 #include "compare/mann_whitney.hpp"
+#include "compare/disturbance.hpp"
 #include "compare/statistics.hpp"
 
 namespace aiway {
@@ -210,6 +212,50 @@ std::string percent(double change) {
   return fmt::format("{:+.1f} %", change * 100);
 }
 
+// A change that holds even when the disturbed side's repetitions are credited
+// with the most their disturbance can explain (compare/disturbance.hpp):
+// other work on the machine cannot have made it. The same rule judges the
+// credited samples, its p-values Bonferroni-adjusted over the family (at
+// least as strict as Holm, whose step-down needs every p of the family).
+// Returns the credited change when the change holds.
+std::optional<double> beyond_disturbance(const MetricComparison& m, const MetricPolicy& policy,
+                                         const std::vector<double>& base, const std::vector<double>& cur,
+                                         double alpha) {
+  if (base.empty() || cur.empty()) return std::nullopt;
+  const auto [p_harm, p_better] = one_sided(policy, base, cur);
+  const double family = double(std::max<std::size_t>(m.family, 1));
+  const Decision d = decide(rule_for(base.size(), cur.size(), m.family, alpha), policy, base, cur,
+                            std::min(1.0, p_harm * family), std::min(1.0, p_better * family), alpha);
+  if (m.verdict == Verdict::regressed ? !d.harm : !d.better) return std::nullopt;
+  return relative_change(median(base), median(cur));
+}
+
+// A regressed or improved verdict of a scenario that a side ran on a busy
+// machine: it stands only for a rate whose change other work cannot explain
+// (a slower build looks like a busier machine, never ten times slower on a
+// machine half busy); every other change becomes inconclusive.
+struct Judged {
+  MetricPolicy policy;
+  std::vector<double> base, judged_new;
+  // A rate's samples with disturbed repetitions credited (compare/disturbance.hpp).
+  std::vector<double> base_credited, new_credited;
+};
+
+void judge_disturbed(MetricComparison& m, const Judged& j, const std::vector<std::string>& disturbed, double alpha) {
+  // A regression is credited on the new side (other work only slows), an improvement on the base.
+  const bool regressed = m.verdict == Verdict::regressed;
+  const auto& base = regressed ? j.base : j.base_credited;
+  const auto& cur = regressed ? j.new_credited : j.judged_new;
+  if (const auto credited = beyond_disturbance(m, j.policy, base, cur, alpha)) {
+    m.reason = fmt::format("{}: more than other work can explain (still {} with each disturbed repetition raised "
+                           "by {:g} / (1 - its foreign share), the most that share can slow it); {}",
+                           percent(m.change), percent(*credited), kSchedulingMargin, m.reason);
+    return;
+  }
+  m.verdict = Verdict::inconclusive;
+  m.reason = fmt::format("{}, but {}", percent(m.change), fmt::join(disturbed, "; "));
+}
+
 }  // namespace
 
 void judge(MetricComparison& c, const MetricPolicy& policy, const std::vector<double>& base,
@@ -374,10 +420,6 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
   for (const auto& b : base.scenarios)
     if (!new_by_name.count(b.scenario.name)) out.scenarios_only_in_base.push_back(b.scenario.name);
 
-  struct Judged {
-    MetricPolicy policy;
-    std::vector<double> base, judged_new;
-  };
   std::vector<std::vector<Judged>> judged;  // per scenario, per metric
   for (const auto& n : current.scenarios) {
     const auto found = base_by_name.find(n.scenario.name);
@@ -403,7 +445,8 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
       if (const std::string d = describe_disturbed(disturbance_of(*side)); !d.empty()) {
         sc.disturbed.push_back(fmt::format("{} in the {} results", d, side == b ? "base" : "new"));
         out.method_notes.push_back(fmt::format("{}: {}: its changes are inconclusive, since a busier machine cannot be "
-                                               "told from a slower build",
+                                               "told from a slower build (except a throughput change larger than "
+                                               "that load can explain)",
                                                n.scenario.name, sc.disturbed.back()));
       }
     const std::vector<std::string> gating = gating_metrics(n.scenario);
@@ -439,13 +482,21 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
         for (double& v : after) v = policy.higher_is_better ? v / *out.speed_ratio : v * *out.speed_ratio;
         m.normalised = true;
       }
+      Judged j{policy, before, {}, {}, {}};
+      if (!sc.disturbed.empty() && policy.scales_with_machine && policy.higher_is_better) {
+        j.base_credited = undisturbed_rate_bounds(*b, policy.metric);
+        j.new_credited = undisturbed_rate_bounds(n, policy.metric);
+        if (m.normalised)
+          for (double& v : j.new_credited) v /= *out.speed_ratio;
+      }
       m.new_median_judged = median(after);
       m.change = relative_change(m.base_median, m.new_median_judged);
       m.ci = bootstrap_median_change(before, after);
       m.hl_shift = hodges_lehmann_shift(before, after);
       std::tie(m.p_harm, m.p_better) = one_sided(policy, before, after);
       sc.metrics.push_back(std::move(m));
-      metrics.push_back({policy, before, std::move(after)});
+      j.judged_new = std::move(after);
+      metrics.push_back(std::move(j));
     }
     out.scenarios.push_back(std::move(sc));
     judged.push_back(std::move(metrics));
@@ -476,10 +527,8 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
         judge(m, j.policy, j.base, j.judged_new, adv_harm_adj[adv], adv_better_adj[adv], alpha);
         ++adv;
       }
-      if (!s.disturbed.empty() && (m.verdict == Verdict::regressed || m.verdict == Verdict::improved)) {
-        m.verdict = Verdict::inconclusive;
-        m.reason = fmt::format("{}, but {}", percent(m.change), fmt::join(s.disturbed, "; "));
-      }
+      if (!s.disturbed.empty() && (m.verdict == Verdict::regressed || m.verdict == Verdict::improved))
+        judge_disturbed(m, j, s.disturbed, alpha);
     }
   }
   return out;

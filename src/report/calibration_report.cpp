@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "compare/disturbance.hpp"
 #include "compare/statistics.hpp"
 #include "results/results_json.hpp"
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "compare/disturbance.hpp"
 #include "compare/statistics.hpp"
 #include "report/console_text.hpp"
 #include "report/reporter.hpp"

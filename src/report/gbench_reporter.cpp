@@ -3,6 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "compare/disturbance.hpp"
 #include "compare/statistics.hpp"
 #include "report/reporter.hpp"
 

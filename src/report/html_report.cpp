@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "compare/disturbance.hpp"
 #include "compare/statistics.hpp"
 #include "report/svg_chart.hpp"
 #include "results/results_json.hpp"

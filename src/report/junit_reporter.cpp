@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include "compare/disturbance.hpp"
 #include "compare/statistics.hpp"
 #include "report/reporter.hpp"
 #include "report/xml_text.hpp"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "compare/disturbance.hpp"
 #include "compare/statistics.hpp"
 #include "report/reporter.hpp"
 #include "report/sweep_table.hpp"

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include "aiway/scenario_file.hpp"
+#include "compare/disturbance.hpp"
 #include "compare/statistics.hpp"
 #include "results/results_json.hpp"
 

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 
+#include "compare/disturbance.hpp"
 #include "compare/statistics.hpp"
 #include "compare/thresholds.hpp"
 #include "measure/process_stats.hpp"

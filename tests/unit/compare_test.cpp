@@ -2,6 +2,7 @@
 
 #include "compare/mann_whitney.hpp"
 #include "results/pool.hpp"
+#include "compare/disturbance.hpp"
 #include "compare/statistics.hpp"
 #include "aiway/scenario_file.hpp"
 #include "compare/verdict.hpp"
@@ -394,6 +395,73 @@ TEST(CompareResults, ABusyMachineMakesChangesInconclusiveNotRegressed) {
   const Comparison swapped = compare_results(slow, base, default_policies());
   EXPECT_EQ(swapped.scenarios[0].metrics[0].verdict, Verdict::inconclusive);
   EXPECT_NE(swapped.scenarios[0].disturbed[0].find("in the base results"), std::string::npos);
+}
+
+TEST(Disturbance, ExplainsAtMostTheFairShareLostTimesTheMargin) {
+  EXPECT_DOUBLE_EQ(explainable_slowdown(0), kSchedulingMargin);
+  EXPECT_DOUBLE_EQ(explainable_slowdown(0.5), 2 * kSchedulingMargin);
+  EXPECT_DOUBLE_EQ(explainable_slowdown(0.75), 4 * kSchedulingMargin);
+  EXPECT_TRUE(std::isinf(explainable_slowdown(1))) << "a machine wholly busy with other work explains anything";
+
+  ScenarioResult r;
+  for (const auto& [tps, share] : {std::pair{100.0, 0.05}, std::pair{40.0, 0.5}, std::pair{30.0, 0.75}}) {
+    Repetition rep;
+    rep.metrics.set("throughput_tps", tps);
+    rep.metrics.set("foreign_cpu_share", share);
+    r.repetitions.push_back(rep);
+  }
+  EXPECT_EQ(undisturbed_rate_bounds(r, "throughput_tps"),
+            (std::vector<double>{100, 40 * 2 * kSchedulingMargin, 30 * 4 * kSchedulingMargin}))
+      << "an undisturbed repetition keeps its value";
+}
+
+// A busy machine cannot hide a slowdown larger than it can cause: other work
+// at half the CPU explains a rate's fall to 1 / (2 x margin), not to a tenth.
+TEST(CompareResults, ASlowdownBeyondWhatTheLoadExplainsIsRegressedOnABusyMachine) {
+  const std::vector<double> rss(9, 1e6);
+  const std::vector<double> tps_base = {100, 101, 99, 100, 102, 98, 100, 101, 99};
+  std::vector<double> tps_tenth;
+  for (double v : tps_base) tps_tenth.push_back(v / 10);
+  const auto base = machine_results("m", std::nullopt, tps_base, rss);
+  auto slow = machine_results("m", std::nullopt, tps_tenth, rss);
+  set_foreign_cpu(slow, 0.48);
+  const Comparison c = compare_results(base, slow, default_policies());
+  const MetricComparison& tps = c.scenarios[0].metrics[0];
+  EXPECT_EQ(tps.verdict, Verdict::regressed) << tps.reason;
+  EXPECT_NE(tps.reason.find("more than other work can explain"), std::string::npos) << tps.reason;
+  EXPECT_TRUE(c.regressed());
+
+  // The same tenth at 95 % other work: that much load explains it.
+  set_foreign_cpu(slow, 0.95);
+  EXPECT_EQ(compare_results(base, slow, default_policies()).scenarios[0].metrics[0].verdict, Verdict::inconclusive);
+
+  // An improvement is credited on the base: a busy base at a tenth, a quiet new one.
+  auto busy_base = machine_results("m", std::nullopt, tps_tenth, rss);
+  set_foreign_cpu(busy_base, 0.48);
+  const auto quiet = machine_results("m", std::nullopt, tps_base, rss);
+  EXPECT_EQ(compare_results(busy_base, quiet, default_policies()).scenarios[0].metrics[0].verdict, Verdict::improved);
+}
+
+TEST(CompareResults, OnlyRatesAreCreditedALatencyOnABusyMachineStaysInconclusive) {
+  // One preemption of a few ms makes a p99 of microseconds a thousand times
+  // larger: no share of other work bounds it, so it is never credited.
+  const std::vector<double> rss(9, 1e6);
+  const std::vector<double> tps(9, 100);
+  auto base = machine_results("m", std::nullopt, tps, rss);
+  auto busy = machine_results("m", std::nullopt, tps, rss);
+  for (std::size_t i = 0; i < 9; ++i) {
+    base.scenarios[0].repetitions[i].metrics.set("latency_p99_us", 10 + double(i) / 10);
+    busy.scenarios[0].repetitions[i].metrics.set("latency_p99_us", 10000 + double(i));
+  }
+  set_foreign_cpu(busy, 0.2);
+  const Comparison c = compare_results(base, busy, default_policies());
+  bool seen = false;
+  for (const auto& m : c.scenarios[0].metrics)
+    if (m.metric == "latency_p99_us") {
+      seen = true;
+      EXPECT_EQ(m.verdict, Verdict::inconclusive) << m.reason;
+    }
+  EXPECT_TRUE(seen);
 }
 
 TEST(PoolRuns, RepetitionsOfEveryRunSummarisedTogether) {
