@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "compare/disturbance.hpp"
 #include "compare/mann_whitney.hpp"
 #include "compare/series.hpp"
 #include "compare/statistics.hpp"
@@ -22,10 +23,45 @@ bool HistoryCheck::inconclusive() const {
 std::string HistoryCheck::headline() const {
   std::size_t n[4] = {0, 0, 0, 0};
   for (const auto& v : verdicts) ++n[int(v.verdict)];
-  return fmt::format("history: {} regressed, {} improved, {} inconclusive, {} unchanged of {} gating metrics. {}",
+  // A history too short to judge must say so, not read as a pass: a nightly
+  // job whose database does not survive the night never has a history.
+  std::size_t fewest = kMinHistoryRuns;
+  for (const auto& v : verdicts) fewest = std::min(fewest, v.runs);
+  const std::string too_short =
+      fewest < kMinHistoryRuns
+          ? fmt::format(" Too short a history to judge: {} earlier run{} of this machine, {} needed (keep the "
+                        "database between runs).", fewest, fewest == 1 ? "" : "s", kMinHistoryRuns)
+          : "";
+  return fmt::format("history: {} regressed, {} improved, {} inconclusive, {} unchanged of {} gating metrics. {}{}",
                      n[int(Verdict::regressed)], n[int(Verdict::improved)], n[int(Verdict::inconclusive)],
-                     n[int(Verdict::unchanged)], verdicts.size(), regressed() ? "Regression." : "No regression.");
+                     n[int(Verdict::unchanged)], verdicts.size(), regressed() ? "Regression." : "No regression.",
+                     too_short);
 }
+
+namespace {
+
+// As compare does (compare/verdict.cpp): a verdict of a run that other work
+// disturbed stands only for a rate whose change holds with its disturbed
+// repetitions credited what the load can explain (p Bonferroni-adjusted over
+// the gating metrics), or for a rate's improvement (other work only slows);
+// every other change becomes inconclusive.
+void judge_disturbed(HistoryVerdict& v, const MetricPolicy& policy, std::size_t family, double alpha) {
+  if (v.verdict != Verdict::regressed && v.verdict != Verdict::improved) return;
+  const bool rate = policy.scales_with_machine && policy.higher_is_better;
+  if (rate && v.verdict == Verdict::improved) return;
+  const bool holds = rate && -v.credited_change > policy.threshold &&
+                     std::min(1.0, v.credited_p * double(family)) < alpha;
+  if (holds) {
+    v.reason = fmt::format("{}: more than other work can explain (still {:+.1f} % with each disturbed repetition "
+                           "raised by {:g} / (1 - its foreign share))", v.reason, v.credited_change * 100,
+                           kSchedulingMargin);
+    return;
+  }
+  v.verdict = Verdict::inconclusive;
+  v.reason = fmt::format("{:+.1f} %, but {}", v.change * 100, v.disturbed);
+}
+
+}  // namespace
 
 HistoryCheck check_against_history(const RunResults& current, const PriorMedians& prior,
                                    const std::vector<MetricPolicy>& policies, double alpha) {
@@ -49,14 +85,19 @@ HistoryCheck check_against_history(const RunResults& current, const PriorMedians
       std::vector<double> h = history;
       if (logs)
         for (double& x : h) x = std::log(x);
+      v.disturbed = describe_disturbed(disturbance_of(s));
       if (history.size() >= 2) {
         double mean = 0;
         for (double x : h) mean += x;
         mean /= double(h.size());
         v.typical = logs ? std::exp(mean) : mean;
-        v.change = v.typical != 0 ? v.new_median / v.typical - 1 : 0;
-        const PredictionTest t = prediction_test(h, logs ? std::log(v.new_median) : v.new_median, !policy->higher_is_better);
-        v.p_value = t.p_value;
+        const auto judge_median = [&](double m, double& change, double& p_value) {
+          change = v.typical != 0 ? m / v.typical - 1 : 0;
+          p_value = prediction_test(h, logs ? std::log(m) : m, !policy->higher_is_better).p_value;
+        };
+        judge_median(v.new_median, v.change, v.p_value);
+        if (!v.disturbed.empty() && policy->scales_with_machine && policy->higher_is_better)
+          judge_median(median(undisturbed_rate_bounds(s, metric)), v.credited_change, v.credited_p);
       }
       out.verdicts.push_back(std::move(v));
       judged_policies.push_back(*policy);
@@ -89,6 +130,7 @@ HistoryCheck check_against_history(const RunResults& current, const PriorMedians
       v.reason = fmt::format("{:+.1f} %, but within the spread of the last {} runs (p = {}, Holm {})", v.change * 100,
                              v.runs, plain_p(v.p_value), plain_p(v.p_adjusted));
     }
+    if (!v.disturbed.empty()) judge_disturbed(v, policy, out.verdicts.size(), alpha);
   }
   return out;
 }

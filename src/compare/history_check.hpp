@@ -24,6 +24,11 @@ struct HistoryVerdict {
   double p_value = 1, p_adjusted = 1;
   Verdict verdict = Verdict::unchanged;
   std::string reason;
+  // When the new run kept repetitions other work disturbed: what it says
+  // ("3 of 9 repetitions ran while ..."), and for a rate the one-sided p of
+  // its median with each disturbed repetition credited (compare/disturbance.hpp).
+  std::string disturbed;
+  double credited_change = 0, credited_p = 1;
 };
 
 struct HistoryCheck {

@@ -91,11 +91,45 @@ TEST(HistoryCheck, JudgesAgainstThePredictionIntervalOfRecentRuns) {
   EXPECT_EQ(check_against_history(one_run({120}), prior, default_policies()).verdicts[0].verdict, Verdict::improved);
   // Too short a history decides nothing.
   const auto short_history = [](const std::string&, const std::string&) { return std::vector<double>{100, 101}; };
-  EXPECT_EQ(check_against_history(one_run({50}), short_history, default_policies()).verdicts[0].verdict,
-            Verdict::inconclusive);
+  const auto too_short = check_against_history(one_run({50}), short_history, default_policies());
+  EXPECT_EQ(too_short.verdicts[0].verdict, Verdict::inconclusive);
+  EXPECT_NE(too_short.headline().find("Too short a history to judge: 2 earlier runs of this machine, 3 needed"),
+            std::string::npos) << too_short.headline();
+  EXPECT_EQ(slow.headline().find("Too short"), std::string::npos) << slow.headline();
   // A noisy history: -10 % lies inside its interval.
   const auto noisy = [](const std::string&, const std::string&) { return std::vector<double>{100, 80, 120, 90, 110}; };
   EXPECT_EQ(check_against_history(one_run({90}), noisy, default_policies()).verdicts[0].verdict, Verdict::inconclusive);
+}
+
+// One pair, two ways of asking (compare against a baseline run, history
+// check against a series of such runs): the same answer, busy or not.
+TEST(HistoryCheck, AgreesWithCompareOnARunOtherWorkDisturbed) {
+  const std::vector<double> past = {100, 101, 99, 100.5, 99.5, 100.2, 99.8};
+  const auto prior = [&](const std::string&, const std::string&) { return past; };
+  RunResults base = one_run(past);
+  base.method.processes = 7;
+  const auto disturbed_run = [](double tps, double foreign_share) {
+    RunResults r = one_run({tps * 1.01, tps, tps * 0.99, tps * 1.005, tps * 0.995, tps * 1.002, tps * 0.998});
+    r.method.processes = 7;
+    for (auto& rep : r.scenarios[0].repetitions) rep.metrics.set("foreign_cpu_share", foreign_share);
+    return r;
+  };
+  struct Case {
+    double tps, foreign_share;
+    Verdict expected;
+  };
+  for (const Case& c : {Case{50, 0.48, Verdict::inconclusive},  // half the CPU taken explains half the rate
+                        Case{10, 0.48, Verdict::regressed},     // ... not a tenth
+                        Case{10, 0.96, Verdict::inconclusive},  // nearly all of it does
+                        Case{50, 0.02, Verdict::regressed}}) {  // a quiet machine explains nothing
+    const RunResults now = disturbed_run(c.tps, c.foreign_share);
+    const auto history = check_against_history(now, prior, default_policies());
+    ASSERT_EQ(history.verdicts.size(), 1u);
+    const Comparison comparison = compare_results(base, now, default_policies());
+    EXPECT_EQ(history.verdicts[0].verdict, c.expected) << c.tps << " at " << c.foreign_share << ": " << history.verdicts[0].reason;
+    EXPECT_EQ(comparison.scenarios[0].metrics[0].verdict, c.expected)
+        << c.tps << " at " << c.foreign_share << ": " << comparison.scenarios[0].metrics[0].reason;
+  }
 }
 
 }  // namespace
