@@ -46,9 +46,10 @@ void notes(const Comparison& c, std::string_view prefix, std::ostream& out) {
 void print_markdown(const Comparison& c, std::ostream& out) {
   out << "## aiway-stress comparison\n\n";
   std::ostringstream n;
-  notes(c, "> ", n);
+  notes(c, "", n);
+  // The quote marker is Markdown; only the note's text is escaped.
   std::istringstream lines(n.str());
-  for (std::string line; std::getline(lines, line);) out << escape_markdown(line) << "\n\n";
+  for (std::string line; std::getline(lines, line);) out << "> " << escape_markdown(line) << "\n\n";
   out << "| scenario | metric | gating | base | new | measured change | judged change | 95 % CI | p (adjusted) | "
          "detectable | verdict |\n"
          "|---|---|---|---:|---:|---:|---:|---|---:|---:|---|\n";

@@ -227,6 +227,9 @@ TEST(Cli, CompareGatesOnlyRealRegressions) {
   EXPECT_NE(slow.out.find("| 1m-short | throughput_tps |"), std::string::npos) << slow.out;
   EXPECT_NE(slow.out.find("**regressed**"), std::string::npos);
   EXPECT_NE(slow.out.find("Regression: 1m-short throughput_tps"), std::string::npos) << slow.out;
+  // Notes are Markdown quotes, their text escaped, the marker not.
+  EXPECT_NE(slow.out.find("\n> Note: the base results took every repetition in one process"), std::string::npos) << slow.out;
+  EXPECT_EQ(slow.out.find("&gt;"), std::string::npos) << slow.out;
   // A file compared with itself: nothing changed.
   const Outcome same = cli(fmt::format("compare {} {} --format json", (dir / "a.json").string(), (dir / "a.json").string()));
   EXPECT_EQ(same.exit_code, 0) << same.out;
