@@ -2,11 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
-#include <fstream>
-#include <map>
 
 #include "compare/disturbance.hpp"
 #include "compare/statistics.hpp"

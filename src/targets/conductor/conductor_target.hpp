@@ -6,8 +6,6 @@
 // delivered, or missing with its sequence number known.
 #pragma once
 
-#include <atomic>
-#include <optional>
 #include <string>
 
 #include "aiway/results.hpp"
