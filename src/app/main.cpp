@@ -2,7 +2,9 @@
 // chosen; every command is a file of its own under app/, and what it does
 // lives in the modules it calls.
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +14,7 @@
 #include "aiway/stage_registry.hpp"
 #include "app/commands.hpp"
 #include "run/worker_processes.hpp"
+#include "scenario/spelling.hpp"
 
 namespace aiway::app {
 namespace {
@@ -21,6 +24,24 @@ std::filesystem::path default_scenarios_dir(const char* package_dir) {
   if (std::filesystem::is_directory("scenarios")) return "scenarios";
   if (package_dir) return package_dir;  // an installed package's scenarios
   return AIWAY_SOURCE_SCENARIOS_DIR;  // the checkout this binary was built from
+}
+
+// "unknown command \"runn\"; did you mean \"run\"?" when the first word that
+// is not an option is no command's name but close to one; else "".
+std::string mistyped_command(const CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word.rfind('-', 0) == 0) {
+      i += word == "--scenarios-dir";  // its value is not a command
+      continue;
+    }
+    if (std::find(names.begin(), names.end(), word) != names.end()) return "";
+    const std::string suggestion = did_you_mean(word, names);
+    return suggestion.empty() ? "" : fmt::format("unknown command \"{}\"{}", word, suggestion);
+  }
+  return "";
 }
 
 int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
@@ -39,7 +60,8 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "aiway-stress: " << e.what() << " (see --help)\n";
+    const std::string mistyped = mistyped_command(app, argc, argv);
+    std::cerr << "aiway-stress: " << (mistyped.empty() ? std::string(e.what()) : mistyped) << " (see --help)\n";
     return kInputError;
   }
   const AppContext context{scenarios_dir};

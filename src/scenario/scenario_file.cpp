@@ -1,6 +1,7 @@
 #include "aiway/scenario_file.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <charconv>
@@ -13,6 +14,7 @@
 #include "files/input_file.hpp"
 #include "net/stream_api.hpp"
 #include "net/url.hpp"
+#include "scenario/spelling.hpp"
 
 namespace aiway {
 namespace {
@@ -257,7 +259,13 @@ double number_in_range(const toml::node& node, Range range, bool integral, const
                        const std::string& field) {
   std::optional<double> value;
   if (node.is_integer()) value = double(*node.value<std::int64_t>());
-  else if (node.is_floating_point() && !integral) value = *node.value<double>();
+  else if (node.is_floating_point()) {
+    // 1e6 is a whole number written as TOML writes floats: taken where an
+    // integer is expected when it is one exactly (within 2^53, every whole
+    // double is exact).
+    const double v = *node.value<double>();
+    if (!integral || (std::isfinite(v) && v == std::floor(v) && std::fabs(v) <= 9007199254740992.0)) value = v;
+  }
   const char* kind = integral ? "an integer" : "a number";
   if (!value) fail(at, field, fmt::format("expected {} from {} to {}, got {}", kind, range.min, range.max, describe(node)));
   if (!std::isfinite(*value) || *value < range.min || *value > range.max)
@@ -342,9 +350,17 @@ void assign(Scenario& s, std::string_view section, std::string_view key, const t
   visit_fields(s, assign);
   if (!assign.found) {
     bool known_section = section.empty();
-    visit_fields(s, [&](std::string_view sec, std::string_view, auto&, Range) { known_section |= sec == section; });
-    if (!known_section) throw ScenarioError(fmt::format("{}: unknown section [{}]", at, section));
-    throw ScenarioError(fmt::format("{}: unknown key \"{}\"", at, dotted(section, key)));
+    std::vector<std::string> sections, keys;
+    visit_fields(s, [&](std::string_view sec, std::string_view k, auto&, Range) {
+      known_section |= sec == section;
+      if (std::find(sections.begin(), sections.end(), sec) == sections.end()) sections.emplace_back(sec);
+      if (sec == section) keys.emplace_back(k);
+    });
+    if (!known_section)
+      throw ScenarioError(fmt::format("{}: unknown section [{}]{}", at, section, did_you_mean(section, sections)));
+    const auto closest = closest_name(key, keys);  // judged on the key: the section is shared
+    const std::string suggestion = closest ? fmt::format("; did you mean \"{}\"?", dotted(section, *closest)) : "";
+    throw ScenarioError(fmt::format("{}: unknown key \"{}\"{}", at, dotted(section, key), suggestion));
   }
   s.origin[dotted(section, key)] = at;
 }
@@ -609,10 +625,11 @@ std::filesystem::path resolve_scenario(const std::string& name_or_path, const st
   const auto file = dir / (name_or_path + ".toml");
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) {
-    std::string known;
-    for (const auto& e : list_scenarios(dir)) known += (known.empty() ? "" : ", ") + e.name;
-    throw ScenarioError(fmt::format("unknown scenario \"{}\" (scenarios in {}: {})", name_or_path,
-                                    dir.string(), known.empty() ? "none" : known));
+    std::vector<std::string> names;
+    for (const auto& e : list_scenarios(dir)) names.push_back(e.name);
+    throw ScenarioError(fmt::format("unknown scenario \"{}\"{} (scenarios in {}: {})", name_or_path,
+                                    did_you_mean(name_or_path, names), dir.string(),
+                                    names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
   }
   return file;
 }

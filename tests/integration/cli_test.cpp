@@ -417,7 +417,10 @@ TEST(Cli, InputErrorsExitTwoWithOneClearLine) {
            {"run --scenario " + bad.string(), "bad.toml:2:1: backend.messages"},
            {"validate " + bad.string(), "bad.toml:2:1"},
            {"run --scenario 1m-short --out /nonexistent-dir/r.json", "/nonexistent-dir/r.json: cannot write"},
-           {"frobnicate", ""}}) {
+           {"frobnicate", ""},
+           {"run --scenario 1m-shrot", "unknown scenario \"1m-shrot\"; did you mean \"1m-short\"?"},
+           {"run --scenario 1m-short --set backend.mesages=10", "unknown key \"backend.mesages\"; did you mean \"backend.messages\"?"},
+           {"compre a.json b.json", "unknown command \"compre\"; did you mean \"compare\"?"}}) {
     const Outcome o = cli(args);
     EXPECT_EQ(o.exit_code, 2) << args << "\n" << o.err;
     EXPECT_NE(o.err.find(needle), std::string::npos) << args << "\n" << o.err;

@@ -6,6 +6,7 @@
 #include "aiway/scenario_file.hpp"
 #include "stages/resolve.hpp"
 #include "scenario/scenario_toml.hpp"
+#include "scenario/spelling.hpp"
 
 namespace aiway {
 namespace {
@@ -33,11 +34,27 @@ TEST(Scenario, NameDefaultsToTheFileStem) {
   EXPECT_EQ(parse_scenario("[backend]\nsize = 10\n", "dir/my-case.toml").name, "my-case");
 }
 
+TEST(Spelling, SuggestsOnlyANameOneSlipAway) {
+  const std::vector<std::string> names = {"run", "compare", "calibrate", "1m-short", "1m-medium"};
+  EXPECT_EQ(closest_name("runn", names), "run");
+  EXPECT_EQ(closest_name("comapre", names), "compare") << "two letters swapped is one slip";
+  EXPECT_EQ(closest_name("1m-shrot", names), "1m-short");
+  EXPECT_EQ(closest_name("1m-medum", names), "1m-medium");
+  EXPECT_FALSE(closest_name("xyzzy", names));
+  EXPECT_FALSE(closest_name("run", names)) << "a known name is no slip";
+  EXPECT_FALSE(closest_name("", names));
+  EXPECT_EQ(did_you_mean("runn", names), "; did you mean \"run\"?");
+  EXPECT_EQ(did_you_mean("xyzzy", names), "");
+}
+
 TEST(Scenario, ErrorsNameFileLineAndColumn) {
   EXPECT_EQ(error_of("[backend]\nmessages = \"many\"\n"),
             "t.toml:2:1: backend.messages: expected an integer from 1 to 10000000000, got the string \"many\"");
-  EXPECT_EQ(error_of("[backend]\n  sise = 10\n"), "t.toml:2:3: unknown key \"backend.sise\"");
-  EXPECT_EQ(error_of("[bakend]\nsize = 10\n"), "t.toml:2:1: unknown section [bakend]");
+  EXPECT_EQ(error_of("[backend]\n  sise = 10\n"), "t.toml:2:3: unknown key \"backend.sise\"; did you mean \"backend.size\"?");
+  EXPECT_EQ(error_of("[bakend]\nsize = 10\n"), "t.toml:2:1: unknown section [bakend]; did you mean \"backend\"?");
+  EXPECT_EQ(error_of("[backend]\nxyzzy = 10\n"), "t.toml:2:1: unknown key \"backend.xyzzy\"") << "nothing close: no guess";
+  EXPECT_EQ(parse_scenario("[backend]\nmessages = 1e6\n", "t.toml").backend.messages, 1'000'000u) << "a whole number in float form";
+  EXPECT_EQ(error_of("[backend]\nmessages = 1.25\n"), "t.toml:2:1: backend.messages: expected an integer from 1 to 10000000000, got the number 1.25");
   EXPECT_EQ(error_of("[channel]\ncapacity = 0\n"), "t.toml:2:1: channel.capacity: expected an integer from 1 to 10000000, got the integer 0");
   EXPECT_EQ(error_of("[channel]\ncapacity = -5\n"), "t.toml:2:1: channel.capacity: expected an integer from 1 to 10000000, got the integer -5");
   EXPECT_EQ(error_of("[channel]\noverflow = \"drop\"\n"),
