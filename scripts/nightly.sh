@@ -64,6 +64,9 @@ if [ -f "$db" ]; then
   "$bin" history check "$dir/results.json" --db "$db" > "$dir/history-check.txt"
   history_code=$?
   [ "$history_code" -le 1 ] || history_code=0  # an inconclusive or unreadable history never fails the night
+else
+  echo "history: no earlier runs ($db does not exist): nothing judged; keep the database between nights" \
+    > "$dir/history-check.txt"
 fi
 "$bin" history add "$dir/results.json" --db "$db" || echo "nightly: the run was not added to $db" >&2
 "$bin" history changes --db "$db" > "$dir/changes.txt"

@@ -38,6 +38,10 @@ for night in 1 2; do
   done
   if [ "$night" -gt 1 ]; then
     [ -s "$latest/history-check.txt" ] || fail "night $night was not judged against the history"
+    grep -q "Too short a history to judge: 1 earlier run" "$latest/history-check.txt" \
+      || { cat "$latest/history-check.txt"; fail "night $night did not say its history is too short"; }
+  else
+    grep -q "no earlier runs" "$latest/history-check.txt" || fail "night 1 did not say it had no history"
   fi
   echo "night $night: exit $code ($(grep -c . "$latest/comparison.md") lines of comparison)"
 done
