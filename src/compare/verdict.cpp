@@ -230,10 +230,6 @@ std::optional<double> beyond_disturbance(const MetricComparison& m, const Metric
   return relative_change(median(base), median(cur));
 }
 
-// A regressed or improved verdict of a scenario that a side ran on a busy
-// machine: it stands only for a rate whose change other work cannot explain
-// (a slower build looks like a busier machine, never ten times slower on a
-// machine half busy); every other change becomes inconclusive.
 struct Judged {
   MetricPolicy policy;
   std::vector<double> base, judged_new;
@@ -241,6 +237,10 @@ struct Judged {
   std::vector<double> base_credited, new_credited;
 };
 
+// A regressed or improved verdict of a scenario that a side ran on a busy
+// machine: it stands only for a rate whose change other work cannot explain
+// (a slower build looks like a busier machine, never ten times slower on a
+// machine half busy); every other change becomes inconclusive.
 void judge_disturbed(MetricComparison& m, const Judged& j, const std::vector<std::string>& disturbed, double alpha) {
   // A regression is credited on the new side (other work only slows), an improvement on the base.
   const bool regressed = m.verdict == Verdict::regressed;
