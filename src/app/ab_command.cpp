@@ -51,11 +51,10 @@ AbPlan AbCommand::plan(const AppContext& context) const {
   plan.old_binary = resolve_binary(old_, "OLD");
   plan.new_binary = resolve_binary(new_, "NEW");
   plan.scenarios_dir = std::filesystem::absolute(context.scenarios_dir);
-  for (const auto& name : scenarios_) {
-    // A scenario file is passed as an absolute path: the processes run elsewhere.
-    const bool file = name.find('/') != std::string::npos || name.ends_with(".toml");
-    plan.run_args.insert(plan.run_args.end(), {"--scenario", file ? std::filesystem::absolute(name).string() : name});
-  }
+  // Each scenario as the absolute path of its file: the processes run elsewhere.
+  for (const auto& name : scenarios_)
+    plan.run_args.insert(plan.run_args.end(),
+                         {"--scenario", std::filesystem::absolute(resolve_scenario(name, context.scenarios_dir)).string()});
   if (all_) plan.run_args.push_back("--all");
   for (const auto& set : sets_) plan.run_args.insert(plan.run_args.end(), {"--set", set});
   plan.repetitions = repetitions_;

@@ -30,8 +30,8 @@ void write_baseline(const RunResults& r, const std::string& text, const std::str
         throw ResultsError(fmt::format("{}: scenario {} appears twice", source, r.scenarios[i].scenario.name));
   for (const auto& s : r.scenarios)
     if (const std::string d = describe_disturbed(disturbance_of(s)); !d.empty())
-      std::cerr << fmt::format("aiway-stress: WARNING: baseline scenario {}: {}: comparisons with it will call its "
-                               "changes inconclusive; take the baseline on a quieter machine\n", s.scenario.name, d);
+      std::cerr << fmt::format("aiway-stress: WARNING: baseline scenario {}: {}: comparisons with it will call most of "
+                               "its changes inconclusive; take the baseline on a quieter machine\n", s.scenario.name, d);
   write_file_atomically(path, text);
   std::cerr << fmt::format("baseline written to {} ({} scenarios, machine {})\n", path, r.scenarios.size(),
                            r.machine.fingerprint);

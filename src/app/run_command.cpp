@@ -138,8 +138,6 @@ std::vector<Scenario> scenarios_to_run(const RunArgs& args, const std::filesyste
   if (names.empty()) throw ScenarioError("run: name a scenario with --scenario NAME|FILE, or use --all");
   for (const auto& name : names) {
     Scenario s = load_with_overrides(name, dir, sets);
-    if (args.repetitions) s.repetitions = *args.repetitions;
-    if (args.warmup) s.warmup = *args.warmup;
     // The same scenario twice (-s X -s X, or -s X --all) runs once: two results
     // of one name would be compared, pooled and linked as if they were one.
     if (std::any_of(scenarios.begin(), scenarios.end(), [&](const auto& t) { return t.name == s.name; })) {

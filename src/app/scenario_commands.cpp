@@ -11,7 +11,6 @@
 #include "app/commands.hpp"
 #include "report/metric_docs.hpp"
 #include "scenario/scenario_toml.hpp"
-#include "stages/resolve.hpp"
 
 namespace aiway::app {
 namespace {
@@ -96,8 +95,7 @@ class ValidateCommand final : public Command {
     command_->add_option("file", file_, "Scenario name or file")->required();
   }
   int run(const AppContext& context) override {
-    auto s = load_scenario_file(resolve_scenario(file_, context.scenarios_dir));
-    resolve_stages(s);
+    const Scenario s = load_with_overrides(file_, context.scenarios_dir, {});
     std::cout << fmt::format("{}: valid scenario \"{}\"\n", file_, s.name);
     return kPass;
   }
