@@ -15,7 +15,7 @@ enum class Better { higher, lower, neither };
 
 struct MetricDescriptor {
   std::string_view name;  // in the results: the unit is in the name
-  std::string_view unit;  // for people: "tokens/s", "us", "bytes", "ratio", "count", "s"
+  std::string_view unit;  // for people: "tokens/s", "us", "bytes", "ratio", "count", "s", "instructions" (a count of work)
   Better better = Better::neither;
   // compare: the relative change that matters in practice (0.05 = 5 %);
   // 0: not compared.
@@ -39,7 +39,7 @@ constexpr double MiB = 1024.0 * 1024.0;
 // In the order a repetition records them.
 inline constexpr std::array kMetrics = [] {
   using namespace metric_table;
-  return std::array<MetricDescriptor, 135>{{
+  return std::array<MetricDescriptor, 139>{{
       {"tokens_sent", "tokens", none, 0, 0, false, "", 1, "data tokens the backend handed to the token channel"},
       {"tokens_delivered", "tokens", up, 0, 0, false, "", 1, "data tokens the surface received once (duplicates excluded)"},
       {"bytes_sent", "bytes", none, 0, 0, false, "", 1, "clean payload bytes of the tokens sent"},
@@ -122,6 +122,12 @@ inline constexpr std::array kMetrics = [] {
       {"allocs_surface", "count", down, 0, 0, false, "", 1, "C++ heap allocations of the surface thread"},
       {"frames_rendered", "count", none, 0, 0, false, "", 1, "viewport redraws (surface.frame_rate_hz)"},
       {"frame_time_p99_us", "us", down, 0, 0, true, "", 1, "one viewport render, 99th percentile"},
+      // Counted under callgrind (run --count-instructions), in runs of their own: work, not time, so the
+      // machine's load cannot move them. Unit "instructions": compare judges them as counts (verdict.hpp).
+      {"instructions_per_token_backend", "instructions", down, 0.01, 0, false, "aiway_instructions_per_token_backend", 1, "run --count-instructions: instructions the backend stage's own code retired (its next() calls), per token sent"},
+      {"instructions_per_token_conductor", "instructions", down, 0.01, 0, false, "aiway_instructions_per_token_conductor", 1, "run --count-instructions: instructions the conductor stage's own code retired (on_tokens, on_stream_end, planted work; not the harness's sending of its output), per token sent"},
+      {"instructions_per_token_surface", "instructions", down, 0.01, 0, false, "aiway_instructions_per_token_surface", 1, "run --count-instructions: instructions the surface stage's own code retired (display, commands, stream ends, planted work; not frames), per token sent"},
+      {"instructions_per_frame_surface", "instructions", down, 0.05, 0, false, "", 1, "run --count-instructions: instructions of one render() of the surface stage (how many frames a run draws follows the wall clock, so they are apart)"},
       {"raw_hop_tps", "tokens/s", none, 0, 0, true, "", 1, "measure.raw_hop, unpaced model scenarios: one raw moodycamel hop of the scenario's tokens (up to 1,000,000), measured right before the repetition"},
       {"raw_hop_ratio", "ratio", up, 0, 0, false, "", 1, "measure.raw_hop: throughput_tps / raw_hop_tps, both sides measured on the same state of the machine"},
       {"stream_end_lost", "surfaces", down, 0, 0, false, "", 1, "conductor targets: surfaces that got no StreamEnd (nor StreamError) within target.end_timeout_ms of the upstream's last token"},

@@ -87,6 +87,9 @@ struct ConductorConfig {
   // CPU work per token that reads no clock (surface.extra_work_ns's twin, on
   // the stage that bounds a flat-out pipeline): plants a known slowdown.
   double extra_work_ns = 0;
+  // Exactly this many more instructions per token (within a few a batch),
+  // reading no clock: a change an instruction count must see, exactly.
+  std::uint64_t extra_work_instructions = 0;
 };
 
 struct SurfaceConfig {
@@ -96,6 +99,7 @@ struct SurfaceConfig {
   // CPU work per token that reads no clock (a loop calibrated at start-up):
   // the way to plant a small, known slowdown.
   double extra_work_ns = 0;
+  std::uint64_t extra_work_instructions = 0;  // exactly this many more per token (conductor's twin)
   double frame_rate_hz = 60;        // viewport redraws per second; 0 = never
   std::uint32_t width = 80;         // wrap width in columns
   std::uint32_t height = 24;        // visible rows rendered per frame

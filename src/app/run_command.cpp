@@ -28,6 +28,7 @@
 #include "run/run_plan.hpp"
 #include "run/runner.hpp"
 #include "run/sla_search.hpp"
+#include "run/instruction_count.hpp"
 #include "run/worker_processes.hpp"
 #include "stages/resolve.hpp"
 #include "targets/target.hpp"
@@ -54,6 +55,7 @@ struct RunArgs {
   std::string save_baseline;  // NAME or FILE
   CompareArgs compare;
   bool calibrate = false, no_calibrate = false;  // default: on with --all
+  bool count_instructions = false;
   std::uint32_t confirm = 0;  // --confirm N: more repetitions for inconclusive gating verdicts
   std::string sla_search;     // FIELD=LOW..HIGH
   std::string shard;          // K/N (HTTP targets)
@@ -97,6 +99,9 @@ void bind_run_options(CLI::App* run, RunArgs& a) {
   // Two flags, not one optional: CLI11 sets an optional<bool> flag to false when it is absent.
   run->add_flag("--calibrate", a.calibrate, "Score the machine first (a few seconds) and store it in the results; default: on with --all");
   run->add_flag("--no-calibrate", a.no_calibrate, "Do not calibrate, even with --all");
+  run->add_flag("--count-instructions", a.count_instructions,
+                "Also count each stage's own instructions per token, in runs under valgrind's callgrind (seconds "
+                "each): figures a busy machine cannot move, judged by compare to 1 %; model targets");
   run->add_flag("--spectrum", a.spectrum, "Print the latency percentile spectrum (HdrHistogram layout)");
   run->add_option("--baseline", a.baseline, "Compare the results with this baseline (results file); exit 1 on a regression")
       ->check(CLI::ExistingFile);
@@ -163,6 +168,28 @@ std::vector<Scenario> scenarios_to_run(const RunArgs& args, const std::filesyste
     scenarios.push_back(v.scenario);
   }
   return scenarios;
+}
+
+// --count-instructions: valgrind must be there before minutes of work; a
+// scenario whose stages run elsewhere is said once and runs uncounted.
+void check_counting(const std::vector<Scenario>& scenarios) {
+  if (find_valgrind().empty())
+    throw InputError("run: --count-instructions runs the stages under valgrind, and there is no valgrind on PATH "
+                     "(Debian: apt-get install valgrind)");
+  for (const auto& s : scenarios)
+    if (!target_of(s).stages_in_this_process())
+      std::cerr << fmt::format("aiway-stress: {}: its target runs in another process: no instructions are counted "
+                               "for it (only a model target's stages run here)\n", s.name);
+}
+
+// The instruction counts of one scenario's result, when it ran whole and its stages run here.
+void count_work(ScenarioResult& r, bool progress) {
+  if (!r.failure.empty() || r.repetitions.empty() || !target_of(r.scenario).stages_in_this_process()) return;
+  if (progress)
+    std::cerr << fmt::format("\r\x1b[2K[{}] counting instructions: {} runs under valgrind ...", r.scenario.name,
+                             std::min<std::size_t>(kCountingRuns, r.repetitions.size()))
+              << std::flush;
+  count_instructions(r, kCountingRuns, &stop_requested());
 }
 
 // The tool and machine the results come from; a stage compiled without
@@ -361,6 +388,8 @@ int RunCommand::run(const AppContext& context) {
   policies_with(args.compare.thresholds);  // a bad --threshold is an input error before the run, as in compare
   for (const auto& s : scenarios) gating_metrics(s);  // and so is a bad [compare] gating list
 
+  if (args.count_instructions) check_counting(scenarios);
+
   stop_on_signals();
   const Clock clock = Clock::detect();
   RunResults results = describe_run(scenarios, clock);
@@ -399,6 +428,7 @@ int RunCommand::run(const AppContext& context) {
     results.scenarios = std::move(sla_outcome->probes);
   } else {
     execute(plan, clock, results.interrupted, [&](ScenarioResult r) {
+      if (args.count_instructions && !results.interrupted) count_work(r, progress);
       show(r, progress);
       failed_run |= !r.failure.empty();
       results.scenarios.push_back(std::move(r));

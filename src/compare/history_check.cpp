@@ -86,7 +86,12 @@ HistoryCheck check_against_history(const RunResults& current, const PriorMedians
       if (logs)
         for (double& x : h) x = std::log(x);
       v.disturbed = describe_disturbed(disturbance_of(s));
-      if (history.size() >= 2) {
+      if (policy->counted) {
+        // Counts are judged as compare judges them, against the earlier runs' medians (compare/verdict.hpp).
+        v.typical = history.empty() ? 0 : median(history);
+        v.change = v.typical != 0 ? v.new_median / v.typical - 1 : 0;
+        v.counts = judge_counts(*policy, history, values, fmt::format("last {} runs", history.size()));
+      } else if (history.size() >= 2) {
         double mean = 0;
         for (double x : h) mean += x;
         mean /= double(h.size());
@@ -103,13 +108,22 @@ HistoryCheck check_against_history(const RunResults& current, const PriorMedians
       judged_policies.push_back(*policy);
     }
   }
+  // Counts take no part in the Holm family: they are judged without chance.
   std::vector<double> p;
-  for (const auto& v : out.verdicts) p.push_back(v.p_value);
+  for (std::size_t i = 0; i < out.verdicts.size(); ++i)
+    if (!judged_policies[i].counted) p.push_back(out.verdicts[i].p_value);
   const auto adjusted = holm_adjust(p);
-  for (std::size_t i = 0; i < out.verdicts.size(); ++i) {
+  for (std::size_t i = 0, k = 0; i < out.verdicts.size(); ++i) {
     auto& v = out.verdicts[i];
     const MetricPolicy& policy = judged_policies[i];
-    v.p_adjusted = adjusted[i];
+    if (policy.counted) {
+      v.verdict = v.runs < kMinHistoryRuns ? Verdict::inconclusive : v.counts.verdict;
+      v.reason = v.runs < kMinHistoryRuns
+                     ? fmt::format("{} earlier runs of this machine in the history; {} needed", v.runs, kMinHistoryRuns)
+                     : v.counts.reason;
+      continue;
+    }
+    v.p_adjusted = adjusted[k++];
     const bool worse = policy.higher_is_better ? v.change < 0 : v.change > 0;
     const bool practical = std::fabs(v.change) > policy.threshold && std::fabs(v.new_median - v.typical) >= policy.floor;
     if (v.runs < kMinHistoryRuns) {
@@ -121,7 +135,7 @@ HistoryCheck check_against_history(const RunResults& current, const PriorMedians
     } else if (worse && v.p_adjusted < alpha) {
       v.verdict = Verdict::regressed;
       v.reason = fmt::format("{:+.1f} %, outside the one-sided prediction interval of the last {} runs (p = {}, Holm over "
-                             "{} {})", v.change * 100, v.runs, plain_p(v.p_value), out.verdicts.size(), plain_p(v.p_adjusted));
+                             "{} {})", v.change * 100, v.runs, plain_p(v.p_value), p.size(), plain_p(v.p_adjusted));
     } else if (!worse) {
       v.verdict = Verdict::improved;
       v.reason = fmt::format("{:+.1f} % better than the last {} runs", v.change * 100, v.runs);
@@ -130,7 +144,7 @@ HistoryCheck check_against_history(const RunResults& current, const PriorMedians
       v.reason = fmt::format("{:+.1f} %, but within the spread of the last {} runs (p = {}, Holm {})", v.change * 100,
                              v.runs, plain_p(v.p_value), plain_p(v.p_adjusted));
     }
-    if (!v.disturbed.empty()) judge_disturbed(v, policy, out.verdicts.size(), alpha);
+    if (!v.disturbed.empty()) judge_disturbed(v, policy, p.size(), alpha);
   }
   return out;
 }

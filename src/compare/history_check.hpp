@@ -29,6 +29,7 @@ struct HistoryVerdict {
   // its median with each disturbed repetition credited (compare/disturbance.hpp).
   std::string disturbed;
   double credited_change = 0, credited_p = 1;
+  CountVerdict counts;  // a count of work's verdict (MetricPolicy::counted), before the history's length is checked
 };
 
 struct HistoryCheck {

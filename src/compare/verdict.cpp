@@ -30,7 +30,12 @@ std::string_view to_string(Verdict verdict) {
 }
 
 std::string_view to_string(Rule rule) {
-  return rule == Rule::u_test ? "one-sided Mann-Whitney U" : "complete separation + Hodges-Lehmann shift";
+  switch (rule) {
+    case Rule::u_test: return "one-sided Mann-Whitney U";
+    case Rule::separation: return "complete separation + Hodges-Lehmann shift";
+    case Rule::counts: return "counted work: separated beyond the runs' own spread";
+  }
+  return "?";
 }
 
 // A stage counter's practical threshold: it declares a direction, not a size.
@@ -39,7 +44,9 @@ constexpr double kStageCounterThreshold = 0.10;
 std::vector<MetricPolicy> default_policies() {
   std::vector<MetricPolicy> out;
   for (const MetricDescriptor& m : kMetrics)
-    if (m.threshold > 0) out.push_back({std::string(m.name), m.better == Better::higher, m.threshold, m.floor, m.speed});
+    if (m.threshold > 0)
+      out.push_back({std::string(m.name), m.better == Better::higher, m.threshold, m.floor, m.speed, false,
+                     m.unit == "instructions"});
   return out;
 }
 
@@ -78,6 +85,10 @@ std::vector<std::string> gating_metrics(const Scenario& s) {
   if (s.control.quit_at) out.push_back("quit_latency_us");
   if (s.backend.rate_tps > 0) out.push_back("cpu_share");
   if (s.channel.overflow != Overflow::block || s.surface_channel.overflow != Overflow::block) out.push_back("loss_ratio");
+  // Present only in a run with --count-instructions; a metric neither side has is not judged.
+  for (const char* counted : {"instructions_per_token_backend", "instructions_per_token_conductor",
+                              "instructions_per_token_surface"})
+    out.push_back(counted);
   return out;
 }
 
@@ -256,6 +267,17 @@ void judge_disturbed(MetricComparison& m, const Judged& j, const std::vector<std
   m.reason = fmt::format("{}, but {}", percent(m.change), fmt::join(disturbed, "; "));
 }
 
+// A count of work: judge_counts decides, whatever load either side ran under.
+void judge_counted(MetricComparison& m, const Judged& j) {
+  const CountVerdict v = judge_counts(j.policy, j.base, j.judged_new, "base");
+  m.rule = Rule::counts;
+  m.family = 1;
+  m.p_adjusted = 1;
+  m.detectable = std::max(j.policy.threshold, v.spread);
+  m.verdict = v.verdict;
+  m.reason = v.reason;
+}
+
 }  // namespace
 
 void judge(MetricComparison& c, const MetricPolicy& policy, const std::vector<double>& base,
@@ -298,6 +320,42 @@ void judge(MetricComparison& c, const MetricPolicy& policy, const std::vector<do
                  : fmt::format("{}, but {} vs {} repetitions are too few for the U test and the samples overlap or "
                                "their shift is within 3x the base's spread; {}: add repetitions",
                                percent(c.change), base.size(), judged_new.size(), detect);
+}
+
+CountVerdict judge_counts(const MetricPolicy& policy, const std::vector<double>& base, const std::vector<double>& current,
+                          const std::string& base_name) {
+  CountVerdict out;
+  if (base.empty() || current.empty()) return out;
+  const double base_median = median(base), change = relative_change(base_median, median(current));
+  std::size_t repeated_sides = 0;
+  for (const auto* side : {&base, &current}) {
+    if (side->size() < 2) continue;
+    ++repeated_sides;
+    const auto [lo, hi] = std::minmax_element(side->begin(), side->end());
+    const double m = median(*side);
+    out.spread = std::max(out.spread, m != 0 ? (*hi - *lo) / std::fabs(m) : (*hi > *lo ? INFINITY : 0));
+  }
+  const bool worse = policy.higher_is_better ? change < 0 : change > 0;
+  if (std::fabs(change) <= policy.threshold) {
+    out.reason = fmt::format("{} within ±{:g} % (counted)", percent(change), policy.threshold * 100);
+    return out;
+  }
+  out.verdict = Verdict::inconclusive;
+  if (repeated_sides == 0) {
+    out.reason = fmt::format("{}, but one count a side: whether this scenario's counts repeat is not shown (count "
+                             "two runs or more: -r 2)", percent(change));
+    return out;
+  }
+  if (!separated(base, current, change > 0) || std::fabs(change) <= out.spread) {
+    out.reason = fmt::format("{}, but the counts do not repeat: runs of one side differ by up to {:.3g} % (work "
+                             "that depends on timing: look at the stages)", percent(change), out.spread * 100);
+    return out;
+  }
+  out.verdict = worse ? Verdict::regressed : Verdict::improved;
+  out.reason = fmt::format("{} beyond ±{:g} %: every count apart from every count of the {} (runs of a side within "
+                           "{:.3g} % of each other); counted work, which other work on the machine does not change",
+                           percent(change), policy.threshold * 100, base_name, out.spread * 100);
+  return out;
 }
 
 MetricComparison verdict_for(const MetricPolicy& policy, const std::vector<double>& base,
@@ -477,7 +535,7 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
       m.new_median = median(after);
       m.raw_change = relative_change(m.base_median, m.new_median);
       const bool time_like = policy.metric.find("cpu_") == 0;  // stage CPU seconds scale even when paced
-      if (out.speed_ratio && policy.scales_with_machine && (!bound || time_like)) {
+      if (out.speed_ratio && policy.scales_with_machine && !policy.counted && (!bound || time_like)) {
         // Judged on the new machine's figures as the base machine would have shown them.
         for (double& v : after) v = policy.higher_is_better ? v / *out.speed_ratio : v * *out.speed_ratio;
         m.normalised = true;
@@ -505,8 +563,11 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
   // code is one decision over all of them (for one scenario that is its own
   // gating family). Advisory metrics: Benjamini–Hochberg over all of them.
   std::vector<double> gate_harm, gate_better, adv_harm, adv_better;
-  for (const auto& s : out.scenarios)
-    for (const auto& m : s.metrics) {
+  // Counts are judged without chance: they take no part in either family.
+  for (std::size_t si = 0; si < out.scenarios.size(); ++si)
+    for (std::size_t mi = 0; mi < out.scenarios[si].metrics.size(); ++mi) {
+      const auto& m = out.scenarios[si].metrics[mi];
+      if (judged[si][mi].policy.counted) continue;
       (m.gating ? gate_harm : adv_harm).push_back(m.p_harm);
       (m.gating ? gate_better : adv_better).push_back(m.p_better);
     }
@@ -518,6 +579,10 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
     for (std::size_t mi = 0; mi < s.metrics.size(); ++mi) {
       auto& m = s.metrics[mi];
       const Judged& j = judged[si][mi];
+      if (j.policy.counted) {
+        judge_counted(m, j);
+        continue;
+      }
       if (m.gating) {
         m.family = gate_harm.size();
         judge(m, j.policy, j.base, j.judged_new, gate_harm_adj[g], gate_better_adj[g], alpha);

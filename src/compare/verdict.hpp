@@ -47,6 +47,10 @@ struct MetricPolicy {
   // unless the scenario's schedule or network bounds it (paced, hop1 delay).
   bool scales_with_machine = false;
   bool from_command_line = false;  // then a scenario's [compare] does not override it
+  // A count of work (unit "instructions"): judged by judge_counts, never by
+  // chance, never normalised by the machines' speed, and a busy machine does
+  // not make its verdict inconclusive.
+  bool counted = false;
 };
 // The metrics the gate judges, their directions and default thresholds.
 std::vector<MetricPolicy> default_policies();
@@ -54,7 +58,8 @@ std::vector<MetricPolicy> default_policies();
 std::vector<MetricPolicy> policies_for(const std::vector<MetricPolicy>& policies, const Scenario& scenario);
 // The scenario's gating family: its [compare] gating list, or the default
 // (throughput_tps, latency_p99_us; quit_latency_us when it quits; cpu_share
-// when paced; loss_ratio when a channel may drop). Throws InputError for a name
+// when paced; loss_ratio when a channel may drop; each stage's instructions
+// per token, which only a run with --count-instructions has). Throws InputError for a name
 // that is not a compared metric.
 std::vector<std::string> gating_metrics(const Scenario& scenario);
 // Throughput and latency of a paced or network-delayed scenario follow its
@@ -73,7 +78,7 @@ double hodges_lehmann_shift(const std::vector<double>& base, const std::vector<d
 // 1.4826 x the median absolute deviation: the standard deviation for normal data.
 double robust_spread(const std::vector<double>& values);
 
-enum class Rule { u_test, separation };
+enum class Rule { u_test, separation, counts };
 std::string_view to_string(Rule rule);
 
 struct MetricComparison {
@@ -102,6 +107,21 @@ struct MetricComparison {
 // p_adj_harm / p_adj_better: the one-sided p-values after the family's adjustment.
 void judge(MetricComparison& c, const MetricPolicy& policy, const std::vector<double>& base,
            const std::vector<double>& judged_new, double p_adj_harm, double p_adj_better, double alpha);
+// Counts of work repeat run to run (to far better than 0.1 %), so they are
+// judged without chance: a change beyond the threshold is real when every
+// count of one side lies beyond every count of the other, by more than the
+// runs of either side differ among themselves (its spread, measured on the
+// sides with two or more runs; with none, or counts that do not repeat, it is
+// inconclusive). `base_name` names the base in the reason ("base", "the last
+// 5 runs").
+struct CountVerdict {
+  Verdict verdict = Verdict::unchanged;
+  std::string reason;
+  double spread = 0;  // the widest side's (max - min) / median
+};
+CountVerdict judge_counts(const MetricPolicy& policy, const std::vector<double>& base, const std::vector<double>& current,
+                          const std::string& base_name);
+
 // One metric on its own, as a gating family of one.
 MetricComparison verdict_for(const MetricPolicy& policy, const std::vector<double>& base,
                              const std::vector<double>& current, double alpha = 0.05);

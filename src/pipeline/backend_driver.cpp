@@ -8,6 +8,7 @@
 
 #include "pipeline/arrival.hpp"
 #include "pipeline/content_hash.hpp"
+#include "pipeline/stage_work.hpp"
 #include <fmt/format.h>
 
 #include <stdexcept>
@@ -107,7 +108,7 @@ void BackendDriver::run(std::int64_t start_ns) {
     for (; j < limit && (!paced || next_due() <= now); ++j) {
       Token& token = batch[n];
       const std::int64_t due = paced ? next_due() : now;
-      const SourcedToken sourced = source_.next(token);
+      const SourcedToken sourced = stage_work::backend_next(source_, token);
       const std::uint32_t stream = token.stream;
       if (stream >= streams)
         throw std::runtime_error(fmt::format("the backend stage gave stream {} of its {} streams", stream, streams));

@@ -8,6 +8,10 @@
 
 namespace aiway {
 
+namespace harness_work {
+[[gnu::noinline]] void conductor_output_full(void* driver) { static_cast<ConductorDriver*>(driver)->make_room(); }
+}  // namespace harness_work
+
 ConductorDriver::ConductorDriver(const Scenario& scenario, const Clock& clock, ConductorStage& stage,
                                  std::uint32_t streams, TokenChannel& in, TokenChannel& out, ControlLane& control)
     : scenario_(scenario),
@@ -20,8 +24,9 @@ ConductorDriver::ConductorDriver(const Scenario& scenario, const Clock& clock, C
       // A token can yield commands as well as itself: room for a full inbox and some.
       outbox_(2 * std::size_t(scenario.pipeline.batch) + 16),
       in_place_(out.writes_in_place()),
-      output_(in_place_ ? nullptr : outbox_.data(), in_place_ ? 0 : outbox_.size(), &ConductorDriver::flush, this),
-      extra_work_(scenario.conductor.extra_work_ns) {}
+      output_(in_place_ ? nullptr : outbox_.data(), in_place_ ? 0 : outbox_.size(), &harness_work::conductor_output_full,
+              this),
+      planted_(scenario.conductor.extra_work_ns, scenario.conductor.extra_work_instructions) {}
 
 // Sends what the stage emitted to the surface: published in place when it
 // was written into the surface channel's slots, pushed otherwise. After a quit
@@ -64,10 +69,9 @@ std::size_t ConductorDriver::hand_over(std::size_t from, std::size_t count) {
     Token& token = batch_[end];
     token.dequeued_ns = t1_;
     stream_open_[token.stream] = true;
-    if (extra_work_.active()) extra_work_.run();
   }
   stats_.tokens_in += end - from;
-  stage_.on_tokens(batch_.subspan(from, end - from), output_);
+  stage_work::conductor_tokens(stage_, batch_.subspan(from, end - from), output_, planted_);
   return end - from;
 }
 
@@ -75,7 +79,7 @@ void ConductorDriver::end_stream(Token& terminal) {
   terminal.dequeued_ns = t1_;
   if (terminal.kind == TokenKind::cancelled) ++stats_.responses_cancelled;
   else stream_open_[terminal.stream] = false;
-  stage_.on_stream_end(terminal.stream, terminal.kind, output_);
+  stage_work::conductor_stream_end(stage_, terminal.stream, terminal.kind, output_);
   output_.forward(terminal);
 }
 

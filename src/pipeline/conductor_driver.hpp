@@ -17,6 +17,7 @@
 #include "measure/busy_work.hpp"
 #include "measure/clock.hpp"
 #include "pipeline/control_lane.hpp"
+#include "pipeline/stage_work.hpp"
 #include "pipeline/token_channel.hpp"
 
 namespace aiway {
@@ -44,7 +45,7 @@ class ConductorDriver {
   const std::atomic<std::uint64_t>& progress() const { return progress_; }
 
  private:
-  static void flush(void* self) { static_cast<ConductorDriver*>(self)->make_room(); }
+  friend void harness_work::conductor_output_full(void* driver);
   void make_room();
   bool await_arrival(std::int64_t arrives_ns);
   std::size_t hand_over(std::size_t from, std::size_t count);
@@ -65,7 +66,7 @@ class ConductorDriver {
   const bool in_place_;        // the stage writes into the surface channel's slots
   ConductorOutput output_;
   bool stopped_ = false;  // a quit or abort interrupted a push: what is still forwarded is discarded
-  BusyWork extra_work_;
+  PlantedWork planted_;
   std::int64_t t1_ = 0;
   ConductorStats stats_;
   std::atomic<std::uint64_t> progress_{0};

@@ -15,7 +15,7 @@ SurfaceDriver::SurfaceDriver(const Scenario& scenario, const Clock& clock, Surfa
       control_(control),
       integrity_(streams),
       last_delivery_ns_(streams, -1),
-      extra_work_(scenario.surface.extra_work_ns) {
+      planted_(scenario.surface.extra_work_ns, scenario.surface.extra_work_instructions) {
   if (streams > 1 && scenario.measure.latency) {
     // 2 significant digits up to 60 s: about 30 KB a stream, enough to rank streams.
     stream_latency_.assign(streams, LatencyHistogram(60'000'000'000, 2));
@@ -27,14 +27,14 @@ SurfaceDriver::SurfaceDriver(const Scenario& scenario, const Clock& clock, Surfa
 void SurfaceDriver::receive(Token& token) {
   if (token.kind == TokenKind::command) {
     ++stats_.commands_displayed;
-    stage_.on_command(token);
+    stage_work::surface_command(stage_, token);
     return;
   }
   if (token.kind == TokenKind::cancelled) ++stats_.responses_cancelled;
   else integrity_[token.stream].end(token.seq);
   if (token.kind == TokenKind::complete) ++stats_.streams_completed;
   else if (token.kind == TokenKind::error) ++stats_.stream_errors;
-  stage_.on_stream_end(token.stream, token.kind);
+  stage_work::surface_stream_end(stage_, token.stream, token.kind);
 }
 
 // The books of one data token: sequence, content, latencies. False for a
@@ -46,7 +46,6 @@ bool SurfaceDriver::check(Token& token, std::int64_t& now) {
   stats_.bytes_delivered += token.text.size();
   if (token.text.size() != token.clean_size || content_hash(token.text) != token.hash)
     ++stats_.corrupted;
-  if (extra_work_.active()) extra_work_.run();
   if (scenario_.surface.work_us > 0) {
     // Busy work spins (a sleep would overshoot) but stays stoppable.
     const std::int64_t until = now + std::int64_t(scenario_.surface.work_us * 1000);
@@ -115,7 +114,7 @@ bool SurfaceDriver::planted_fault(std::int64_t& now) {
 
 void SurfaceDriver::render() {
   const std::int64_t start = clock_.now_ns();
-  stage_.render();
+  stage_work::frame_render(stage_);
   latencies_.frame_time.record(clock_.now_ns() - start);
   ++stats_.frames_rendered;
 }
@@ -150,7 +149,7 @@ void SurfaceDriver::run(std::int64_t request_ns) {
     std::int64_t now = timed ? clock_.now_ns() : 0;
     std::size_t k = 0, shown = 0;  // batch[shown, k) is checked and waits to be displayed
     const auto display = [&](std::size_t end) {
-      if (end > shown) stage_.display(batch.subspan(shown, end - shown));
+      if (end > shown) stage_work::surface_display(stage_, batch.subspan(shown, end - shown), planted_);
       shown = end;
     };
     bool in_band_quit = false;

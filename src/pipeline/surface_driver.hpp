@@ -18,6 +18,7 @@
 #include "measure/run_length_recorder.hpp"
 #include "pipeline/control_lane.hpp"
 #include "pipeline/integrity.hpp"
+#include "pipeline/stage_work.hpp"
 #include "pipeline/token_channel.hpp"
 
 namespace aiway {
@@ -85,7 +86,7 @@ class SurfaceDriver {
   ControlLane& control_;
   std::vector<StreamIntegrity> integrity_;
   std::vector<std::int64_t> last_delivery_ns_;
-  BusyWork extra_work_;
+  PlantedWork planted_;
   std::int64_t request_ns_ = 0;
   std::vector<LatencyHistogram> stream_latency_;  // fairness: one per stream (2 significant digits)
   std::vector<StreamDelivery> streams_;

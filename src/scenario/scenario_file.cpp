@@ -118,10 +118,12 @@ void visit_fields(S& s, Visitor&& v) {
   v("conductor", "transcript_max_bytes", s.conductor.transcript_max_bytes, Range{0, double(1ull << 34)});
   v("conductor", "max_commands", s.conductor.max_commands, Range{0, 1e6});
   v("conductor", "extra_work_ns", s.conductor.extra_work_ns, Range{0, 1e7});
+  v("conductor", "extra_work_instructions", s.conductor.extra_work_instructions, Range{0, 1e9});
 
   v("surface", "impl", s.surface.impl, Range{});
   v("surface", "work_us", s.surface.work_us, Range{0, 1e6});
   v("surface", "extra_work_ns", s.surface.extra_work_ns, Range{0, 1e7});
+  v("surface", "extra_work_instructions", s.surface.extra_work_instructions, Range{0, 1e9});
   v("surface", "frame_rate_hz", s.surface.frame_rate_hz, Range{0, 1000});
   v("surface", "width", s.surface.width, Range{1, 1000});
   v("surface", "height", s.surface.height, Range{1, 1000});

@@ -45,6 +45,10 @@ class Target {
   // The user's stages this target builds in this process ("backend mine")
   // that were compiled without optimisation; their figures are not the code's.
   virtual std::vector<std::string> unoptimized_stages(const Scenario& s) const;
+  // The stages run in this process, each called through pipeline/stage_work.hpp:
+  // what run --count-instructions counts. Elsewhere (another process, behind
+  // a socket) an instruction count would see only the harness's side.
+  virtual bool stages_in_this_process() const { return false; }
   // The console's section for one scenario: its set-up, then its results.
   virtual void print_results(const ScenarioResult& r, std::ostream& out) const = 0;
 };

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -1106,3 +1107,77 @@ curl -sf http://127.0.0.1:$port/api/v1/metrics > {0}/back.json || {{ echo "no re
 }
 
 }  // namespace
+
+namespace {
+
+// The counts of one stage, one per counted repetition.
+std::vector<double> counted(const nlohmann::json& results, const std::string& metric) {
+  std::vector<double> out;
+  for (const auto& rep : results["scenarios"][0]["repetitions"])
+    if (rep["metrics"].contains(metric)) out.push_back(rep["metrics"][metric].get<double>());
+  return out;
+}
+
+double middle(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+}  // namespace
+
+// run --count-instructions: each stage's instructions per token, counted under
+// callgrind, repeat to 0.1 % run after run (on a busy machine too: the suite
+// runs beside stress-ng before a submission), a planted loop of known length
+// shows exactly its length in its stage and nothing in the others, and compare
+// calls it a regression by the count rule.
+TEST(Cli, InstructionCountsRepeatAndSeeAPlantedLoopExactly) {
+  if (under_sanitizer()) GTEST_SKIP() << "valgrind cannot run a sanitizer's build";
+  if (std::system("command -v valgrind >/dev/null 2>&1") != 0) {
+    if (std::getenv("CI")) FAIL() << "valgrind is missing: scripts/test.sh installs it";
+    GTEST_SKIP() << "no valgrind on this machine";
+  }
+  const fs::path dir = scratch();
+  const std::string common = "-s 1m-short -r 3 --warmup 0 --set backend.messages=200000 --count-instructions -q";
+  for (const auto& [name, extra] : std::vector<std::pair<std::string, std::string>>{
+           {"a", ""}, {"again", ""}, {"planted", "--set conductor.extra_work_instructions=20"}}) {
+    const Outcome o = cli(fmt::format("run {} {} --out {}", common, extra, (dir / (name + ".json")).string()));
+    ASSERT_LE(o.exit_code, 1) << o.out << o.err;  // a timing limit may fail on a busy machine; the counts are judged here
+  }
+  const auto a = nlohmann::json::parse(slurp(dir / "a.json")), again = nlohmann::json::parse(slurp(dir / "again.json")),
+             planted = nlohmann::json::parse(slurp(dir / "planted.json"));
+  for (const std::string stage : {"backend", "conductor", "surface"}) {
+    const std::string metric = "instructions_per_token_" + stage;
+    for (const auto* results : {&a, &again, &planted}) {
+      const auto v = counted(*results, metric);
+      ASSERT_EQ(v.size(), 3u) << metric;
+      const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+      EXPECT_GT(*lo, 10) << metric << ": a stage's own work is tens of instructions a token at least";
+      EXPECT_LT((*hi - *lo) / middle(v), 0.001) << metric << ": three runs of one build apart by more than 0.1 %";
+    }
+    EXPECT_NEAR(middle(counted(again, metric)), middle(counted(a, metric)), middle(counted(a, metric)) * 0.001) << metric;
+    // 20 instructions a token planted in the conductor: exactly there (a few a batch of 256 besides), nowhere else.
+    const double added = middle(counted(planted, metric)) - middle(counted(a, metric));
+    if (stage == "conductor") EXPECT_NEAR(added, 20, 0.1) << metric;
+    else EXPECT_NEAR(added, 0, middle(counted(a, metric)) * 0.001) << metric;
+  }
+  // The gate judges counts by their own rule: the planted loop regresses by it.
+  const Outcome plant = cli(fmt::format("compare {} {} --format json", (dir / "a.json").string(), (dir / "planted.json").string()));
+  EXPECT_EQ(plant.exit_code, 1) << plant.out << plant.err;
+  const Outcome same = cli(fmt::format("compare {} {} --format json", (dir / "a.json").string(), (dir / "again.json").string()));
+  ASSERT_LE(same.exit_code, 1) << same.err;
+  for (const auto& [outcome, regressed_metric] : {std::pair{&plant, "instructions_per_token_conductor"}, std::pair{&same, ""}})
+    for (const auto& m : nlohmann::json::parse(outcome->out)["scenarios"][0]["metrics"]) {
+      const std::string metric = m["metric"];
+      if (metric.rfind("instructions_per_token_", 0) != 0) continue;
+      EXPECT_TRUE(m["gating"].get<bool>()) << metric;
+      EXPECT_EQ(m["rule"], "counted work: separated beyond the runs' own spread") << metric;
+      EXPECT_EQ(m["verdict"], metric == regressed_metric ? "regressed" : "unchanged") << metric << ": " << m["reason"];
+    }
+}
+
+// Without valgrind, --count-instructions is refused before any work, in words.
+TEST(Cli, CountingWithoutValgrindIsAnInputError) {
+  const Outcome o = cli("run -s 1m-short -r 1 --count-instructions", "env PATH=/nonexistent");
+  EXPECT_EQ(o.exit_code, 2) << o.out << o.err;
+  EXPECT_NE(o.err.find("no valgrind on PATH"), std::string::npos) << o.err;
+}

@@ -589,10 +589,13 @@ TEST(ComparePolicies, EveryGatedMetricHasAScenarioCompareField) {
 
 TEST(Gating, DefaultFamilyFollowsTheScenario) {
   EXPECT_EQ(gating_metrics(parse_scenario("name = \"x\"\n", "x.toml")),
-            (std::vector<std::string>{"throughput_tps", "latency_p99_us"}));
+            (std::vector<std::string>{"throughput_tps", "latency_p99_us", "instructions_per_token_backend",
+                                      "instructions_per_token_conductor", "instructions_per_token_surface"}));
   EXPECT_EQ(gating_metrics(parse_scenario("[backend]\nrate_tps = 1000\n[control]\nquit_at = 0.5\n"
                                           "[surface_channel]\noverflow = \"drop-newest\"\n", "x.toml")),
-            (std::vector<std::string>{"throughput_tps", "latency_p99_us", "quit_latency_us", "cpu_share", "loss_ratio"}));
+            (std::vector<std::string>{"throughput_tps", "latency_p99_us", "quit_latency_us", "cpu_share", "loss_ratio",
+                                      "instructions_per_token_backend", "instructions_per_token_conductor",
+                                      "instructions_per_token_surface"}));
   EXPECT_EQ(gating_metrics(parse_scenario("[compare]\ngating = \"cpu_share, rss_growth_bytes\"\n", "x.toml")),
             (std::vector<std::string>{"cpu_share", "rss_growth_bytes"}));
   try {
@@ -695,6 +698,43 @@ TEST(ComparePolicies, ScenarioThresholdsApplyButTheCommandLineWins) {
   r.scenarios.push_back(sr);
   const RunResults back = results_from_json_text(results_to_json(r).dump(), "mem");
   EXPECT_EQ(back.scenarios[0].scenario.compare["latency_p99_us"], 0.25);
+}
+
+}  // namespace
+}  // namespace aiway
+
+namespace aiway {
+namespace {
+
+MetricPolicy counted_policy() {
+  for (const MetricPolicy& p : default_policies())
+    if (p.metric == "instructions_per_token_conductor") return p;
+  ADD_FAILURE() << "no policy for instructions_per_token_conductor";
+  return {};
+}
+
+TEST(CountRule, DecidesOnCountsThatRepeatAndOnlyThen) {
+  const MetricPolicy p = counted_policy();
+  EXPECT_TRUE(p.counted);
+  EXPECT_FALSE(p.scales_with_machine) << "a count is the same on a faster machine";
+  EXPECT_DOUBLE_EQ(p.threshold, 0.01);
+  const std::vector<double> base = {100.0, 100.0001, 99.9999};
+  EXPECT_EQ(judge_counts(p, base, {101.5, 101.5001, 101.4999}, "base").verdict, Verdict::regressed);
+  EXPECT_EQ(judge_counts(p, base, {98.5, 98.5, 98.5}, "base").verdict, Verdict::improved);
+  EXPECT_EQ(judge_counts(p, base, {100.9, 100.9, 100.9}, "base").verdict, Verdict::unchanged) << "within 1 %";
+  // One count a side: whether they repeat is not shown.
+  const CountVerdict single = judge_counts(p, {100}, {105}, "base");
+  EXPECT_EQ(single.verdict, Verdict::inconclusive);
+  EXPECT_NE(single.reason.find("one count a side"), std::string::npos) << single.reason;
+  // One side repeating is enough to know the spread.
+  EXPECT_EQ(judge_counts(p, base, {105}, "base").verdict, Verdict::regressed);
+  // Counts that move run to run (work that depends on timing) decide nothing: overlapping sides,
+  // or a change no larger than a side's own spread.
+  const CountVerdict moving = judge_counts(p, {100, 103}, {102, 104.5}, "base");
+  EXPECT_EQ(moving.verdict, Verdict::inconclusive);
+  EXPECT_NE(moving.reason.find("do not repeat"), std::string::npos) << moving.reason;
+  EXPECT_EQ(judge_counts(p, {100, 101.9}, {102, 102}, "base").verdict, Verdict::inconclusive)
+      << "separated, but by less than the base's own 1.9 % spread";
 }
 
 }  // namespace

@@ -132,5 +132,49 @@ TEST(HistoryCheck, AgreesWithCompareOnARunOtherWorkDisturbed) {
   }
 }
 
+// Counts of work: the same pair gets the same verdict from compare and from
+// history check, whatever share of the machine other work took.
+TEST(HistoryCheck, AgreesWithCompareOnCountsUnderAnyLoad) {
+  const std::vector<double> past = {137.4273, 137.4275, 137.4274, 137.4272, 137.4276};
+  const auto prior = [&](const std::string&, const std::string&) { return past; };
+  const auto run_of = [](std::vector<double> counts, double foreign_share) {
+    RunResults r;
+    ScenarioResult s;
+    s.scenario.name = "a";
+    for (double v : counts) {
+      Repetition rep;
+      rep.metrics.set("instructions_per_token_conductor", v);
+      rep.metrics.set("foreign_cpu_share", foreign_share);
+      s.repetitions.push_back(rep);
+    }
+    r.scenarios.push_back(s);
+    r.method.processes = counts.size();
+    return r;
+  };
+  const RunResults base = run_of(past, 0.001);
+  struct Case {
+    std::vector<double> counts;
+    double foreign_share;
+    Verdict expected;
+  };
+  for (const Case& c : {Case{{139.447, 139.448, 139.447}, 0.9, Verdict::regressed},   // +1.5 % on a machine 90 % busy
+                        Case{{139.447, 139.448, 139.447}, 0.0, Verdict::regressed},
+                        Case{{137.9, 137.9, 137.9}, 0.9, Verdict::unchanged},         // +0.3 %: within 1 %
+                        Case{{135.4, 135.4, 135.4}, 0.5, Verdict::improved},          // -1.5 %
+                        Case{{139.4, 136.0, 142.0}, 0.0, Verdict::inconclusive}}) {   // counts that do not repeat
+    const RunResults now = run_of(c.counts, c.foreign_share);
+    const auto history = check_against_history(now, prior, default_policies());
+    const Comparison comparison = compare_results(base, now, default_policies());
+    ASSERT_EQ(history.verdicts.size(), 1u);
+    ASSERT_EQ(comparison.scenarios[0].metrics.size(), 1u);
+    const MetricComparison& m = comparison.scenarios[0].metrics[0];
+    EXPECT_EQ(m.rule, Rule::counts);
+    EXPECT_TRUE(m.gating);
+    EXPECT_EQ(m.verdict, c.expected) << c.counts[0] << " at " << c.foreign_share << ": " << m.reason;
+    EXPECT_EQ(history.verdicts[0].verdict, c.expected) << c.counts[0] << " at " << c.foreign_share << ": "
+                                                       << history.verdicts[0].reason;
+  }
+}
+
 }  // namespace
 }  // namespace aiway

@@ -78,6 +78,18 @@ void ModelTarget::print_results(const ScenarioResult& r, std::ostream& out) cons
                          r.disturbed_reruns.empty() ? ""
                                                     : fmt::format("  ({} disturbed repetitions discarded and taken again)",
                                                                   r.disturbed_reruns.size()));
+    if (const MetricSummary* c = find_summary(r, "instructions_per_token_conductor")) {
+      // The runs' spread as well: a count that does not repeat is not exact, and says so.
+      double spread_max = 0;
+      for (const char* m : {"instructions_per_token_backend", "instructions_per_token_conductor", "instructions_per_token_surface"})
+        if (const MetricSummary* x = find_summary(r, m); x && x->median > 0)
+          spread_max = std::max(spread_max, (x->max - x->min) / x->median);
+      out << fmt::format("  Work          instructions per token: backend {:.2f}  conductor {:.2f}  surface {:.2f};  per "
+                         "frame {}  ({} runs under callgrind, at most {:.3f} % apart)\n",
+                         summary_median(r, "instructions_per_token_backend"), c->median,
+                         summary_median(r, "instructions_per_token_surface"),
+                         grouped(summary_median(r, "instructions_per_frame_surface")), c->n, spread_max * 100);
+    }
     out << fmt::format("  Queues        token channel max {} mean {:.0f}, surface channel max {} mean {:.0f}, producer blocked {:.3f} s\n",
                        grouped(summary_median(r, "channel_max_depth")), summary_median(r, "channel_mean_depth"),
                        grouped(summary_median(r, "surface_channel_max_depth")), summary_median(r, "surface_channel_mean_depth"),

@@ -13,6 +13,7 @@ class ModelTarget final : public Target {
   RepetitionOutcome run_repetition(const Scenario& s, const RepetitionContext& context) const override;
   void print_results(const ScenarioResult& r, std::ostream& out) const override;
   std::vector<std::string> unoptimized_stages(const Scenario& s) const override;
+  bool stages_in_this_process() const override { return true; }
 };
 
 }  // namespace aiway
