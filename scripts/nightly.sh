@@ -10,6 +10,8 @@
 #   ./scripts/nightly.sh                      # baseline: baselines/<machine class>.json
 #   AIWAY_BASELINE=baselines/x.json ./scripts/nightly.sh
 #   ./scripts/nightly.sh --fail-on-inconclusive
+# Each model scenario's stages are also counted (run --count-instructions:
+# instructions per token under valgrind, which a busy runner cannot move).
 # Then it judges the run against the history of this machine's earlier nights
 # (history check: the last 14 runs), stores it (history add) and prints the
 # change points over the whole history (history changes, with the git revision
@@ -18,7 +20,8 @@
 # <arch>-<cpus>cpu, e.g. x86_64-2cpu), AIWAY_NIGHTLY_REPETITIONS (default 9),
 # AIWAY_NIGHTLY_PROCESSES (default: one per repetition),
 # AIWAY_NIGHTLY_SCENARIOS (names, space-separated; default: every shipped
-# scenario), AIWAY_NIGHTLY_BIN (an aiway-stress already built: no set-up, no
+# scenario), AIWAY_NIGHTLY_SET (SECTION.KEY=VALUE assignments, space-separated,
+# each given to the run as --set: to plant a known change), AIWAY_NIGHTLY_BIN (an aiway-stress already built: no set-up, no
 # build), AIWAY_NIGHTLY_DIR (default results/nightly), AIWAY_HISTORY_DB
 # (default results/history.sqlite). Extra arguments go to compare.
 set -uo pipefail
@@ -26,7 +29,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 if [ -n "${AIWAY_NIGHTLY_BIN:-}" ]; then
   bin="$AIWAY_NIGHTLY_BIN"
 else
-  "$root/scripts/setup.sh" || exit 2
+  "$root/scripts/setup.sh" valgrind || exit 2
   "$root/scripts/build.sh" release aiway-stress || exit 3
   bin="$root/build/release/aiway-stress"
 fi
@@ -39,11 +42,17 @@ if [ -n "${AIWAY_NIGHTLY_SCENARIOS:-}" ]; then
   selection=()
   for s in $AIWAY_NIGHTLY_SCENARIOS; do selection+=(-s "$s"); done
 fi
+for assignment in ${AIWAY_NIGHTLY_SET:-}; do selection+=(--set "$assignment"); done
 dir="${AIWAY_NIGHTLY_DIR:-$root/results/nightly}/$(date -u +%Y-%m-%dT%H%M%SZ)"
 db="${AIWAY_HISTORY_DB:-$root/results/history.sqlite}"
 mkdir -p "$dir" || exit 2
+counting=(--count-instructions)
+if ! command -v valgrind >/dev/null; then
+  counting=()
+  echo "nightly: no valgrind on PATH: no instructions are counted, and on a busy runner only timing can decide" >&2
+fi
 
-"$bin" --scenarios-dir "$root/scenarios" run "${selection[@]}" --calibrate -r "$reps" --processes "$processes" -q \
+"$bin" --scenarios-dir "$root/scenarios" run "${selection[@]}" --calibrate -r "$reps" --processes "$processes" -q "${counting[@]}" \
   --out "$dir/results.json" --out-markdown "$dir/summary.md" --out-junit "$dir/junit.xml" \
   --out-gbench "$dir/gbench.json" > "$dir/run.txt"
 run_code=$?

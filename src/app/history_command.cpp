@@ -2,9 +2,11 @@
 // against the same machine's last runs; change points over every series.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
+#include "aiway/metrics.hpp"
 #include "app/commands.hpp"
 #include "compare/history_check.hpp"
 #include "compare/series.hpp"
@@ -21,11 +23,18 @@ namespace {
 SeriesChanges changes_of(const HistoryDb& db, const std::string& fingerprint, const std::string& scenario,
                          const std::string& metric, double p) {
   const auto points = db.series(fingerprint, scenario, metric);
-  std::vector<double> values;
-  bool positive = true;
-  for (const auto& point : points) positive &= point.median > 0;
-  for (const auto& point : points) values.push_back(positive ? std::log(point.median) : point.median);
   SeriesChanges s{fingerprint, scenario, metric, points.size(), {}};
+  std::vector<double> values;
+  for (const auto& point : points) values.push_back(point.median);
+  // A count of work repeats exactly: every step beyond its threshold is a change, the last run's too.
+  if (const MetricDescriptor* m = find_metric(metric); m && m->unit == "instructions") {
+    for (const auto& c : count_steps(values, m->threshold))
+      s.changes.push_back({c, points[c.index].run.started_at, points[c.index].run.git, points[c.index].run.id});
+    return s;
+  }
+  const bool positive = std::all_of(values.begin(), values.end(), [](double v) { return v > 0; });
+  if (positive)
+    for (double& v : values) v = std::log(v);
   for (const auto& c : change_points(values, p)) {
     ChangePoint shown = c;
     if (positive) {

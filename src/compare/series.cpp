@@ -154,4 +154,20 @@ std::vector<ChangePoint> change_points(const std::vector<double>& series, double
   return out;
 }
 
+std::vector<ChangePoint> count_steps(const std::vector<double>& series, double threshold) {
+  std::vector<std::size_t> starts = {0};
+  for (std::size_t i = 1; i < series.size(); ++i)
+    if (series[i - 1] != 0 ? std::fabs(series[i] / series[i - 1] - 1) > threshold : series[i] != 0) starts.push_back(i);
+  starts.push_back(series.size());
+  const auto mean_of = [&](std::size_t from, std::size_t to) {
+    double sum = 0;
+    for (std::size_t i = from; i < to; ++i) sum += series[i];
+    return sum / double(to - from);
+  };
+  std::vector<ChangePoint> out;
+  for (std::size_t k = 1; k + 1 < starts.size(); ++k)
+    out.push_back({starts[k], 0, mean_of(starts[k - 1], starts[k]), mean_of(starts[k], starts[k + 1])});
+  return out;
+}
+
 }  // namespace aiway

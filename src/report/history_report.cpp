@@ -54,10 +54,11 @@ void print_history_changes(const std::vector<SeriesChanges>& series, const std::
   for (const auto& s : series)
     for (const auto& c : s.changes) {
       ++total;
-      out << fmt::format("{} {}: change at run {} (git {}, {}): {} -> {} ({:+.1f} %), p = {}\n", s.scenario,
+      // p 0: a step in a count of work (compare/series.hpp), which no test of chance decided.
+      out << fmt::format("{} {}: change at run {} (git {}, {}): {} -> {} ({:+.1f} %), {}\n", s.scenario,
                          s.metric, c.run_id, c.git, c.started_at, plain_number(c.point.mean_before), plain_number(c.point.mean_after),
                          c.point.mean_before != 0 ? (c.point.mean_after / c.point.mean_before - 1) * 100 : 0.0,
-                         plain_p(c.point.p_value));
+                         c.point.p_value == 0 ? std::string("a step in counted work") : "p = " + plain_p(c.point.p_value));
     }
   out << fmt::format("{} change point{} in {} series\n", total, total == 1 ? "" : "s", series.size());
 }
