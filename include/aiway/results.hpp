@@ -166,6 +166,10 @@ struct Calibration {
 
 struct MachineInfo {
   std::string fingerprint;
+  // $AIWAY_MACHINE_LABEL: the user's own name for this machine, part of the
+  // fingerprint (two labels are two machines: a container under a CPU quota,
+  // a run pinned to one CPU); empty when unset.
+  std::string label;
   std::string hostname;
   std::string cpu_model;
   int logical_cpus = 0;

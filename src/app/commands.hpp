@@ -14,6 +14,7 @@ std::unique_ptr<Command> make_show_command();
 std::unique_ptr<Command> make_validate_command();
 std::unique_ptr<Command> make_run_command();
 std::unique_ptr<Command> make_compare_command();
+std::unique_ptr<Command> make_compare_machines_command();
 std::unique_ptr<Command> make_calibrate_command();
 std::unique_ptr<Command> make_report_command();
 std::unique_ptr<Command> make_baseline_command();

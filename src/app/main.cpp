@@ -83,7 +83,7 @@ int dispatch(int argc, char** argv, const char* package_scenarios_dir) {
 std::vector<std::unique_ptr<Command>> all_commands() {
   std::vector<std::unique_ptr<Command>> commands;
   for (auto make : {make_list_command, make_metrics_command, make_stages_command, make_show_command, make_validate_command,
-                    make_run_command, make_compare_command, make_calibrate_command, make_report_command,
+                    make_run_command, make_compare_command, make_compare_machines_command, make_calibrate_command, make_report_command,
                     make_baseline_command, make_ab_command, make_merge_command, make_history_command,
                     make_conductor_command})
     commands.push_back(make());

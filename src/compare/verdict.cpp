@@ -449,9 +449,11 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
   out.strict = options.strict;
   out.same_machine = base.machine.fingerprint == current.machine.fingerprint;
   if (!out.same_machine)
-    out.machine_note = fmt::format("different machines or builds: base {} ({}, {} CPUs, {}, {}) vs new {} ({}, {} CPUs, {}, {})",
-                                   base.machine.fingerprint, base.machine.cpu_model, base.machine.logical_cpus,
+    out.machine_note = fmt::format("different machines or builds: base {}{} ({}, {} CPUs, {}, {}) vs new {}{} ({}, {} CPUs, {}, {})",
+                                   base.machine.fingerprint,
+                                   base.machine.label.empty() ? "" : " \"" + base.machine.label + "\"", base.machine.cpu_model, base.machine.logical_cpus,
                                    base.tool.compiler, base.tool.allocator, current.machine.fingerprint,
+                                   current.machine.label.empty() ? "" : " \"" + current.machine.label + "\"",
                                    current.machine.cpu_model, current.machine.logical_cpus, current.tool.compiler,
                                    current.tool.allocator);
   std::unordered_map<std::string, const ScenarioResult*> base_by_name, new_by_name;
@@ -496,6 +498,7 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
     }
     ScenarioComparison sc;
     sc.scenario = n.scenario.name;
+    if (!out.same_machine) sc.attribution = attribute_change(*b, n);
     if (b->repetitions.empty() || n.repetitions.empty())
       throw InputError(fmt::format("{}: the {} side has no repetitions: there is nothing to compare",
                                      n.scenario.name, b->repetitions.empty() ? "base" : "new"));

@@ -31,6 +31,7 @@
 
 #include "aiway/input_error.hpp"
 #include "aiway/results.hpp"
+#include "compare/attribution.hpp"
 
 namespace aiway {
 
@@ -136,6 +137,8 @@ struct ScenarioComparison {
   // ran out): no change of this scenario is then called a regression.
   std::vector<std::string> disturbed;
   std::vector<std::string> interrupted;  // "base" / "new": that side's run was interrupted
+  // Two machines: what the difference is, the machine's or the software's.
+  std::optional<MachineAttribution> attribution;
 };
 struct VerdictCounts {
   std::size_t regressed = 0, improved = 0, inconclusive = 0, unchanged = 0;

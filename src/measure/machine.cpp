@@ -96,10 +96,11 @@ MachineInfo describe_machine(const Clock& clock) {
   double load[3];
   if (getloadavg(load, 3) == 3) m.load_avg.assign(load, load + 3);
   const ToolInfo tool = describe_tool();
+  if (const char* label = std::getenv("AIWAY_MACHINE_LABEL")) m.label = label;
   // What makes two results comparable: the hardware, kernel and build; not the hostname.
-  const std::string identity = fmt::format("{}|{}|{}|{}|{}|{}|{}", m.cpu_model, m.logical_cpus,
-                                           m.memory_bytes >> 30, m.kernel, tool.compiler, tool.build_type,
-                                           tool.allocator);
+  std::string identity = fmt::format("{}|{}|{}|{}|{}|{}|{}", m.cpu_model, m.logical_cpus, m.memory_bytes >> 30,
+                                     m.kernel, tool.compiler, tool.build_type, tool.allocator);
+  if (!m.label.empty()) identity += "|" + m.label;  // unlabelled machines keep the fingerprints they had
   m.fingerprint = fmt::format("{:016x}", XXH3_64bits(identity.data(), identity.size()));
   return m;
 }

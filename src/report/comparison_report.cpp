@@ -66,6 +66,13 @@ void print_markdown(const Comparison& c, std::ostream& out) {
     for (const auto& m : s.only_in_base) out << fmt::format("\n`{}`: metric `{}` is only in the base.\n", escape_markdown(s.scenario), m);
     for (const auto& m : s.only_in_new) out << fmt::format("\n`{}`: metric `{}` is only in the new results.\n", escape_markdown(s.scenario), m);
   }
+  bool machines = false;
+  for (const auto& s : c.scenarios) {
+    if (!s.attribution) continue;
+    if (!machines) out << "\n| scenario | two machines: the machine's or the software's |\n|---|---|\n";
+    machines = true;
+    out << fmt::format("| {} | {} |\n", escape_markdown(s.scenario), escape_markdown(s.attribution->says));
+  }
   out << fmt::format("\n**{}**\n", c.headline());
 }
 
@@ -93,6 +100,14 @@ void print_json(const Comparison& c, std::ostream& out) {
   j["scenarios"] = nlohmann::ordered_json::array();
   for (const auto& s : c.scenarios) {
     nlohmann::ordered_json sj{{"name", s.scenario}, {"only_in_base", s.only_in_base}, {"only_in_new", s.only_in_new}};
+    if (const auto& a = s.attribution) {
+      nlohmann::ordered_json stages = nlohmann::ordered_json::object();
+      for (const auto& [stage, change] : a->stage_changes) stages[stage] = change;
+      sj["attribution"] = {{"cause", to_string(a->cause)},
+                           {"time_change", a->time_change ? nlohmann::ordered_json(*a->time_change) : nullptr},
+                           {"instruction_change", a->instruction_change ? nlohmann::ordered_json(*a->instruction_change) : nullptr},
+                           {"stage_instruction_changes", stages}, {"says", a->says}};
+    }
     sj["metrics"] = nlohmann::ordered_json::array();
     for (const auto& m : s.metrics)
       sj["metrics"].push_back({{"metric", m.metric}, {"gating", m.gating}, {"base_median", m.base_median},
@@ -125,6 +140,7 @@ void print_console(const Comparison& c, bool color, std::ostream& out) {
                          percent(m.ci.low), percent(m.ci.high), paint(to_string(m.verdict), m.verdict), m.reason);
     for (const auto& m : s.only_in_base) out << fmt::format("    {:<24} only in the base\n", m);
     for (const auto& m : s.only_in_new) out << fmt::format("    {:<24} only in the new results\n", m);
+    if (s.attribution) out << fmt::format("  two machines: {}\n", s.attribution->says);
   }
   for (const auto& name : c.scenarios_only_in_base) out << fmt::format("\nscenario {}: only in the base\n", name);
   for (const auto& name : c.scenarios_only_in_new) out << fmt::format("\nscenario {}: only in the new results: the base has no entry for it, so it was not compared\n", name);

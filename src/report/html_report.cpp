@@ -33,6 +33,12 @@ th{background:#eef0f4}td:first-child,td:nth-child(2),th:first-child,th:nth-child
 .inconclusive{color:#a86b00}.unchanged{color:#5a6270}.warn{background:#fff4d6;border:1px solid #f0d48a;padding:6px 10px;border-radius:4px}
 )";
 
+}  // namespace
+
+std::string_view report_style() { return kStyle; }
+
+namespace {
+
 double metric(const Repetition& rep, const char* name) { return rep.metrics.get(name).value_or(NAN); }
 
 // The repetition whose p99 is the median one: its spectrum stands for the run.

@@ -11,6 +11,9 @@
 
 namespace aiway {
 
+// The pages' one style sheet (this report's and compare-machines').
+std::string_view report_style();
+
 // baseline and comparison may be null (no baseline given).
 std::string html_report(const RunResults& results, const RunResults* baseline, const Comparison* comparison);
 

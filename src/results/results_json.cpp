@@ -114,6 +114,7 @@ nlohmann::ordered_json results_to_json(const RunResults& results, bool compact) 
     caches.push_back({{"type", c.type}, {"level", c.level}, {"size", c.size_bytes}, {"num_sharing", c.num_sharing}});
   out["machine"]["caches"] = caches;
   if (m.calibration) out["machine"]["calibration"] = calibration_json(*m.calibration);
+  if (!m.label.empty()) out["machine"]["label"] = m.label;
   out["method"] = {{"processes", results.method.processes}, {"interleave", results.method.interleave}};
   out["started_at"] = results.started_at;
   out["interrupted"] = results.interrupted;

@@ -262,6 +262,7 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
     return machine.contains(key) && machine[key].is_string() ? machine[key].get<std::string>() : std::string();
   };
   out.machine.hostname = text_or("hostname");
+  out.machine.label = text_or("label");
   out.machine.kernel = text_or("kernel");
   out.machine.governor = text_or("governor");
   out.machine.clock_source = text_or("clock_source");

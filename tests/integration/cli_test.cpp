@@ -1181,3 +1181,51 @@ TEST(Cli, CountingWithoutValgrindIsAnInputError) {
   EXPECT_EQ(o.exit_code, 2) << o.out << o.err;
   EXPECT_NE(o.err.find("no valgrind on PATH"), std::string::npos) << o.err;
 }
+
+// Comparing machines: the same build as "another machine" (pinned to one CPU,
+// under a label of its own) differs in time and not in instructions: the
+// machine; with a planted loop it differs in instructions: the software.
+TEST(Cli, CompareMachinesTellsTheMachineFromTheSoftware) {
+  if (under_sanitizer()) GTEST_SKIP() << "valgrind cannot run a sanitizer's build";
+  if (std::system("command -v valgrind >/dev/null 2>&1 && command -v taskset >/dev/null 2>&1") != 0) {
+    if (std::getenv("CI")) FAIL() << "valgrind or taskset is missing: scripts/test.sh installs valgrind";
+    GTEST_SKIP() << "no valgrind or taskset on this machine";
+  }
+  const fs::path dir = scratch();
+  const std::string common = "-s 1m-short -r 2 --warmup 0 --set backend.messages=200000 --count-instructions -q";
+  ASSERT_LE(cli(fmt::format("run {} --out {}", common, (dir / "here.json").string())).exit_code, 1);
+  const std::string elsewhere = "env AIWAY_MACHINE_LABEL=one-cpu taskset -c 0";
+  ASSERT_LE(cli(fmt::format("run {} --out {}", common, (dir / "there.json").string()), elsewhere).exit_code, 1);
+  ASSERT_LE(cli(fmt::format("run {} --set conductor.extra_work_instructions=20 --out {}", common,
+                            (dir / "there-changed.json").string()), elsewhere).exit_code, 1);
+  const auto there = nlohmann::json::parse(slurp(dir / "there.json"));
+  EXPECT_EQ(there["machine"]["label"], "one-cpu");
+  EXPECT_NE(there["machine"]["fingerprint"], nlohmann::json::parse(slurp(dir / "here.json"))["machine"]["fingerprint"]);
+
+  const Outcome machine = cli(fmt::format("compare-machines {} {} --html {}", (dir / "here.json").string(),
+                                          (dir / "there.json").string(), (dir / "machines.html").string()));
+  EXPECT_EQ(machine.exit_code, 0) << machine.err;
+  EXPECT_NE(machine.out.find("the machine  this machine: "), std::string::npos) << machine.out;
+  EXPECT_NE(machine.out.find("time at equal work"), std::string::npos) << machine.out;
+  const std::string html = slurp(dir / "machines.html");
+  EXPECT_NE(html.find("<svg class=\"chart\""), std::string::npos);
+  EXPECT_NE(html.find("one-cpu"), std::string::npos);
+
+  const Outcome software = cli(fmt::format("compare-machines {} {}", (dir / "here.json").string(),
+                                           (dir / "there-changed.json").string()));
+  EXPECT_EQ(software.exit_code, 0) << software.err;
+  EXPECT_NE(software.out.find("the software: instructions per token"), std::string::npos) << software.out;
+  EXPECT_NE(software.out.find("conductor +"), std::string::npos) << software.out;
+
+  // compare says the same per scenario when the two sides are two machines.
+  const Outcome compared = cli(fmt::format("compare {} {} --format json", (dir / "here.json").string(),
+                                           (dir / "there.json").string()));
+  ASSERT_LE(compared.exit_code, 1) << compared.err;
+  const auto attribution = nlohmann::json::parse(compared.out)["scenarios"][0]["attribution"];
+  EXPECT_EQ(attribution["cause"], "the machine") << attribution.dump();
+  EXPECT_LT(std::fabs(attribution["instruction_change"].get<double>()), 0.001) << attribution.dump();
+  // The same machine: no attribution.
+  const Outcome same = cli(fmt::format("compare {} {} --format json", (dir / "here.json").string(),
+                                       (dir / "here.json").string()));
+  EXPECT_FALSE(nlohmann::json::parse(same.out)["scenarios"][0].contains("attribution"));
+}

@@ -132,6 +132,20 @@ TEST(HistoryCheck, AgreesWithCompareOnARunOtherWorkDisturbed) {
   }
 }
 
+TEST(CountSteps, AStepInACountIsAChangeAtOnceEvenTheLastRun) {
+  const auto steps = count_steps({137.43, 137.43, 137.44, 139.45}, 0.01);
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].index, 3u);
+  EXPECT_EQ(steps[0].p_value, 0);
+  EXPECT_NEAR(steps[0].mean_before, 137.4333, 1e-3);
+  EXPECT_DOUBLE_EQ(steps[0].mean_after, 139.45);
+  EXPECT_TRUE(count_steps({100, 100.5, 101, 100.2}, 0.01).empty()) << "steps within 1 % are no change";
+  const auto two = count_steps({100, 110, 110, 100}, 0.01);
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[1].index, 3u);
+  EXPECT_DOUBLE_EQ(two[1].mean_before, 110);
+}
+
 // Counts of work: the same pair gets the same verdict from compare and from
 // history check, whatever share of the machine other work took.
 TEST(HistoryCheck, AgreesWithCompareOnCountsUnderAnyLoad) {
