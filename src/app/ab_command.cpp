@@ -12,6 +12,7 @@
 #include "files/output_file.hpp"
 #include "report/reporter.hpp"
 #include "run/ab.hpp"
+#include "run/instruction_count.hpp"
 
 namespace aiway::app {
 namespace {
@@ -28,6 +29,9 @@ class AbCommand final : public Command {
     command_->add_option("-r,--repetitions", repetitions_, "Repetitions per build, each a fresh process (default 5)")
         ->check(CLI::Range(1, 1000));
     command_->add_option("--warmup", warmup_, "Warm-up repetitions in each process (default 1)")->check(CLI::Range(0, 100));
+    command_->add_flag("--count-instructions", count_instructions_,
+                       "Also count each stage's instructions per token under valgrind, in the first 3 processes of "
+                       "each side (model targets): the gate then judges counted work too");
     command_->add_option("--out-old", out_old_, "Write the old build's pooled results here")->check(kPath);
     command_->add_option("--out-new", out_new_, "Write the new build's pooled results here")->check(kPath);
     command_->add_option("--format", compare_.format, "console, markdown or json")->check(CLI::IsMember({"console", "markdown", "json"}));
@@ -41,7 +45,7 @@ class AbCommand final : public Command {
 
   std::string old_, new_, out_old_, out_new_;
   std::vector<std::string> scenarios_, sets_;
-  bool all_ = false;
+  bool all_ = false, count_instructions_ = false;
   std::uint32_t repetitions_ = 5, warmup_ = 1;
   CompareArgs compare_;
 };
@@ -59,6 +63,7 @@ AbPlan AbCommand::plan(const AppContext& context) const {
   for (const auto& set : sets_) plan.run_args.insert(plan.run_args.end(), {"--set", set});
   plan.repetitions = repetitions_;
   plan.warmup = warmup_;
+  if (count_instructions_) plan.counting_processes = std::min(kCountingRuns, repetitions_);
   plan.interrupt = &stop_requested();
   return plan;
 }
@@ -68,6 +73,7 @@ int AbCommand::run(const AppContext& context) {
   policies_with(compare_.thresholds);
   check_outputs({{"--out-old", out_old_}, {"--out-new", out_new_}}, {});
   if (scenarios_.empty() && !all_) throw ScenarioError("ab: name a scenario with --scenario NAME|FILE, or use --all");
+  if (count_instructions_) require_valgrind("ab");
   for (const auto& name : scenarios_) load_with_overrides(name, context.scenarios_dir, sets_);  // bad input: exit 2 now
   const AbPlan ab = plan(context);
   stop_on_signals();

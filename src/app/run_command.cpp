@@ -173,9 +173,7 @@ std::vector<Scenario> scenarios_to_run(const RunArgs& args, const std::filesyste
 // --count-instructions: valgrind must be there before minutes of work; a
 // scenario whose stages run elsewhere is said once and runs uncounted.
 void check_counting(const std::vector<Scenario>& scenarios) {
-  if (find_valgrind().empty())
-    throw InputError("run: --count-instructions runs the stages under valgrind, and there is no valgrind on PATH "
-                     "(Debian: apt-get install valgrind)");
+  require_valgrind("run");
   for (const auto& s : scenarios)
     if (!target_of(s).stages_in_this_process())
       std::cerr << fmt::format("aiway-stress: {}: its target runs in another process: no instructions are counted "

@@ -507,7 +507,7 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
         sc.disturbed.push_back(fmt::format("{} in the {} results", d, side == b ? "base" : "new"));
         out.method_notes.push_back(fmt::format("{}: {}: its changes are inconclusive, since a busier machine cannot be "
                                                "told from a slower build (except a throughput change larger than "
-                                               "that load can explain)",
+                                               "that load can explain, and counted instructions)",
                                                n.scenario.name, sc.disturbed.back()));
       }
     const std::vector<std::string> gating = gating_metrics(n.scenario);

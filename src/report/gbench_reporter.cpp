@@ -79,6 +79,9 @@ class GbenchReporter final : public Reporter {
       {"p999_ns", "latency_p999_us", 1e3},           {"rss_growth_bytes", "rss_growth_bytes", 1},
       {"cpu_share", "cpu_share", 1},                 {"quit_latency_ns", "quit_latency_us", 1e3},
       {"lost_unaccounted", "lost_unaccounted", 1},   {"allocs_per_token", "allocs_per_token", 1},
+      {"instructions_per_token_backend", "instructions_per_token_backend", 1},
+      {"instructions_per_token_conductor", "instructions_per_token_conductor", 1},
+      {"instructions_per_token_surface", "instructions_per_token_surface", 1},
   };
 
   static json entry(const std::string& name, int family, std::size_t repetitions) {

@@ -12,6 +12,21 @@
 namespace aiway {
 namespace {
 
+// run --count-instructions: each stage's instructions per token, for the scenarios that counted them.
+void print_counted_work(const RunResults& results, std::ostream& out) {
+  bool header = false;
+  for (const auto& r : results.scenarios) {
+    const MetricSummary* conductor = find_summary(r, "instructions_per_token_conductor");
+    if (!conductor) continue;
+    if (!header)
+      out << "\n| scenario | instructions / token: backend | conductor | surface | runs |\n|---|---:|---:|---:|---:|\n";
+    header = true;
+    out << fmt::format("| {} | {:.2f} | {:.2f} | {:.2f} | {} |\n", escape_markdown(r.scenario.name),
+                       summary_median(r, "instructions_per_token_backend"), conductor->median,
+                       summary_median(r, "instructions_per_token_surface"), conductor->n);
+  }
+}
+
 // A table fit for a CI job summary or a pull-request comment.
 class MarkdownReporter final : public Reporter {
  public:
@@ -35,7 +50,9 @@ class MarkdownReporter final : public Reporter {
     }
     for (const auto& r : results.scenarios)
       if (const std::string d = describe_disturbed(disturbance_of(r)); !d.empty())
-        out << fmt::format("\n> **Warning** `{}`: {}: a comparison will call its changes inconclusive.\n", escape_markdown(r.scenario.name), d);
+        out << fmt::format("\n> **Warning** `{}`: {}: a comparison will call its timing changes inconclusive (counted "
+                           "instructions still decide).\n", escape_markdown(r.scenario.name), d);
+    print_counted_work(results, out);
     print_sweep_table(sweep_table(results), /*markdown=*/true, out);
     for (const auto& r : results.scenarios) {
       const bool failed = !r.failure.empty() ||

@@ -36,6 +36,7 @@ AbOutcome run_ab(const AbPlan& plan) {
       std::vector<std::string> args = {*binaries[side], "--scenarios-dir", plan.scenarios_dir.string(), "run"};
       args.insert(args.end(), plan.run_args.begin(), plan.run_args.end());
       args.insert(args.end(), {"-r", "1", "--warmup", std::to_string(plan.warmup), "-q", "--no-calibrate", "--out", file.string()});
+      if (i < plan.counting_processes) args.push_back("--count-instructions");
       const ProcessEnd end = run_process(args, plan.interrupt);
       std::error_code ec;
       if (end.code == 2) throw InputError(fmt::format("the {} binary refused the scenarios (exit 2): run it alone to see why", names[side]));

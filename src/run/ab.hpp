@@ -20,6 +20,9 @@ struct AbPlan {
   std::vector<std::string> run_args;   // scenario selection and --set options, passed to both
   std::uint32_t repetitions = 5;       // per side, each a fresh process
   std::uint32_t warmup = 1;            // per process
+  // The first this many processes of each side also count instructions
+  // (run --count-instructions): one count each, pooled like the rest.
+  std::uint32_t counting_processes = 0;
   const std::atomic<bool>* interrupt = nullptr;
 };
 struct AbOutcome {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "aiway/input_error.hpp"
 #include "files/input_file.hpp"
 #include "files/output_file.hpp"
 #include "files/scratch_folder.hpp"
@@ -110,6 +111,12 @@ std::string find_valgrind() {
     dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
   }
   return {};
+}
+
+void require_valgrind(std::string_view command) {
+  if (find_valgrind().empty())
+    throw InputError(fmt::format("{}: --count-instructions runs the stages under valgrind, and there is no valgrind on "
+                                 "PATH (Debian: apt-get install valgrind)", command));
 }
 
 bool count_instructions(ScenarioResult& result, std::uint32_t runs, const std::atomic<bool>* interrupt) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "aiway/results.hpp"
 
@@ -21,6 +22,8 @@ inline constexpr std::uint32_t kCountingRuns = 3;
 
 // The valgrind executable on PATH; empty when there is none.
 std::string find_valgrind();
+// Before any work: throws InputError (exit 2) naming `command` when there is no valgrind.
+void require_valgrind(std::string_view command);
 
 // Counts the scenario's stages in `runs` runs of one repetition each and sets
 // instructions_per_token_{backend,conductor,surface} and

@@ -1165,14 +1165,19 @@ TEST(Cli, InstructionCountsRepeatAndSeeAPlantedLoopExactly) {
   EXPECT_EQ(plant.exit_code, 1) << plant.out << plant.err;
   const Outcome same = cli(fmt::format("compare {} {} --format json", (dir / "a.json").string(), (dir / "again.json").string()));
   ASSERT_LE(same.exit_code, 1) << same.err;
-  for (const auto& [outcome, regressed_metric] : {std::pair{&plant, "instructions_per_token_conductor"}, std::pair{&same, ""}})
-    for (const auto& m : nlohmann::json::parse(outcome->out)["scenarios"][0]["metrics"]) {
+  for (const auto& [outcome, regressed_metric] : {std::pair{&plant, "instructions_per_token_conductor"}, std::pair{&same, ""}}) {
+    const nlohmann::json comparison = nlohmann::json::parse(outcome->out);  // kept: a range-for does not extend a temporary's subobject
+    std::size_t judged = 0;
+    for (const auto& m : comparison["scenarios"][0]["metrics"]) {
       const std::string metric = m["metric"];
       if (metric.rfind("instructions_per_token_", 0) != 0) continue;
+      ++judged;
       EXPECT_TRUE(m["gating"].get<bool>()) << metric;
       EXPECT_EQ(m["rule"], "counted work: separated beyond the runs' own spread") << metric;
       EXPECT_EQ(m["verdict"], metric == regressed_metric ? "regressed" : "unchanged") << metric << ": " << m["reason"];
     }
+    EXPECT_EQ(judged, 3u) << outcome->out;
+  }
 }
 
 // Without valgrind, --count-instructions is refused before any work, in words.
@@ -1228,4 +1233,41 @@ TEST(Cli, CompareMachinesTellsTheMachineFromTheSoftware) {
   const Outcome same = cli(fmt::format("compare {} {} --format json", (dir / "here.json").string(),
                                        (dir / "here.json").string()));
   EXPECT_FALSE(nlohmann::json::parse(same.out)["scenarios"][0].contains("attribution"));
+}
+
+// ab --count-instructions: the first processes of each side count too, and the
+// gate judges the counts by their rule: a build with a planted loop in its
+// conductor regresses on instructions, named.
+TEST(CliAb, CountsInstructionsAndGatesOnThem) {
+  if (under_sanitizer()) GTEST_SKIP() << "valgrind cannot run a sanitizer's build";
+  if (std::system("command -v valgrind >/dev/null 2>&1") != 0) {
+    if (std::getenv("CI")) FAIL() << "valgrind is missing: scripts/test.sh installs it";
+    GTEST_SKIP() << "no valgrind on this machine";
+  }
+  const fs::path dir = scratch() / "ab-counted";
+  fs::create_directories(dir);
+  for (const auto& [name, extra] : {std::pair<std::string, std::string>{"old", ""},
+                                    std::pair<std::string, std::string>{"new", " --set conductor.extra_work_instructions=4"}}) {
+    const fs::path script = dir / name;
+    std::ofstream(script) << "#!/bin/sh\nexec " << AIWAY_CLI << " \"$@\"" << extra << "\n";
+    fs::permissions(script, fs::perms::owner_all);
+  }
+  const Outcome o = cli(fmt::format("ab {0}/old {0}/new -s 1m-short --set backend.messages=200000 -r 3 --warmup 0 "
+                                    "--count-instructions --format json --out-old {0}/old.json",
+                                    dir.string()));
+  EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+  bool judged = false;
+  const nlohmann::json comparison = nlohmann::json::parse(o.out);
+  for (const auto& m : comparison["scenarios"][0]["metrics"])
+    if (m["metric"] == "instructions_per_token_conductor") {
+      judged = true;
+      EXPECT_EQ(m["verdict"], "regressed") << m["reason"];
+      EXPECT_NEAR(m["hodges_lehmann_shift"].get<double>(), 4, 0.1);
+    }
+  EXPECT_TRUE(judged) << o.out << o.err;
+  std::size_t counted = 0;
+  const nlohmann::json old_side = nlohmann::json::parse(slurp(dir / "old.json"));
+  for (const auto& rep : old_side["scenarios"][0]["repetitions"])
+    counted += rep["metrics"].contains("instructions_per_token_backend");
+  EXPECT_EQ(counted, 3u) << "each of the 3 processes counted once";
 }
