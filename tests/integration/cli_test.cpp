@@ -1118,6 +1118,19 @@ std::vector<double> counted(const nlohmann::json& results, const std::string& me
   return out;
 }
 
+// Why instruction counting cannot be tested here ("" when it can): a
+// sanitizer's build, which valgrind cannot run, or a missing tool, which in CI
+// is a failure (scripts/test.sh installs valgrind; taskset is util-linux's).
+std::string counting_unavailable(std::initializer_list<const char*> tools) {
+  if (under_sanitizer()) return "valgrind cannot run a sanitizer's build";
+  for (const char* tool : tools)
+    if (std::system(fmt::format("command -v {} >/dev/null 2>&1", tool).c_str()) != 0) {
+      if (std::getenv("CI")) ADD_FAILURE() << tool << " is missing: scripts/test.sh installs what the suite needs";
+      return fmt::format("no {} on this machine", tool);
+    }
+  return "";
+}
+
 double middle(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
@@ -1131,11 +1144,7 @@ double middle(std::vector<double> v) {
 // shows exactly its length in its stage and nothing in the others, and compare
 // calls it a regression by the count rule.
 TEST(Cli, InstructionCountsRepeatAndSeeAPlantedLoopExactly) {
-  if (under_sanitizer()) GTEST_SKIP() << "valgrind cannot run a sanitizer's build";
-  if (std::system("command -v valgrind >/dev/null 2>&1") != 0) {
-    if (std::getenv("CI")) FAIL() << "valgrind is missing: scripts/test.sh installs it";
-    GTEST_SKIP() << "no valgrind on this machine";
-  }
+  if (const std::string why = counting_unavailable({"valgrind"}); !why.empty()) GTEST_SKIP() << why;
   const fs::path dir = scratch();
   const std::string common = "-s 1m-short -r 3 --warmup 0 --set backend.messages=200000 --count-instructions -q";
   for (const auto& [name, extra] : std::vector<std::pair<std::string, std::string>>{
@@ -1191,11 +1200,7 @@ TEST(Cli, CountingWithoutValgrindIsAnInputError) {
 // under a label of its own) differs in time and not in instructions: the
 // machine; with a planted loop it differs in instructions: the software.
 TEST(Cli, CompareMachinesTellsTheMachineFromTheSoftware) {
-  if (under_sanitizer()) GTEST_SKIP() << "valgrind cannot run a sanitizer's build";
-  if (std::system("command -v valgrind >/dev/null 2>&1 && command -v taskset >/dev/null 2>&1") != 0) {
-    if (std::getenv("CI")) FAIL() << "valgrind or taskset is missing: scripts/test.sh installs valgrind";
-    GTEST_SKIP() << "no valgrind or taskset on this machine";
-  }
+  if (const std::string why = counting_unavailable({"valgrind", "taskset"}); !why.empty()) GTEST_SKIP() << why;
   const fs::path dir = scratch();
   const std::string common = "-s 1m-short -r 2 --warmup 0 --set backend.messages=200000 --count-instructions -q";
   ASSERT_LE(cli(fmt::format("run {} --out {}", common, (dir / "here.json").string())).exit_code, 1);
@@ -1239,11 +1244,7 @@ TEST(Cli, CompareMachinesTellsTheMachineFromTheSoftware) {
 // gate judges the counts by their rule: a build with a planted loop in its
 // conductor regresses on instructions, named.
 TEST(CliAb, CountsInstructionsAndGatesOnThem) {
-  if (under_sanitizer()) GTEST_SKIP() << "valgrind cannot run a sanitizer's build";
-  if (std::system("command -v valgrind >/dev/null 2>&1") != 0) {
-    if (std::getenv("CI")) FAIL() << "valgrind is missing: scripts/test.sh installs it";
-    GTEST_SKIP() << "no valgrind on this machine";
-  }
+  if (const std::string why = counting_unavailable({"valgrind"}); !why.empty()) GTEST_SKIP() << why;
   const fs::path dir = scratch() / "ab-counted";
   fs::create_directories(dir);
   for (const auto& [name, extra] : {std::pair<std::string, std::string>{"old", ""},
