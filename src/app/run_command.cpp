@@ -214,7 +214,10 @@ RunResults describe_run(const std::vector<Scenario>& scenarios, const Clock& clo
 class ProgressLine {
  public:
   explicit ProgressLine(const std::vector<Scenario>& scenarios) {
-    for (const auto& s : scenarios) planned_ += s.warmup + s.repetitions;
+    for (const auto& s : scenarios) {
+      planned_ += s.warmup + s.repetitions;
+      names_.push_back(s.name);
+    }
   }
   void on_event(const RunEvent& e) {
     using Kind = RunEvent::Kind;
@@ -235,7 +238,12 @@ class ProgressLine {
       const auto left = std::int64_t(per * double(planned_ - taken_) + 0.5);
       eta = fmt::format(" · ETA {}:{:02}", left / 60, left % 60);
     }
-    std::cerr << fmt::format("\r\x1b[2K[{}] {} {}/{}{}{}{} ...", e.scenario.name, e.warmup ? "warm-up" : "repetition", e.index,
+    // With several scenarios, which one of how many (the ETA is already the whole run's).
+    const auto at = std::find(names_.begin(), names_.end(), e.scenario.name);
+    const std::string which = names_.size() > 1 && at != names_.end()
+                                  ? fmt::format("scenario {}/{} ", at - names_.begin() + 1, names_.size())
+                                  : "";
+    std::cerr << fmt::format("\r\x1b[2K{}[{}] {} {}/{}{}{}{} ...", which, e.scenario.name, e.warmup ? "warm-up" : "repetition", e.index,
                              e.count, e.reruns ? fmt::format(" ({} re-run{})", e.reruns, e.reruns == 1 ? "" : "s") : "",
                              last_figures_, eta)
               << std::flush;
@@ -245,6 +253,7 @@ class ProgressLine {
   std::uint64_t planned_ = 0, taken_ = 0;
   std::int64_t start_ns_ = monotonic_ns();
   std::string last_figures_, last_scenario_;
+  std::vector<std::string> names_;
 };
 
 // The results of a run whose named output could not be written, kept in the
