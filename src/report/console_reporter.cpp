@@ -146,6 +146,11 @@ void print_run_summary(const RunResults& results, const ConsoleStyle& style, std
                        "run's calibration ({:.2f} M tokens/s of 10 bytes, {:.2f} M of 100)\n",
                        per_repetition ? "raw hop marked *" : "raw hop", raw_hop / 1e6,
                        calibration->raw_hop_medium_tokens_per_s / 1e6);
+  // A hop timed while other work took the CPU is slow by an unknown amount, and every ratio against it is high.
+  if (raw_hop > 0 && calibration_disturbed(*calibration))
+    out << fmt::format("WARNING: the calibration's raw hop was timed while other work used {:.0f} % of the CPU: the "
+                       "raw hop ratios against it are too high by an unknown amount\n",
+                       *calibration->foreign_cpu_share * 100);
   const std::size_t n = results.scenarios.size();
   std::string outcome;
   if (results.interrupted) outcome = fmt::format("Interrupted: {}.", describe_interrupted(results));

@@ -67,3 +67,35 @@ TEST(ConsoleReport, AFailingValueNeverReadsAsItsLimit) {
 
 }  // namespace
 }  // namespace aiway
+
+namespace aiway {
+namespace {
+
+// A raw hop timed on a busy machine is slow by an unknown amount: the summary
+// says so beside the ratios against it, and says nothing on a quiet one.
+TEST(RunSummary, WarnsOfARawHopTimedOnABusyMachine) {
+  RunResults results;
+  ScenarioResult s;
+  s.scenario.name = "1m-short";
+  Repetition rep;
+  rep.metrics.set("throughput_tps", 20e6);
+  s.repetitions.push_back(rep);
+  results.scenarios.push_back(s);
+  Calibration c;
+  c.score = 1;
+  c.raw_hop_short_tokens_per_s = 10e6;
+  c.raw_hop_medium_tokens_per_s = 5e6;
+  c.foreign_cpu_share = 0.45;
+  results.machine.calibration = c;
+  std::ostringstream busy;
+  print_run_summary(results, {}, busy);
+  EXPECT_NE(busy.str().find("WARNING: the calibration's raw hop was timed while other work used 45 %"),
+            std::string::npos) << busy.str();
+  results.machine.calibration->foreign_cpu_share = 0.01;
+  std::ostringstream quiet;
+  print_run_summary(results, {}, quiet);
+  EXPECT_EQ(quiet.str().find("WARNING: the calibration's raw hop"), std::string::npos) << quiet.str();
+}
+
+}  // namespace
+}  // namespace aiway
