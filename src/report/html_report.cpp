@@ -57,6 +57,56 @@ const ScenarioResult* find(const RunResults* results, const std::string& name) {
   return nullptr;
 }
 
+// Memory: the RSS timeline where the repetitions sampled one (the model in
+// this process); else the peaks a process target's books hold (the harness's,
+// the target's before, peak and end), so no chart is drawn empty.
+std::string memory_chart(const ScenarioResult& r) {
+  const bool timeline = std::any_of(r.repetitions.begin(), r.repetitions.end(),
+                                    [](const Repetition& rep) { return !rep.rss_timeline.empty(); });
+  if (!timeline) {
+    std::vector<Bar> bars;
+    const auto add = [&](const char* label, const char* metric, const char* color) {
+      if (find_summary(r, metric)) bars.push_back({label, summary_median(r, metric) / (1024.0 * 1024.0), color});
+    };
+    add("harness peak", "rss_peak_bytes", kStageColors[0]);
+    add("target before", "target_rss_before_bytes", kStageColors[1]);
+    add("target peak", "target_rss_peak_bytes", kStageColors[1]);
+    add("target end", "target_rss_end_bytes", kStageColors[1]);
+    return render_bar_chart("rss", "RSS (MiB, median)", "MiB", bars);
+  }
+  LineChart rss{"rss", "RSS over time (sampler)", "seconds into the repetition", "RSS (MiB)", XAxis::linear, {}, {}, std::nullopt, {}, false};
+  const char* shades[] = {"#1f6fd1", "#5b8fdc", "#86aee6", "#a9c5ee", "#c7d9f4"};
+  for (std::size_t i = 0; i < r.repetitions.size() && i < 5; ++i) {
+    ChartSeries line{fmt::format("rep {}", i + 1), {}, shades[i], false, false};
+    for (const auto& p : r.repetitions[i].rss_timeline) line.points.emplace_back(p.t_s, double(p.rss_bytes) / (1024.0 * 1024.0));
+    rss.series.push_back(std::move(line));
+  }
+  // Growth is peak minus this baseline: draw it, and where the threshold puts the peak's limit.
+  if (const double baseline = summary_median(r, "rss_baseline_bytes") / (1024.0 * 1024.0); baseline > 0) {
+    rss.rules.push_back({baseline, fmt::format("baseline {:.1f} MiB", baseline), "#555"});
+    if (const auto& limit = r.scenario.expect.max_rss_growth_mib)
+      rss.rules.push_back({baseline + *limit, fmt::format("baseline + {} MiB limit", plain_number(*limit))});
+  }
+  return render_line_chart(rss);
+}
+
+// CPU: per stage where the stages run in this process; else the harness
+// against the process under test (a conductor, a proxy).
+std::string cpu_chart(const ScenarioResult& r) {
+  const double wall = summary_median(r, "wall_s");
+  const auto share = [&](const char* metric) { return wall > 0 ? summary_median(r, metric) / wall * 100 : 0; };
+  std::vector<Bar> bars;
+  if (find_summary(r, "cpu_backend_s")) {
+    const char* names[] = {"backend", "conductor", "surface"};
+    const char* metrics[] = {"cpu_backend_s", "cpu_conductor_s", "cpu_surface_s"};
+    for (int i = 0; i < 3; ++i) bars.push_back({names[i], share(metrics[i]), kStageColors[i]});
+    return render_bar_chart("cpu", "CPU per stage (% of one core, median)", "% of one core", bars);
+  }
+  bars.push_back({"harness", share("cpu_seconds"), kStageColors[0]});
+  if (find_summary(r, "target_cpu_s")) bars.push_back({"target", share("target_cpu_s"), kStageColors[1]});
+  return render_bar_chart("cpu", "CPU: the harness and the target (% of one core, median)", "% of one core", bars);
+}
+
 std::string scenario_section(const ScenarioResult& r, const ScenarioResult* base) {
   std::string html = fmt::format("<h2 id=\"{0}\">{0} <span class=\"{1}\">{2}</span></h2>", escape_xml(r.scenario.name),
                                  r.passed ? "pass" : "fail", r.passed ? "passed" : "FAILED");
@@ -90,28 +140,8 @@ std::string scenario_section(const ScenarioResult& r, const ScenarioResult* base
     throughput.rules.push_back({*limit, fmt::format("threshold >= {}", plain_number(*limit))});
   html += render_line_chart(throughput);
 
-  LineChart rss{"rss", "RSS over time (sampler)", "seconds into the repetition", "RSS (MiB)", XAxis::linear, {}, {}, std::nullopt, {}, false};
-  const char* shades[] = {"#1f6fd1", "#5b8fdc", "#86aee6", "#a9c5ee", "#c7d9f4"};
-  for (std::size_t i = 0; i < r.repetitions.size() && i < 5; ++i) {
-    ChartSeries line{fmt::format("rep {}", i + 1), {}, shades[i], false, false};
-    for (const auto& p : r.repetitions[i].rss_timeline) line.points.emplace_back(p.t_s, double(p.rss_bytes) / (1024.0 * 1024.0));
-    rss.series.push_back(std::move(line));
-  }
-  // Growth is peak minus this baseline: draw it, and where the threshold puts the peak's limit.
-  if (const double baseline = summary_median(r, "rss_baseline_bytes") / (1024.0 * 1024.0); baseline > 0) {
-    rss.rules.push_back({baseline, fmt::format("baseline {:.1f} MiB", baseline), "#555"});
-    if (const auto& limit = r.scenario.expect.max_rss_growth_mib)
-      rss.rules.push_back({baseline + *limit, fmt::format("baseline + {} MiB limit", plain_number(*limit))});
-  }
-  html += render_line_chart(rss);
-
-  const double wall = summary_median(r, "wall_s");
-  std::vector<Bar> stages;
-  const char* names[] = {"backend", "conductor", "surface"};
-  const char* metrics[] = {"cpu_backend_s", "cpu_conductor_s", "cpu_surface_s"};
-  for (int i = 0; i < 3; ++i)
-    stages.push_back({names[i], wall > 0 ? summary_median(r, metrics[i]) / wall * 100 : 0, kStageColors[i]});
-  html += render_bar_chart("cpu", "CPU per stage (% of one core, median)", "% of one core", stages);
+  html += memory_chart(r);
+  html += cpu_chart(r);
   html += "</div>";
   if (!r.thresholds.empty()) {
     html += "<table class=\"thresholds\"><tr><th>threshold</th><th>limit</th><th>judged on</th><th>value</th><th>result</th></tr>";
