@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -299,6 +300,16 @@ void reset_connection(Fd& fd) {
   linger l{1, 0};
   ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
   fd.reset();
+}
+
+std::uint64_t raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return limit.rlim_max;
 }
 
 Fd accept_within(int listener, double timeout_ms, const std::atomic<bool>* stop) {

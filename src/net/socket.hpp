@@ -85,6 +85,11 @@ Fd connect_tcp(const std::string& host, std::uint16_t port, double timeout_ms);
 // Closes with a TCP reset instead of a FIN (SO_LINGER 0): a connection torn mid-stream.
 void reset_connection(Fd& fd);
 
+// Raises this process's soft limit on open descriptors to its hard limit
+// (a run of thousands of streams holds two per stream here, and the soft
+// limit is often 1,024) and returns the hard limit.
+std::uint64_t raise_descriptor_limit();
+
 // Accepts one connection within timeout_ms; invalid Fd on timeout or stop.
 Fd accept_within(int listener, double timeout_ms, const std::atomic<bool>* stop = nullptr);
 

@@ -1,39 +1,35 @@
 #include "upstream/llm_server.hpp"
 
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
-#include <time.h>
-
 #include <algorithm>
+#include <cerrno>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <system_error>
 
 #include "measure/clock.hpp"
 #include "net/http.hpp"
-#include "pipeline/arrival.hpp"
-#include "upstream/body_format.hpp"
-#include "upstream/token_text.hpp"
+#include "upstream/answer_stream.hpp"
 #include "wire/messages.hpp"
 
 namespace aiway {
 namespace {
 
-constexpr double kRequestTimeoutMs = 60'000;  // an idle keep-alive connection is closed after this
-
-// Sleeps on CLOCK_MONOTONIC until due_ns, in slices that look at `stop`;
-// false when stopped. One clock: the deadline and the sleep are both CLOCK_MONOTONIC.
-bool sleep_until(std::int64_t due_ns, const std::atomic<bool>& stop) {
-  constexpr std::int64_t kSlice = 50'000'000;
-  for (;;) {
-    if (stop.load(std::memory_order_relaxed)) return false;
-    const std::int64_t now = monotonic_ns();
-    if (now >= due_ns) return true;
-    const std::int64_t until = std::min(due_ns, now + kSlice);
-    const timespec ts{time_t(until / 1'000'000'000), long(until % 1'000'000'000)};
-    ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
-  }
-}
+// A connection waiting for a request (an idle keep-alive one, or one whose
+// headers trickle in) is closed after this.
+constexpr std::int64_t kRequestTimeoutNs = 60'000'000'000;
+// Out of descriptors, accepting pauses this long: the pending connection
+// stays ready, and accepting again at once would spin the loop at a full CPU.
+constexpr std::int64_t kAcceptBackoffNs = 10'000'000;
+// An answer streaming flat out yields the loop after this many writes, so
+// one fast connection cannot starve the others' due tokens.
+constexpr int kWritesPerTurn = 64;
+constexpr int kEventsPerWait = 256;
 
 // The prompt of a streaming request, or why the request is refused.
 struct StreamRequest {
@@ -102,24 +98,49 @@ AnswerPlan answer_plan(const Scenario& s, std::uint32_t requests_per_stream) {
   return p;
 }
 
+struct LlmServer::Connection {
+  enum class Then { read, close, reset };  // once the last response is out, with no answer running
+  net::Fd fd;
+  int slot = -1;  // its place in connections_: the descriptor it was accepted on
+  bool foreign = false;  // another user of this machine: refused, never served
+  bool reading = false;  // waiting for a request (idle: may be closed to make room)
+  std::uint64_t idle_ticket = 0, timer_ticket = 0;
+  std::int64_t armed_due_ns = 0;  // the live timer's due time
+  std::uint32_t events = 0;  // what epoll watches for it
+  std::string in;            // bytes read, not yet parsed
+  std::optional<net::http::request_parser<net::http::string_body>> parser;
+  std::int64_t read_since_ns = 0;
+  std::string out;  // bytes to write
+  std::size_t out_at = 0;
+  std::int64_t write_since_ns = 0;  // when the unwritten bytes began to wait for the peer
+  std::unique_ptr<AnswerStream> answer;
+  AnswerRecord* record = nullptr;
+  AnswerStream::End answer_end = AnswerStream::End::more;
+  bool keep_alive = true;
+  Then then = Then::read;
+};
+
 LlmServer::LlmServer(AnswerPlan plan, const net::HostPort& address)
     : plan_(plan), listener_(net::listen_tcp(address.host, address.port, 1024)) {
   port_ = net::local_port(listener_.get());
+  ::fcntl(listener_.get(), F_SETFL, ::fcntl(listener_.get(), F_GETFL) | O_NONBLOCK);
+  epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!epoll_ || !wake_) throw std::system_error(errno, std::generic_category(), "the upstream's event loop");
+  epoll_event listen{EPOLLIN, {.fd = listener_.get()}}, wake{EPOLLIN, {.fd = wake_.get()}};
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener_.get(), &listen);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &wake);
 }
 
 LlmServer::~LlmServer() { stop(); }
 
-void LlmServer::start() { acceptor_ = std::thread([this] { accept_loop(); }); }
+void LlmServer::start() { loop_ = std::thread([this] { loop(); }); }
 
 void LlmServer::stop() {
   stop_ = true;
-  if (acceptor_.joinable()) acceptor_.join();
-  std::vector<std::thread> connections;
-  {
-    std::lock_guard lock(mutex_);
-    connections.swap(connections_);
-  }
-  for (auto& t : connections) t.join();
+  const std::uint64_t one = 1;
+  if (wake_) [[maybe_unused]] const auto ignored = ::write(wake_.get(), &one, sizeof one);
+  if (loop_.joinable()) loop_.join();
 }
 
 std::vector<AnswerRecord> LlmServer::answers() const {
@@ -129,44 +150,247 @@ std::vector<AnswerRecord> LlmServer::answers() const {
   return out;
 }
 
-void LlmServer::accept_loop() {
-  while (!stop_) {
-    net::Fd connection = net::accept_within(listener_.get(), 0, &stop_);
-    if (!connection) continue;
-    if (open_connections_.load() >= plan_.max_connections && !close_one_idle_connection()) {
+void LlmServer::loop() {
+  epoll_event events[kEventsPerWait];
+  while (!stop_.load(std::memory_order_relaxed)) {
+    run_due_timers(monotonic_ns());
+    timespec wait{1, 0};  // nothing due: a second (stop() wakes the loop anyway)
+    if (!timers_.empty()) {
+      const std::int64_t in_ns = std::max<std::int64_t>(0, timers_.top().due_ns - monotonic_ns());
+      wait = timespec{time_t(in_ns / 1'000'000'000), long(in_ns % 1'000'000'000)};
+    }
+    const int n = ::epoll_pwait2(epoll_.get(), events, kEventsPerWait, &wait, nullptr);
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == wake_.get()) continue;
+      if (fd == listener_.get()) accept_ready(monotonic_ns());
+      else on_ready(fd, events[i].events);
+    }
+  }
+  // Stopped: what is still being answered ends unfinished.
+  for (auto& c : connections_)
+    if (c) close(*c);
+}
+
+void LlmServer::run_due_timers(std::int64_t now_ns) {
+  // A connection re-armed while these run is due after now_ns: it waits for
+  // the next turn of the loop, so one cannot keep the others waiting.
+  while (!timers_.empty() && timers_.top().due_ns <= now_ns) {
+    const Timer t = timers_.top();
+    timers_.pop();
+    if (t.fd == listener_.get()) {
+      if (t.ticket != accept_ticket_) continue;
+      accept_ticket_ = 0;
+      epoll_event listen{EPOLLIN, {.fd = listener_.get()}};
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listener_.get(), &listen);
+      continue;
+    }
+    Connection* c = std::size_t(t.fd) < connections_.size() ? connections_[t.fd].get() : nullptr;
+    if (c && c->timer_ticket == t.ticket) {
+      c->armed_due_ns = 0;
+      drive(*c);
+    }
+  }
+}
+
+void LlmServer::accept_ready(std::int64_t now_ns) {
+  for (int accepted = 0; accepted < kEventsPerWait; ++accepted) {
+    net::Fd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (!fd) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        epoll_event none{0, {.fd = listener_.get()}};
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listener_.get(), &none);
+        accept_ticket_ = next_ticket_++;
+        timers_.push({now_ns + kAcceptBackoffNs, listener_.get(), accept_ticket_});
+      }
+      return;
+    }
+    if (open_connections_ >= plan_.max_connections && !make_room()) {
       ++refused_connections_;
       continue;  // every open one is answering: the new one is closed as it goes out of scope
     }
+    const int one = 1;
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto c = std::make_unique<Connection>();
+    // Another user of this machine is no part of the run: whatever it asks is
+    // refused and counted, so it can neither take a planned answer nor move a figure.
+    const std::optional<unsigned> uid = net::loopback_peer_uid(fd.get());
+    c->foreign = uid && *uid != ::geteuid() && *uid != 0;
+    c->fd = std::move(fd);
+    c->read_since_ns = now_ns;
+    epoll_event e{0, {.fd = c->fd.get()}};
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c->fd.get(), &e);
+    const int at = c->slot = c->fd.get();
+    if (std::size_t(at) >= connections_.size()) connections_.resize(std::size_t(at) + 1);
+    connections_[at] = std::move(c);
     ++open_connections_;
-    auto peer = std::make_shared<Peer>();
-    peer->fd = connection.get();
-    peer->idle = true;  // no request read yet: it may make room from the start
-    std::lock_guard lock(mutex_);
-    peers_.push_back(peer);
-    connections_.emplace_back([this, peer, fd = std::move(connection)]() mutable {
-      serve(std::move(fd), *peer);
-      peer->done = true;
-      --open_connections_;
-    });
+    drive(*connections_[at]);
   }
 }
 
 // At the cap, the oldest connection waiting for a request (idle: an
 // attacker's, or a keep-alive no one uses) makes room; one that is being
-// answered never does. The thread that serves it ends as its read fails.
-bool LlmServer::close_one_idle_connection() {
-  std::lock_guard lock(mutex_);
-  std::erase_if(peers_, [](const std::shared_ptr<Peer>& p) { return p->done.load(); });
-  for (const auto& p : peers_)
-    if (p->idle.load() && !p->closing.exchange(true)) {
-      ::shutdown(p->fd, SHUT_RDWR);
+// answered never does.
+bool LlmServer::make_room() {
+  while (!idle_.empty()) {
+    const auto [fd, ticket] = idle_.front();
+    idle_.pop_front();
+    Connection* c = std::size_t(fd) < connections_.size() ? connections_[fd].get() : nullptr;
+    if (c && c->reading && c->idle_ticket == ticket) {
+      close(*c);
       ++refused_connections_;
       return true;
     }
+  }
   return false;
 }
 
-bool LlmServer::respond(int fd, unsigned status, std::string_view body) {
+void LlmServer::on_ready(int fd, std::uint32_t events) {
+  Connection* c = std::size_t(fd) < connections_.size() ? connections_[fd].get() : nullptr;
+  if (!c) return;
+  if (c->reading && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+    char buffer[16 * 1024];
+    for (;;) {
+      const ssize_t got = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+      if (got > 0) {
+        c->in.append(buffer, std::size_t(got));
+        if (std::size_t(got) < sizeof buffer) break;
+        continue;
+      }
+      if (got < 0 && (errno == EAGAIN || errno == EINTR)) break;
+      close(*c);  // the peer closed, or the connection failed, between requests
+      return;
+    }
+  } else if ((events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLOUT)) {
+    // Gone while an answer waits for its next token's time.
+    if (c->record) c->record->peer_closed = true;
+    close(*c);
+    return;
+  }
+  drive(*c);
+}
+
+void LlmServer::drive(Connection& c) {
+  for (int writes = 0;;) {
+    if (c.out_at < c.out.size()) {
+      const ssize_t n = ::send(c.fd.get(), c.out.data() + c.out_at, c.out.size() - c.out_at, MSG_NOSIGNAL | MSG_DONTWAIT);
+      const std::int64_t now = monotonic_ns();
+      if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        if (c.record) c.record->peer_closed = true;
+        return close(c);
+      }
+      if (n > 0) c.out_at += std::size_t(n);
+      if (c.out_at < c.out.size()) {
+        if (c.write_since_ns == 0) c.write_since_ns = now;
+        if (now - c.write_since_ns >= std::int64_t(plan_.write_timeout_ms * 1e6)) {
+          if (c.record) c.record->write_timed_out = true;
+          return close(c);  // the peer stopped reading: the answer is abandoned
+        }
+        watch(c, EPOLLOUT);
+        return arm(c, c.write_since_ns + std::int64_t(plan_.write_timeout_ms * 1e6));
+      }
+      c.out.clear();
+      c.out_at = 0;
+      c.write_since_ns = 0;
+      ++writes;
+    }
+    const std::int64_t now = monotonic_ns();
+    if (c.answer) {
+      if (const std::uint64_t sent = c.answer->written(now); sent > 0) {
+        tokens_sent_.fetch_add(sent, std::memory_order_relaxed);
+        last_activity_ns_.store(now, std::memory_order_relaxed);
+      }
+      if (c.answer_end != AnswerStream::End::more) {
+        end_answer(c, now);
+        continue;
+      }
+      watch(c, 0);
+      if (c.answer->due_ns() > now) return arm(c, c.answer->due_ns());
+      if (writes >= kWritesPerTurn) return arm(c, now + 1);
+      c.answer_end = c.answer->next(now, c.out);
+      continue;
+    }
+    if (c.then == Connection::Then::close) return close(c);
+    if (c.then == Connection::Then::reset) {
+      net::reset_connection(c.fd);
+      return close(c);
+    }
+    if (!serve_next_request(c, now)) return;
+  }
+}
+
+// Parses what was read; a whole request is handled (true: drive on), else
+// the connection waits for more of it, within the request timeout.
+bool LlmServer::serve_next_request(Connection& c, std::int64_t now_ns) {
+  if (!c.reading) {
+    c.reading = true;
+    c.read_since_ns = now_ns;
+    c.idle_ticket = next_ticket_++;
+    idle_.emplace_back(c.fd.get(), c.idle_ticket);
+  }
+  if (!c.parser) {
+    c.parser.emplace();
+    c.parser->eager(true);
+    c.parser->body_limit(16 << 20);
+  }
+  boost::beast::error_code ec;
+  net::put_pending(*c.parser, c.in, ec);
+  if (ec) {
+    close(c);  // not HTTP: nothing to answer
+    return false;
+  }
+  if (c.parser->is_done()) {
+    c.reading = false;
+    handle_request(c, now_ns);
+    c.parser.reset();
+    return true;
+  }
+  if (now_ns - c.read_since_ns >= kRequestTimeoutNs) {
+    close(c);
+    return false;
+  }
+  watch(c, EPOLLIN);
+  arm(c, c.read_since_ns + kRequestTimeoutNs);
+  return false;
+}
+
+void LlmServer::handle_request(Connection& c, std::int64_t now_ns) {
+  namespace http = net::http;
+  const auto& request = c.parser->get();
+  last_activity_ns_ = now_ns;
+  const std::string target(request.target());
+  const auto api = net::stream_api_of(target);
+  c.keep_alive = request.keep_alive();
+  c.then = c.keep_alive ? Connection::Then::read : Connection::Then::close;
+  if (c.foreign) {
+    ++foreign_requests_;
+    c.then = Connection::Then::close;
+    return respond(c, 403, error_body("this upstream serves the harness's own run only"));
+  }
+  if (request.method() == http::verb::get && target == "/api/tags") {
+    ++tags_requests_;
+    return respond(c, 200, R"({"models":[{"name":"yollayah:latest","model":"yollayah:latest"}]})");
+  }
+  if (request.method() != http::verb::post || !api) return respond(c, 404, error_body("not found"));
+  const StreamRequest asked = read_stream_request(*api, request.body());
+  if (!asked.refusal.empty()) return respond(c, 400, error_body(asked.refusal));
+  ++generate_requests_;
+  auto record = std::make_unique<AnswerRecord>();
+  record->request_ns = now_ns;
+  record->prompt = asked.prompt;
+  record->api = *api;
+  c.record = record.get();
+  {
+    std::lock_guard lock(mutex_);
+    record->first_seq = std::uint64_t(answers_.size()) * plan_.tokens;
+    answers_.push_back(std::move(record));
+  }
+  ++answering_;
+  c.answer = std::make_unique<AnswerStream>(plan_, *c.record, request.version() >= 11, now_ns);
+  c.answer_end = AnswerStream::End::more;
+}
+
+void LlmServer::respond(Connection& c, unsigned status, std::string_view body) {
   namespace http = net::http;
   http::response<http::string_body> res;
   res.version(11);
@@ -176,172 +400,41 @@ bool LlmServer::respond(int fd, unsigned status, std::string_view body) {
   res.prepare_payload();
   std::ostringstream out;
   out << res;
-  return net::send_all(fd, out.str(), plan_.write_timeout_ms) == net::IoStatus::ok;
+  c.out += out.str();
 }
 
-void LlmServer::serve(net::Fd connection, Peer& peer) {
-  namespace http = net::http;
-  std::string pending;
-  // Another user of this machine is no part of the run: whatever it asks is
-  // refused and counted, so it can neither take a planned answer nor move a figure.
-  const std::optional<unsigned> uid = net::loopback_peer_uid(connection.get());
-  const bool foreign = uid && *uid != ::geteuid() && *uid != 0;
-  while (!stop_) {
-    http::request_parser<http::string_body> parser;
-    parser.eager(true);
-    parser.body_limit(16 << 20);
-    boost::beast::error_code ec;
-    peer.idle = true;
-    if (net::read_http(connection.get(), parser, pending, false, kRequestTimeoutMs, &stop_, ec) != net::IoStatus::ok) return;
-    peer.idle = false;
-    if (peer.closing) return;  // closed to make room while its request came in
-    const auto& request = parser.get();
-    last_activity_ns_ = monotonic_ns();
-    const std::string target(request.target());
-    const auto api = net::stream_api_of(target);
-    if (foreign) {
-      ++foreign_requests_;
-      respond(connection.get(), 403, error_body("this upstream serves the harness's own run only"));
-      return;
-    }
-    if (request.method() == http::verb::get && target == "/api/tags") {
-      ++tags_requests_;
-      if (!respond(connection.get(), 200, R"({"models":[{"name":"yollayah:latest","model":"yollayah:latest"}]})")) return;
-    } else if (request.method() == http::verb::post && api) {
-      const StreamRequest asked = read_stream_request(*api, request.body());
-      if (!asked.refusal.empty()) {
-        if (!respond(connection.get(), 400, error_body(asked.refusal))) return;
-        if (!request.keep_alive()) return;
-        continue;
-      }
-      ++generate_requests_;
-      auto record = std::make_unique<AnswerRecord>();
-      record->request_ns = monotonic_ns();
-      record->prompt = asked.prompt;
-      record->api = *api;
-      AnswerRecord* r = record.get();
-      {
-        std::lock_guard lock(mutex_);
-        record->first_seq = std::uint64_t(answers_.size()) * plan_.tokens;
-        answers_.push_back(std::move(record));
-      }
-      ++answering_;
-      const bool reusable = answer(connection.get(), *r, request.version() >= 11);
-      --answering_;
-      last_activity_ns_ = monotonic_ns();
-      if (!reusable) {
-        if (plan_.reset_at > 0 && r->tokens_sent == plan_.reset_at) net::reset_connection(connection);
-        return;
-      }
-    } else if (!respond(connection.get(), 404, error_body("not found"))) {
-      return;
-    }
-    if (!request.keep_alive()) return;
-  }
+void LlmServer::end_answer(Connection& c, std::int64_t now_ns) {
+  using End = AnswerStream::End;
+  if (c.answer_end == End::reset) c.then = Connection::Then::reset;
+  else if (c.answer_end == End::close) c.then = Connection::Then::close;
+  c.answer.reset();
+  c.record = nullptr;
+  --answering_;
+  last_activity_ns_.store(now_ns, std::memory_order_relaxed);
 }
 
-bool LlmServer::answer(int fd, AnswerRecord& r, bool chunked) {
-  namespace http = net::http;
-  const AnswerPlan& p = plan_;
-  if (p.headers_delay_ms > 0 && !sleep_until(monotonic_ns() + std::int64_t(p.headers_delay_ms * 1e6), stop_)) return false;
-  auto send = [&](std::string_view bytes) {
-    const net::IoStatus s = net::send_all(fd, bytes, p.write_timeout_ms, &stop_);
-    if (s == net::IoStatus::timeout) r.write_timed_out = true;
-    if (s == net::IoStatus::closed) r.peer_closed = true;
-    return s == net::IoStatus::ok;
-  };
-  if (p.status != 200) {
-    r.headers_ns = monotonic_ns();
-    const bool ok = respond(fd, unsigned(p.status), error_body("the harness's upstream answers with an error on purpose"));
-    r.end_ns = monotonic_ns();
-    r.completed = ok;
-    return ok;
-  }
-  const BodyFormat format{r.api};
-  // An HTTP/1.0 client (nginx's proxy by default) gets a body that ends with
-  // the connection; each "chunk" is then one write.
-  http::response<http::empty_body> head{http::status::ok, chunked ? 11 : 10};
-  head.set(http::field::content_type, std::string(format.content_type()));
-  if (net::is_sse(r.api)) head.set(http::field::cache_control, "no-cache");
-  if (chunked) head.chunked(true);
-  else head.set(http::field::connection, "close");
-  r.headers_ns = monotonic_ns();
-  if (!send(net::header_text(head.base()))) return false;
+void LlmServer::arm(Connection& c, std::int64_t due_ns) {
+  if (c.armed_due_ns == due_ns) return;  // already armed for then (a request read in pieces)
+  c.armed_due_ns = due_ns;
+  c.timer_ticket = next_ticket_++;
+  timers_.push({due_ns, c.fd.get(), c.timer_ticket});
+}
 
-  r.intended_ns.assign(p.tokens, 0);
-  r.sent_ns.assign(p.tokens, 0);
-  std::int64_t start = monotonic_ns() + std::int64_t(p.first_token_delay_ms * 1e6);
-  const bool paced = p.rate_tps > 0;
-  ArrivalSchedule schedule(p.arrival, paced ? p.rate_tps : 1, p.burstiness, p.seed, start);
-  if (!paced && !sleep_until(start, stop_)) return false;
-  std::string text, lines;
-  auto send_chunk = [&](std::string_view data) {
-    ++r.chunks_sent;
-    return send(chunked ? net::chunk(data) : std::string(data));
-  };
-  const std::uint32_t per_chunk = std::max<std::uint32_t>(1, p.tokens_per_chunk);
-  // Sends the lines gathered so far: one chunk, or each line as two chunks.
-  auto flush = [&]() {
-    if (lines.empty()) return true;
-    if (p.split_lines || p.split_utf8) {
-      std::size_t at = 0;
-      const std::string_view terminator = format.terminator();
-      while (at < lines.size()) {
-        const std::size_t end = lines.find(terminator, at) + terminator.size();
-        const std::string_view line(lines.data() + at, end - at);
-        std::size_t cut = line.size() / 2;
-        if (p.split_utf8) {
-          const std::size_t mb = multibyte_offset(line);
-          if (mb != std::string_view::npos) cut = mb + 1;  // between the character's two bytes
-        }
-        if (!send_chunk(line.substr(0, cut))) return false;
-        // The two halves must reach the conductor as two reads for a
-        // per-chunk decoder to see the split: a short pause separates them.
-        if (p.split_utf8) sleep_until(monotonic_ns() + 200'000, stop_);
-        if (!send_chunk(line.substr(cut))) return false;
-        at = end;
-      }
-    } else if (!send_chunk(lines)) {
-      return false;
-    }
-    lines.clear();
-    return true;
-  };
-  std::uint64_t in_chunk = 0;
-  for (std::uint64_t seq = 0; seq < p.tokens; ++seq) {
-    if (p.reset_at > 0 && seq == p.reset_at) {
-      if (!flush()) return false;
-      r.end_ns = monotonic_ns();
-      return false;  // the caller resets the connection
-    }
-    if (p.error_line_at > 0 && seq == p.error_line_at) {
-      format.error(lines);
-      if (!flush() || (chunked && !send(net::last_chunk()))) return false;
-      r.end_ns = monotonic_ns();
-      r.completed = true;
-      return chunked;
-    }
-    const std::int64_t due = paced ? schedule.next() : 0;
-    if (paced && !sleep_until(due, stop_)) return false;
-    token_text(r.first_seq + seq, p.size, p.split_utf8, text);
-    format.token(text, lines);
-    const std::int64_t now = monotonic_ns();
-    r.intended_ns[seq] = paced ? due : now;
-    r.sent_ns[seq] = now;
-    if (++in_chunk >= per_chunk || seq + 1 == p.tokens) {
-      if (!flush()) return false;
-      in_chunk = 0;
-      // Counted once on the wire: a chunk that could not be written holds tokens never sent.
-      tokens_sent_.fetch_add(seq + 1 - r.tokens_sent, std::memory_order_relaxed);
-      r.tokens_sent = seq + 1;
-      last_activity_ns_.store(now, std::memory_order_relaxed);
-    }
+void LlmServer::watch(Connection& c, std::uint32_t events) {
+  if (c.events == events) return;
+  c.events = events;
+  epoll_event e{events, {.fd = c.fd.get()}};
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c.fd.get(), &e);
+}
+
+void LlmServer::close(Connection& c) {
+  if (c.answer) {
+    c.answer->abandon(monotonic_ns());
+    --answering_;
+    last_activity_ns_.store(monotonic_ns(), std::memory_order_relaxed);
   }
-  if (!p.eof_without_done) format.done(lines);
-  const bool ok = flush() && (!chunked || send(net::last_chunk()));
-  r.end_ns = monotonic_ns();
-  r.completed = ok;
-  return ok && !p.eof_without_done && chunked;
+  --open_connections_;
+  connections_[std::size_t(c.slot)].reset();  // closes the descriptor, which leaves the epoll set
 }
 
 }  // namespace aiway

@@ -6,16 +6,22 @@
 // server records, per token, when it was due and when it went on the wire, so
 // the far end can measure latency from the intended send time.
 //
-// Threads: one accepts, one per connection answers (at most
-// plan.max_connections at once). Only this machine's user (or root) is
-// served: a request from another local user is refused and counted. answers() is read after
-// stop(); the atomics are for a watchdog while it runs.
+// One thread runs an event loop (epoll) over every connection: a heap of
+// due times releases each answer's writes at their intended times, and one
+// wake-up serves every answer due by then; writes never block, a connection
+// that stops reading is timed out, and an idle connection costs a few hundred
+// bytes, never a thread (at most plan.max_connections are open at once).
+// Only this machine's user (or root) is served: a request from another local
+// user is refused and counted. answers() is read after stop(); the atomics
+// are for a watchdog while it runs.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <queue>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,9 +52,9 @@ struct AnswerPlan {
   std::uint64_t reset_at = 0;            // after this many tokens the connection is reset
   bool eof_without_done = false;         // the body ends without the done line
   double write_timeout_ms = 5000;        // a conductor that stops reading costs this, then the answer is abandoned
-  // Connections served at once (each is a thread here: a flood of idle
-  // connections must not exhaust the machine); at the cap the oldest idle
-  // one is closed to make room, and counted.
+  // Connections open at once (a flood of idle connections must not exhaust
+  // the process's descriptors); at the cap the oldest idle one is closed to
+  // make room, and counted.
   std::uint32_t max_connections = 256;
 };
 
@@ -99,35 +105,50 @@ class LlmServer {
   // one to make room, or the new one when every open one was being answered.
   std::uint32_t refused_connections() const { return refused_connections_.load(); }
   bool answering() const { return answering_.load() > 0; }
+  std::uint32_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
   std::int64_t last_activity_ns() const { return last_activity_ns_.load(std::memory_order_relaxed); }
 
  private:
-  // A connection as the accept loop sees it, to close an idle one at the cap.
-  struct Peer {
-    int fd = -1;
-    std::atomic<bool> idle{false}, closing{false}, done{false};
+  struct Connection;  // a connection's state between events (llm_server.cpp)
+  struct Timer {
+    std::int64_t due_ns;
+    int fd;
+    std::uint64_t ticket;  // the arming it belongs to: a later one makes it stale
+    bool operator>(const Timer& other) const { return due_ns > other.due_ns; }
   };
-  void accept_loop();
-  bool close_one_idle_connection();
-  void serve(net::Fd connection, Peer& peer);
-  // Streams one planned answer; false when the connection cannot be reused.
-  bool answer(int fd, AnswerRecord& record, bool chunked);
-  // A whole response with a small body (tags, errors); false when it could not be written.
-  bool respond(int fd, unsigned status, std::string_view body);
+  void loop();
+  void run_due_timers(std::int64_t now_ns);
+  void accept_ready(std::int64_t now_ns);
+  bool make_room();
+  void on_ready(int fd, std::uint32_t events);
+  // Writes, answers and reads as far as the connection can go without waiting.
+  void drive(Connection& c);
+  bool serve_next_request(Connection& c, std::int64_t now_ns);
+  void handle_request(Connection& c, std::int64_t now_ns);
+  void respond(Connection& c, unsigned status, std::string_view body);
+  void end_answer(Connection& c, std::int64_t now_ns);
+  void arm(Connection& c, std::int64_t due_ns);
+  void watch(Connection& c, std::uint32_t events);
+  void close(Connection& c);
 
   AnswerPlan plan_;
   net::Fd listener_;
   std::uint16_t port_ = 0;
+  net::Fd epoll_, wake_;
   std::atomic<bool> stop_{false};
-  std::thread acceptor_;
-  mutable std::mutex mutex_;  // guards connections_ and answers_
-  std::vector<std::thread> connections_;
-  std::vector<std::shared_ptr<Peer>> peers_;  // the open connections, oldest first
+  std::thread loop_;
+  // The loop's own state: only its thread touches it.
+  std::vector<std::unique_ptr<Connection>> connections_;  // by descriptor
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  std::deque<std::pair<int, std::uint64_t>> idle_;  // connections waiting for a request, oldest first
+  std::uint64_t next_ticket_ = 1;
+  std::uint64_t accept_ticket_ = 0;  // armed while accepting backs off
+  mutable std::mutex mutex_;  // guards answers_
   std::vector<std::unique_ptr<AnswerRecord>> answers_;  // in the order they were asked for
   std::atomic<std::uint64_t> tokens_sent_{0};
   std::atomic<std::uint32_t> generate_requests_{0}, tags_requests_{0}, foreign_requests_{0}, refused_connections_{0};
-  std::atomic<std::uint32_t> open_connections_{0};
   std::atomic<int> answering_{0};
+  std::atomic<std::uint32_t> open_connections_{0};
   std::atomic<std::int64_t> last_activity_ns_{0};
 };
 

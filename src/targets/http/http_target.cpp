@@ -98,6 +98,13 @@ bool meets(const std::optional<double>& limit_ms, double value_us) {
 void HttpTarget::check_before_run(const Scenario& s, double unix_now) const {
   const TargetConfig& t = s.target;
   const std::string where = s.source.empty() ? s.name : s.source;
+  // Each stream holds a client's descriptor and the upstream's here (a
+  // proxy's are its own); the soft limit is raised to the hard one.
+  const std::uint64_t needed = 2 * std::uint64_t(s.backend.streams) + 64;
+  if (const std::uint64_t limit = net::raise_descriptor_limit(); needed > limit)
+    throw InputError(fmt::format("{}: backend.streams: {} streams need about {} open descriptors in this process, beyond its "
+                                 "hard limit of {} (raise it with `ulimit -Hn` as root, or run fewer streams per shard)",
+                                 where, s.backend.streams, needed, limit));
   if (s.starts_proxy() && t.url.find("{port}") == std::string::npos && t.url.find("{upstream}") == std::string::npos) {
     const auto url = net::parse_http_url(t.url);
     if (url && net::connect_tcp(url->address.host, url->address.port, 200))
