@@ -4,7 +4,9 @@
 #include <benchmark/benchmark.h>
 #include <concurrentqueue/concurrentqueue.h>
 #include <immintrin.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <xxhash.h>
 
@@ -339,6 +341,56 @@ void BM_UpstreamDirect(benchmark::State& state) {
   state.SetItemsProcessed(lines);
 }
 BENCHMARK(BM_UpstreamDirect)->ArgName("tokens_per_chunk")->Arg(1)->Arg(16)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// The kernel's floor under a paced token on the loopback: a thread sleeps to
+// each token's due time and writes it (180 bytes, an SSE event's size) on a
+// TCP connection; another waits in epoll and reads it. Two wake-ups, one
+// write and one read per token, nothing else: what the harness's upstream
+// and client cannot go below when every token is due at its own instant.
+// Counter: the process's CPU (all threads, user + system) per token.
+void BM_PacedLoopbackFloor(benchmark::State& state) {
+  const std::int64_t period_ns = 1'000'000'000 / state.range(0);
+  net::Fd listener = net::listen_tcp("127.0.0.1", 0, 16);
+  net::Fd writer = net::connect_tcp("127.0.0.1", net::local_port(listener.get()), 2000);
+  net::Fd reader = net::accept_within(listener.get(), 2000);
+  const std::string token(180, 'x');
+  std::int64_t tokens = 0;
+  double cpu_s = 0;
+  for (auto _ : state) {
+    constexpr int kTokens = 6400;
+    std::thread read_side([&] {
+      const int ep = ::epoll_create1(0);
+      epoll_event e{EPOLLIN, {.fd = reader.get()}};
+      ::epoll_ctl(ep, EPOLL_CTL_ADD, reader.get(), &e);
+      char buffer[4096];
+      std::size_t got = 0;
+      while (got < kTokens * token.size()) {
+        epoll_event ready;
+        if (::epoll_wait(ep, &ready, 1, 2000) <= 0) break;
+        const ssize_t n = ::recv(reader.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n > 0) got += std::size_t(n);
+      }
+      ::close(ep);
+    });
+    timespec t0{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    std::int64_t due = monotonic_ns();
+    for (int i = 0; i < kTokens; ++i) {
+      due += period_ns;
+      const timespec at{time_t(due / 1'000'000'000), long(due % 1'000'000'000)};
+      ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr);
+      ::send(writer.get(), token.data(), token.size(), MSG_NOSIGNAL);
+    }
+    read_side.join();
+    timespec t1{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    cpu_s += double(t1.tv_sec - t0.tv_sec) + double(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    tokens += kTokens;
+  }
+  state.counters["cpu_us_per_token"] = cpu_s / double(tokens) * 1e6;
+  state.SetItemsProcessed(tokens);
+}
+BENCHMARK(BM_PacedLoopbackFloor)->ArgName("tokens_per_s")->Arg(6400)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace aiway

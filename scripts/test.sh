@@ -11,7 +11,8 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 "$root/scripts/setup.sh" clang libclang-rt-14-dev libbenchmark-tools python3-scipy python3-statsmodels chromium \
-  python3-pil fonts-dejavu-core prometheus prometheus-pushgateway curl nginx valgrind || { echo "test: setup failed" >&2; exit 2; }
+  python3-pil fonts-dejavu-core prometheus prometheus-pushgateway curl nginx valgrind \
+  python3-kubernetes python3-yaml yamllint || { echo "test: setup failed" >&2; exit 2; }
 # hdr-histogram-js decodes --out-hlog in the tests: an independent HdrHistogram.
 # npm from Debian unless the machine has one (a NodeSource node brings its own).
 command -v npm >/dev/null || "$root/scripts/setup.sh" nodejs npm ||

@@ -39,7 +39,7 @@ constexpr double MiB = 1024.0 * 1024.0;
 // In the order a repetition records them.
 inline constexpr std::array kMetrics = [] {
   using namespace metric_table;
-  return std::array<MetricDescriptor, 139>{{
+  return std::array<MetricDescriptor, 141>{{
       {"tokens_sent", "tokens", none, 0, 0, false, "", 1, "data tokens the backend handed to the token channel"},
       {"tokens_delivered", "tokens", up, 0, 0, false, "", 1, "data tokens the surface received once (duplicates excluded)"},
       {"bytes_sent", "bytes", none, 0, 0, false, "", 1, "clean payload bytes of the tokens sent"},
@@ -159,6 +159,8 @@ inline constexpr std::array kMetrics = [] {
       {"malformed_streams", "streams", down, 0, 0, false, "", 1, "HTTP targets: streams with an event or line the API does not send, or a broken HTTP response"},
       {"streams_unfinished", "streams", down, 0, 0, false, "", 1, "HTTP targets: streams not started or still open when the repetition ended (its timeout, or an interrupt)"},
       {"start_lag_max_us", "us", down, 0, 0, false, "", 1, "HTTP targets: the latest a client wrote a request after its stream was due (the clients keeping up with the arrival model)"},
+      {"common_start_late_us", "us", down, 0, 0, false, "", 1, "HTTP shards (target.start_at): how late, by this machine's clock, the shard's schedule began after the common start (a restarted shard's lateness lands in its streams' latencies); merged: the latest shard's"},
+      {"clock_error_bound_us", "us", down, 0, 0, false, "", 1, "HTTP shards (target.start_at): the kernel's bound on this machine's clock error (adjtimex maxerror) when the shard started: how far apart two machines' common start can be; merged: the largest"},
       {"ttft_p90_us", "us", down, 0, 0, true, "", 1, "HTTP targets: time to first token from the stream's due start, 90th percentile over streams"},
       {"ttft_p99_us", "us", down, 0.10, 0, true, "", 1, "HTTP targets: time to first token, 99th percentile over streams"},
       {"ttft_max_us", "us", down, 0, 0, true, "", 1, "HTTP targets: time to first token, the slowest stream"},

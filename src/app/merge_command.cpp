@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <iostream>
+#include <optional>
 
 #include "app/commands.hpp"
 #include "files/output_file.hpp"
@@ -11,6 +12,24 @@
 
 namespace aiway::app {
 namespace {
+
+// Shards bound to a common start: how far apart their starts can be, beside
+// the latencies that carry it (the latest shard's lateness, the largest
+// clock error bound, over every repetition).
+std::string common_start_note(const ScenarioResult& s) {
+  std::optional<double> late, error;
+  for (const Repetition& r : s.repetitions) {
+    if (const auto v = r.metrics.get("common_start_late_us")) late = std::max(late.value_or(0), *v);
+    if (const auto v = r.metrics.get("clock_error_bound_us")) error = std::max(error.value_or(0), *v);
+  }
+  if (!late) return {};
+  // The kernel's largest bound: no time daemon disciplines some machine's clock.
+  constexpr double kUnsynchronisedUs = 16e6;
+  const std::string bound = error.value_or(kUnsynchronisedUs) >= kUnsynchronisedUs
+                                ? "clock error unbounded (a shard's clock is not synchronised)"
+                                : fmt::format("clock error bound {:.1f} ms", *error / 1e3);
+  return fmt::format("; the shards' common start: latest shard {:.1f} ms late, {}", *late / 1e3, bound);
+}
 
 class MergeCommand final : public Command {
  public:
@@ -32,9 +51,9 @@ class MergeCommand final : public Command {
       }
       const MergedLatency& m = *s.merged;
       std::cout << fmt::format("{}: {} repetitions from {} run{}, {} latencies: p50 {:.1f} us  p90 {:.1f} us  "
-                               "p99 {:.1f} us  p99.9 {:.1f} us  max {:.1f} us (from the merged histogram)\n",
+                               "p99 {:.1f} us  p99.9 {:.1f} us  max {:.1f} us (from the merged histogram){}\n",
                                s.scenario.name, m.repetitions, m.runs, m.runs == 1 ? "" : "s", m.tokens, m.p50_us, m.p90_us,
-                               m.p99_us, m.p999_us, m.max_us);
+                               m.p99_us, m.p999_us, m.max_us, common_start_note(s));
     }
     std::cerr << fmt::format("merged results written to {}\n", out_);
     return kPass;

@@ -2,10 +2,12 @@
 // due at a time: the status line and headers, the tokens at their intended
 // times, the planned misbehaviours, the end. It owns no socket and never
 // waits: the server's event loop asks when the next write is due, and at that
-// time for its bytes, and hands them to the socket before it asks again (a
-// token is formed only once the previous write is wholly in the kernel, so a
-// token's sent time is when it went to the socket, as with a blocking write).
-// It records each token's intended and sent times in its AnswerRecord.
+// time for its bytes, and hands them to the socket (a token is formed only
+// once the writes before it are wholly in the kernel, so a token's sent time
+// is when it went to the socket, as with a blocking write).
+// Writes due by the same instant may share one write (gathers()); a token's
+// sent time is then when its bytes were formed, just before. It records each
+// token's intended and sent times in its AnswerRecord.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +38,9 @@ class AnswerStream {
 
   // When the next write is due (monotonic ns).
   std::int64_t due_ns() const { return due_ns_; }
+  // Whether writes due together may share one write to the socket (not when
+  // the plan splits lines or characters across writes on purpose).
+  bool gathers() const { return !split_; }
   // Appends the next write's bytes to `out` (possibly none: a token that
   // waits for the rest of its chunk) and says whether it was the last.
   End next(std::int64_t now_ns, std::string& out);

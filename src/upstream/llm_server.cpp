@@ -30,6 +30,8 @@ constexpr std::int64_t kAcceptBackoffNs = 10'000'000;
 // one fast connection cannot starve the others' due tokens.
 constexpr int kWritesPerTurn = 64;
 constexpr int kEventsPerWait = 256;
+// The most one write gathers of an answer's due writes.
+constexpr std::size_t kGatherBytes = 16 * 1024;
 
 // The prompt of a streaming request, or why the request is refused.
 struct StreamRequest {
@@ -307,7 +309,12 @@ void LlmServer::drive(Connection& c) {
       watch(c, 0);
       if (c.answer->due_ns() > now) return arm(c, c.answer->due_ns());
       if (writes >= kWritesPerTurn) return arm(c, now + 1);
-      c.answer_end = c.answer->next(now, c.out);
+      // Everything due by now goes out in one write (a flat-out answer, or a
+      // paced one catching up): a write per token would wake the reader per
+      // token, the cost of a ping-pong, not of the stream.
+      do c.answer_end = c.answer->next(now, c.out);
+      while (c.answer_end == AnswerStream::End::more && c.answer->gathers() && c.out.size() < kGatherBytes &&
+             c.answer->due_ns() <= now);
       continue;
     }
     if (c.then == Connection::Then::close) return close(c);

@@ -126,6 +126,7 @@ struct HttpStreamClient::Connection {
   std::int64_t highest = -1;
   bool done_seen = false;
   bool ended = false;
+  bool in_open = false;  // counted among the live streams
   std::string expected;  // scratch: the text a token must have
 };
 
@@ -160,9 +161,11 @@ void HttpStreamClient::loop() {
     ev.data.ptr = &c;
     ::epoll_ctl(epoll.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
   };
+  std::size_t live = 0;  // streams in `open` not yet ended
   auto finish = [&](Connection& c, StreamEnd end, std::string detail, std::int64_t now) {
     if (c.ended) return;
     c.ended = true;
+    if (c.in_open) --live;
     c.books->end = end;
     c.books->detail = std::move(detail);
     c.books->end_ns = now;
@@ -190,6 +193,7 @@ void HttpStreamClient::loop() {
     if (b.answer < 0) {
       b.answer = answer;
       b.received_ns.assign(plan_.tokens, 0);
+      b.gaps_ns.reserve(plan_.tokens);  // no allocation per token
     }
     token_text(*seq, plan_.size, plan_.multibyte, c.expected);
     if (answer != b.answer || e.text != c.expected) {
@@ -277,6 +281,8 @@ void HttpStreamClient::loop() {
     ev.events = EPOLLOUT;
     ev.data.ptr = c.get();
     ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, c->fd.get(), &ev);
+    c->in_open = true;
+    ++live;
     open.push_back(std::move(c));
   };
 
@@ -349,14 +355,14 @@ void HttpStreamClient::loop() {
     if (c.resume_ns > now) watch(c, 0);  // the planned stall: stop reading
   };
 
-  for (;;) {
-    std::int64_t now = monotonic_ns();
-    if (stop_.load()) break;
-    // Start what is due, within the cap.
-    while (next < books_.size() && open.size() < cap && books_[next].due_ns <= now) start_stream(next++, now);
-    // Deadlines and stalls.
-    std::int64_t wake = now + kMaxWaitNs;
-    if (next < books_.size() && open.size() < cap) wake = std::min(wake, books_[next].due_ns);
+  // Deadlines and planned stalls, looked at every sweep_ns (a fraction of the
+  // shortest timeout) or at the earliest stall's end, not per wake-up: a
+  // scan of every open stream per token would make a token's cost grow with
+  // the streams. Returns when to sweep next; ended streams leave `open` here.
+  const std::int64_t sweep_ns = std::max<std::int64_t>(
+      1'000'000, std::min({kMaxWaitNs, ms_ns(plan_.stream_timeout_ms) / 20, ms_ns(plan_.connect_timeout_ms) / 20}));
+  auto sweep = [&](std::int64_t now) {
+    std::int64_t next_sweep = now + sweep_ns;
     for (auto& c : open) {
       if (c->ended) continue;
       if (c->resume_ns > 0) {
@@ -365,7 +371,7 @@ void HttpStreamClient::loop() {
           c->deadline_ns = now + ms_ns(plan_.stream_timeout_ms);
           watch(*c, EPOLLIN | EPOLLRDHUP);
         } else {
-          wake = std::min(wake, c->resume_ns);
+          next_sweep = std::min(next_sweep, c->resume_ns);
           continue;
         }
       }
@@ -378,10 +384,24 @@ void HttpStreamClient::loop() {
       }
     }
     std::erase_if(open, [](const auto& c) { return c->ended; });
-    if (next == books_.size() && open.empty()) break;
+    return next_sweep;
+  };
+
+  std::int64_t next_sweep_ns = 0;
+  for (;;) {
+    std::int64_t now = monotonic_ns();
+    if (stop_.load()) break;
+    // Start what is due, within the cap.
+    while (next < books_.size() && live < cap && books_[next].due_ns <= now) start_stream(next++, now);
+    if (now >= next_sweep_ns) next_sweep_ns = sweep(now);
+    std::int64_t wake = std::min(now + kMaxWaitNs, next_sweep_ns);
+    if (next < books_.size() && live < cap) wake = std::min(wake, books_[next].due_ns);
+    if (next == books_.size() && live == 0) break;
     epoll_event events[256];
-    const int timeout_ms = int(std::max<std::int64_t>(0, (wake - now + 999'999) / 1'000'000));
-    const int n = ::epoll_wait(epoll.get(), events, 256, timeout_ms);
+    // To the nanosecond: a stream due in 300 us starts then, not at the next millisecond.
+    const std::int64_t wait_ns = std::max<std::int64_t>(0, wake - now);
+    const timespec wait{time_t(wait_ns / 1'000'000'000), long(wait_ns % 1'000'000'000)};
+    const int n = ::epoll_pwait2(epoll.get(), events, 256, &wait, nullptr);
     now = monotonic_ns();
     for (int i = 0; i < n; ++i) {
       auto& c = *static_cast<Connection*>(events[i].data.ptr);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <pwd.h>
+#include <sys/timex.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -87,6 +88,15 @@ std::string read_text_file(const std::string& path) {
 std::string user_name() {
   const passwd* pw = ::getpwuid(::geteuid());
   return pw ? pw->pw_name : std::to_string(::geteuid());
+}
+
+// The kernel's bound on this clock's error (adjtimex maxerror, which grows
+// while no time daemon disciplines the clock): two machines' common start
+// can be this far apart on each side.
+double clock_error_bound_s() {
+  timex t{};
+  ::adjtimex(&t);
+  return double(t.maxerror) / 1e6;
 }
 
 bool meets(const std::optional<double>& limit_ms, double value_us) {
@@ -192,6 +202,7 @@ RepetitionOutcome HttpTarget::run_repetition(const Scenario& s, const Repetition
 
   // The schedule: its zero is now, or the common start time of the shards.
   std::int64_t zero = monotonic_ns() + kLeadNs;
+  std::optional<double> common_start_late_us, clock_error_bound_us;
   if (t.start_at > 0) {
     timespec real{};
     ::clock_gettime(CLOCK_REALTIME, &real);
@@ -205,6 +216,8 @@ RepetitionOutcome HttpTarget::run_repetition(const Scenario& s, const Repetition
       return out;
     }
     zero = monotonic_ns() + std::int64_t((start - unix_now) * 1e9);
+    common_start_late_us = std::max(0.0, unix_now - start) * 1e6;
+    clock_error_bound_us = clock_error_bound_s() * 1e6;
   }
   const std::vector<std::int64_t> due = stream_schedule(s, zero);
   const auto shard = parse_shard(t.shard).value_or(std::pair<std::uint32_t, std::uint32_t>{1, 1});
@@ -333,6 +346,10 @@ RepetitionOutcome HttpTarget::run_repetition(const Scenario& s, const Repetition
   Repetition& rep = out.repetition;
   Metrics& m = rep.metrics;
   set_stream_metrics(records, m);
+  if (common_start_late_us) {
+    m.set("common_start_late_us", *common_start_late_us);
+    m.set("clock_error_bound_us", *clock_error_bound_us);
+  }
   m.set("upstream_requests", double(upstream.generate_requests()));
   m.set("foreign_requests", double(upstream.foreign_requests()));
   m.set("upstream_connections_refused", double(upstream.refused_connections()));
