@@ -24,6 +24,7 @@
 #include "report/sweep_table.hpp"
 #include "results/pool.hpp"
 #include "results/results_json.hpp"
+#include "run/eta.hpp"
 #include "run/memory_estimate.hpp"
 #include "run/run_plan.hpp"
 #include "run/runner.hpp"
@@ -210,7 +211,8 @@ RunResults describe_run(const std::vector<Scenario>& scenarios, const Clock& clo
 }
 
 // The progress line on a terminal: where the run is, the last repetition's
-// figures, re-runs of disturbed repetitions, and the time left at the pace so far.
+// figures, re-runs of disturbed repetitions, and the time left at the pace so
+// far, re-runs to come included (run/eta.hpp).
 class ProgressLine {
  public:
   explicit ProgressLine(const std::vector<Scenario>& scenarios) {
@@ -225,7 +227,10 @@ class ProgressLine {
     last_scenario_ = e.scenario.name;
     if (e.kind != Kind::repetition_started) {
       ++taken_;
-      if (e.kind == Kind::repetition_discarded) ++planned_;  // it is taken again
+      if (e.kind == Kind::repetition_discarded) {
+        ++planned_;  // it is taken again
+        ++retaken_;
+      }
       const Metrics& m = e.repetition->metrics;
       last_figures_ = fmt::format(" · last {} tok/s", plain_number(m.get("throughput_tps").value_or(0)));
       if (const auto p99 = m.get("latency_p99_us")) last_figures_ += fmt::format(", p99 {} us", plain_number(*p99));
@@ -234,8 +239,7 @@ class ProgressLine {
     }
     std::string eta;
     if (taken_ > 0 && planned_ > taken_) {
-      const double per = double(monotonic_ns() - start_ns_) / 1e9 / double(taken_);
-      const auto left = std::int64_t(per * double(planned_ - taken_) + 0.5);
+      const auto left = std::int64_t(eta_seconds(double(monotonic_ns() - start_ns_) / 1e9, taken_, retaken_, planned_ - taken_) + 0.5);
       eta = fmt::format(" · ETA {}:{:02}", left / 60, left % 60);
     }
     // With several scenarios, which one of how many (the ETA is already the whole run's).
@@ -250,7 +254,7 @@ class ProgressLine {
   }
 
  private:
-  std::uint64_t planned_ = 0, taken_ = 0;
+  std::uint64_t planned_ = 0, taken_ = 0, retaken_ = 0;
   std::int64_t start_ns_ = monotonic_ns();
   std::string last_figures_, last_scenario_;
   std::vector<std::string> names_;

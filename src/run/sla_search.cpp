@@ -14,6 +14,37 @@ namespace {
 
 std::string value_text(double v, bool integral) { return integral ? fmt::format("{:.0f}", v) : fmt::format("{}", v); }
 
+ProbeGoodput goodput_of(const ScenarioResult& probe, double value, double target) {
+  ProbeGoodput g;
+  g.value = value;
+  g.held = holds(probe, target);
+  if (const MetricSummary* m = find_summary(probe, "goodput_ratio")) {
+    g.median = m->median;
+    g.min = m->min;
+    g.max = m->max;
+    g.repetitions = m->n;
+  }
+  return g;
+}
+
+// The bracket's two ends: the highest value that held, the lowest that
+// missed above it (bisection probes only inside the bracket, so every value
+// that held lies below every value that missed).
+void note_bracket(SlaOutcome& out, const std::map<double, bool>& held) {
+  for (const ScenarioResult& p : out.probes) {
+    const double value = std::stod(p.sweep.front().second);
+    if (out.highest && value == *out.highest) out.at_highest = goodput_of(p, value, out.goodput_target);
+    if (!held.at(value) && (!out.at_lowest_missed || value < out.at_lowest_missed->value))
+      out.at_lowest_missed = goodput_of(p, value, out.goodput_target);
+  }
+}
+
+std::string spread_text(const ProbeGoodput& g) {
+  if (g.repetitions <= 1) return fmt::format("goodput {:.1f} %, one repetition", g.median * 100);
+  return fmt::format("goodput {:.1f} %, {:.1f}-{:.1f} % over {} repetitions", g.median * 100, g.min * 100, g.max * 100,
+                     g.repetitions);
+}
+
 }  // namespace
 
 SlaSearch parse_sla_search(const std::string& text) {
@@ -78,6 +109,7 @@ SlaOutcome sla_search(const Scenario& base, const SlaSearch& search,
   }
   out.interrupted = interrupted();
   out.probed = out.probes.size();
+  note_bracket(out, held);
   std::sort(out.probes.begin(), out.probes.end(), [&](const ScenarioResult& a, const ScenarioResult& b) {
     return std::stod(a.sweep.front().second) < std::stod(b.sweep.front().second);
   });
@@ -91,9 +123,26 @@ std::string describe(const SlaSearch& search, const SlaOutcome& outcome) {
     return fmt::format("SLA search: even {} = {} misses: fewer than {} ({} probe)", search.field,
                        value_text(search.low, search.integral), target, outcome.probed);
   const bool top = *outcome.highest == search.high;
-  return fmt::format("SLA search: the highest {} at which {}: {}{} ({} probes)", search.field, target,
-                     value_text(*outcome.highest, search.integral), top ? " (the top of the range: search higher)" : "",
-                     outcome.probed);
+  std::string text = fmt::format("SLA search: the highest {} at which {}: {}{} ({} probes)", search.field, target,
+                                 value_text(*outcome.highest, search.integral),
+                                 top ? " (the top of the range: search higher)" : "", outcome.probed);
+  if (outcome.at_highest)
+    text += fmt::format("\n  held at {}: {}", value_text(outcome.at_highest->value, search.integral), spread_text(*outcome.at_highest));
+  if (outcome.at_lowest_missed)
+    text += fmt::format("\n  missed at {}: {}: the knee lies in ({}, {}]", value_text(outcome.at_lowest_missed->value, search.integral),
+                        spread_text(*outcome.at_lowest_missed), value_text(*outcome.highest, search.integral),
+                        value_text(outcome.at_lowest_missed->value, search.integral));
+  // The repetitions of an end disagreeing with its verdict: the knee's place
+  // is as uncertain as the probes' spread.
+  const bool held_shaky = outcome.at_highest && outcome.at_highest->min < outcome.goodput_target;
+  const bool missed_shaky = outcome.at_lowest_missed && outcome.at_lowest_missed->max >= outcome.goodput_target;
+  if (held_shaky || missed_shaky)
+    text += fmt::format("\n  uncertain: {} the target: the answer may move by more than the bracket "
+                        "(more repetitions per probe, or a quieter machine)",
+                        held_shaky && missed_shaky ? "repetitions on both sides of the bracket crossed"
+                        : held_shaky              ? "a repetition where the load held fell below"
+                                                  : "a repetition where the load missed reached");
+  return text;
 }
 
 }  // namespace aiway

@@ -27,9 +27,20 @@ struct SlaSearch {
 // "backend.streams=1..1024"; throws ScenarioError on anything else.
 SlaSearch parse_sla_search(const std::string& text);
 
+// One probe's goodput over its repetitions, for the answer's uncertainty.
+struct ProbeGoodput {
+  double value = 0;  // the field's value probed
+  double median = 0, min = 0, max = 0;
+  std::size_t repetitions = 0;
+  bool held = false;
+};
+
 struct SlaOutcome {
   std::vector<ScenarioResult> probes;  // in order of the value probed, each with its sweep entry
   std::optional<double> highest;       // the highest value that held; absent when even LOW did not
+  // The bracket the search established: the knee lies above `highest` and
+  // at or below the lowest value that missed.
+  std::optional<ProbeGoodput> at_highest, at_lowest_missed;
   std::size_t probed = 0;              // probes taken (probes may be moved out)
   double goodput_target = 0.99;
   bool interrupted = false;
@@ -47,7 +58,8 @@ SlaOutcome sla_search(const Scenario& base, const SlaSearch& search,
                       const std::function<bool()>& interrupted);
 
 // "the highest backend.streams at which 99 % of streams met every [slo]
-// objective: 96 (7 probes)", or why there is none.
+// objective: 96 (7 probes)", the bracket with each end's goodput spread over
+// its repetitions, and any doubt; or why there is none.
 std::string describe(const SlaSearch& search, const SlaOutcome& outcome);
 
 }  // namespace aiway

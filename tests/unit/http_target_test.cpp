@@ -180,6 +180,24 @@ TEST(HttpTarget, TheSlaSearchBisectsToTheKnee) {
   ScenarioResult failed = probe_result(base, 1);
   failed.failure = "timeout";
   EXPECT_FALSE(holds(failed, 1));
+  // The answer comes with its bracket and each end's goodput over its repetitions.
+  const SlaSearch streams = parse_sla_search("backend.streams=1..100");
+  const auto knee = sla_search(base, streams, [&](const Scenario& s) {
+    return probe_result(s, s.backend.streams <= 37 ? 1.0 : 0.5);
+  }, [] { return false; });
+  const std::string said = describe(streams, knee);
+  EXPECT_NE(said.find("held at 37: goodput 100.0 %, one repetition"), std::string::npos) << said;
+  EXPECT_NE(said.find("missed at 38: goodput 50.0 %, one repetition: the knee lies in (37, 38]"), std::string::npos) << said;
+  EXPECT_EQ(said.find("uncertain"), std::string::npos) << said;
+  // A repetition on the wrong side of the target makes the answer uncertain, and says which.
+  const auto shaky = sla_search(base, streams, [&](const Scenario& s) {
+    ScenarioResult r = probe_result(s, s.backend.streams <= 37 ? 1.0 : 0.5);
+    if (s.backend.streams == 37) r.summary = {{"goodput_ratio", MetricSummary{1.0, 0.8, 1.0, 0.93, 0.1, 3, false}}};
+    return r;
+  }, [] { return false; });
+  const std::string doubt = describe(streams, shaky);
+  EXPECT_NE(doubt.find("held at 37: goodput 100.0 %, 80.0-100.0 % over 3 repetitions"), std::string::npos) << doubt;
+  EXPECT_NE(doubt.find("uncertain: a repetition where the load held fell below the target"), std::string::npos) << doubt;
   for (const char* bad : {"backend.streams", "backend.streams=5..1", "=1..2", "backend.streams=a..b", "backend.streams=1..2..3"})
     EXPECT_THROW(parse_sla_search(bad), ScenarioError) << bad;
 }
