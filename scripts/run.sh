@@ -12,6 +12,6 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/build.sh" release aiway-stress  # the program only: the tests are test.sh's
 cd "$root"
 case "${1:-}" in
-  run|list|metrics|stages|show|validate|compare|calibrate|report|baseline|ab|merge|history|conductor|--help|-h|--version) exec "$root/build/release/aiway-stress" "$@" ;;
+  run|list|metrics|stages|show|validate|compare|compare-machines|calibrate|report|baseline|ab|merge|history|conductor|--help|-h|--version) exec "$root/build/release/aiway-stress" "$@" ;;
   *) exec "$root/build/release/aiway-stress" run "$@" ;;
 esac

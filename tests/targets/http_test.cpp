@@ -330,6 +330,21 @@ TEST(Http, BadTargetSettingsAreInputErrors) {
     EXPECT_EQ(r.exit_code, 2) << sets << r.err;
     EXPECT_NE(r.err.find(message), std::string::npos) << sets << "\n" << r.err;
   }
+  // More streams than this process may hold descriptors for: refused before
+  // the run, naming the limit (the soft limit alone is raised, not refused).
+  const Outcome too_many = cli("run -s sse-direct -r 1 --set backend.streams=300", "ulimit -S -n 256 && ulimit -H -n 512 &&");
+  EXPECT_EQ(too_many.exit_code, 2) << too_many.err;
+  EXPECT_NE(too_many.err.find("hard limit of 512"), std::string::npos) << too_many.err;
+  // Within the hard limit, beyond the soft one: the run raises its own limit and every stream is served.
+  const fs::path out = scratch() / "raised.json";
+  const Outcome raised = cli(fmt::format("run -s sse-direct -r 1 --set backend.streams=200 --set backend.messages=5 {} --out {}",
+                                         kNoTimingLimits, out.string()),
+                             "ulimit -S -n 256 && ulimit -H -n 512 &&");
+  EXPECT_EQ(raised.exit_code, 0) << raised.err;
+  ASSERT_TRUE(fs::exists(out)) << raised.err;
+  const json m = json::parse(slurp(out))["scenarios"][0]["repetitions"][0]["metrics"];
+  EXPECT_EQ(m.value("streams_failed", -1.0), 0) << m.dump();
+  EXPECT_EQ(m.value("tokens_delivered", -1.0), 200 * 5);
 }
 
 }  // namespace
