@@ -101,6 +101,7 @@ class HttpStreamClient {
 
  private:
   struct Connection;
+  class Loop;
   void loop();
 
   HttpClientPlan plan_;
