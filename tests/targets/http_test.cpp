@@ -78,11 +78,15 @@ TEST(Http, TheFiveScenariosPassAndShowWhatNginxDoes) {
   std::map<std::string, HttpRun> runs;
   for (const char* scenario : {"sse-direct", "sse-nginx", "sse-nginx-buffered", "sse-nginx-slow-client", "sse-nginx-long"}) {
     const HttpRun& r = runs[scenario] = http_run(scenario, "");
-    // Under a sanitizer the harness is many times slower: only the books are judged.
-    if (under_sanitizer()) EXPECT_TRUE(r.outcome.exit_code == 0 || r.outcome.exit_code == 1) << scenario << r.outcome.err;
-    else EXPECT_EQ(r.outcome.exit_code, 0) << scenario << "\n" << r.outcome.out << r.outcome.err;
     expect_books_balance(r);
     if (r.results.is_null()) return;
+    // The scenarios' timing limits are judged only on a repetition the
+    // harness measured as undisturbed (and not under a sanitizer, many times
+    // slower): on a busy machine a threshold may fail (exit 1), the books never.
+    const double limit = scenario_of(r)["config"]["measure"].value("max_foreign_cpu", 0.10);
+    const bool undisturbed = metric(r, "foreign_cpu_share") <= limit;
+    if (under_sanitizer() || !undisturbed) EXPECT_TRUE(r.outcome.exit_code == 0 || r.outcome.exit_code == 1) << scenario << r.outcome.err;
+    else EXPECT_EQ(r.outcome.exit_code, 0) << scenario << "\n" << r.outcome.out << r.outcome.err;
     const json& backend = scenario_of(r)["config"]["backend"];
     EXPECT_EQ(metric(r, "tokens_sent"), backend["streams"].get<double>() * backend["messages"].get<double>()) << scenario;
     EXPECT_EQ(metric(r, "streams_completed"), backend["streams"].get<double>()) << scenario;

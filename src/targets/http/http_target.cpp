@@ -103,6 +103,168 @@ bool meets(const std::optional<double>& limit_ms, double value_us) {
   return !limit_ms || (value_us >= 0 && value_us <= *limit_ms * 1e3);
 }
 
+// Waits (bounded) until a started target listens on its port; a target that
+// ends first is reported with its output. Empty when it listens.
+std::string await_listening(const TargetConfig& t, const net::HttpUrl& url, TargetProcess& process,
+                            const std::atomic<bool>* interrupt, bool& interrupted) {
+  const std::int64_t start_deadline = monotonic_ns() + ms_ns(t.start_timeout_ms);
+  for (;;) {
+    if (net::connect_tcp(url.address.host, url.address.port, 100)) return {};
+    if (!process.running()) {
+      process.end_strays(500);  // named in how_it_ended()
+      return fmt::format("the target ({}) ended before it listened on {}:{}: {}", process.how_it_ended(),
+                         url.address.host, url.address.port, process.output_tail());
+    }
+    if (monotonic_ns() >= start_deadline)
+      return fmt::format("the target did not listen on {}:{} within {} ms; its output: {}", url.address.host,
+                         url.address.port, t.start_timeout_ms, process.output_tail());
+    if (interrupt && interrupt->load()) {
+      interrupted = true;
+      return {};
+    }
+    sleep_ns(2'000'000);
+  }
+}
+
+// Where a repetition's schedule starts: now (after a short lead), or the
+// shards' common start time, with how late this shard came to it.
+struct CommonStart {
+  std::int64_t zero_ns = 0;
+  std::optional<double> late_us, clock_error_bound_us;  // bound to a common start only
+  std::string failure;
+};
+
+CommonStart common_start(const TargetConfig& t, std::uint32_t index) {
+  CommonStart c;
+  c.zero_ns = monotonic_ns() + kLeadNs;
+  if (t.start_at <= 0) return c;
+  timespec real{};
+  ::clock_gettime(CLOCK_REALTIME, &real);
+  const double unix_now = double(real.tv_sec) + double(real.tv_nsec) / 1e9;
+  const double start = t.start_at + double(index) * t.start_every_s;
+  // A shard a little late starts at once: its streams were due at the
+  // common time, and the lateness counts in their latencies. Much later, the
+  // time was wrong.
+  if (start < unix_now - kMaxLateStartS) {
+    c.failure = fmt::format("the common start time {:.3f} (target.start_at) passed {:.1f} s ago", start, unix_now - start);
+    return c;
+  }
+  c.zero_ns = monotonic_ns() + std::int64_t((start - unix_now) * 1e9);
+  c.late_us = std::max(0.0, unix_now - start) * 1e6;
+  c.clock_error_bound_us = clock_error_bound_s() * 1e6;
+  return c;
+}
+
+// This shard's streams, dealt over the client threads, each with its due time.
+std::vector<HttpClientPlan> client_plans(const Scenario& s, const net::HttpUrl& url, const std::vector<std::int64_t>& due) {
+  const TargetConfig& t = s.target;
+  const auto shard = parse_shard(t.shard).value_or(std::pair<std::uint32_t, std::uint32_t>{1, 1});
+  const std::uint32_t threads = t.client_threads;
+  std::vector<HttpClientPlan> plans(threads);
+  for (auto& p : plans) {
+    p.url = url;
+    p.api = *net::stream_api_of(url.path);
+    p.tokens = s.backend.messages;
+    p.size = s.backend.size;
+    p.multibyte = s.upstream.split_utf8;
+    p.max_concurrent = t.max_concurrent ? (t.max_concurrent + threads - 1) / threads : 0;
+    p.connect_timeout_ms = t.connect_timeout_ms;
+    p.stream_timeout_ms = t.stream_timeout_ms;
+    p.stall_at = s.faults.surface_stall_at;
+    p.stall_ms = s.faults.surface_stall_ms;
+  }
+  std::uint32_t mine = 0;
+  for (std::uint32_t i = 0; i < due.size(); ++i) {
+    if (i % shard.second != shard.first - 1) continue;
+    HttpClientPlan& p = plans[mine++ % threads];
+    p.streams.push_back(i);
+    p.due_ns.push_back(due[i]);
+    // target.stalled_streams: that share of the streams, spread evenly.
+    const double share = t.stalled_streams;
+    p.stalls.push_back(std::floor(double(i + 1) * share) > std::floor(double(i) * share));
+  }
+  return plans;
+}
+
+// One stream's record: its end, its books against the answers it asked for
+// (`asked`: their numbers in `answers`), its latencies into the histograms.
+StreamRecord stream_record(const Scenario& s, const HttpStreamBooks& b, const std::vector<AnswerRecord>& answers,
+                           const std::vector<std::size_t>& asked, std::int64_t zero, LatencyHistogram& corrected,
+                           LatencyHistogram& uncorrected) {
+  StreamRecord r;
+  r.index = b.index;
+  r.end = std::string(to_string(b.end));
+  r.detail = b.detail;
+  r.status = b.status;
+  r.start_s = double(b.due_ns - zero) / 1e9;
+  r.end_s = b.end_ns > 0 ? double(b.end_ns - zero) / 1e9 : 0;
+  r.duplicated = double(b.duplicated);
+  r.reordered = double(b.reordered);
+  r.corrupted = double(b.corrupted);
+  r.chunks = double(b.chunks);
+  r.body_bytes = double(b.body_bytes);
+  if (b.request_ns > 0) r.request_lag_us = double(b.request_ns - b.due_ns) / 1e3;
+  double sent = 0;
+  for (const std::size_t k : asked) {
+    sent += double(answers[k].tokens_sent);
+    r.chunks_upstream += double(answers[k].chunks_sent);
+  }
+  r.tokens_sent = sent;
+  // Tokens of an answer this stream did not ask for went to the wrong client.
+  const bool own = b.answer >= 0 && std::find(asked.begin(), asked.end(),
+                                              std::size_t(b.answer)) != asked.end();
+  if (b.answer >= 0 && !own) r.corrupted += double(b.delivered);
+  if (own) {
+    const AnswerRecord& a = answers[std::size_t(b.answer)];
+    for (std::uint64_t i = 0; i < a.tokens_sent && i < b.received_ns.size(); ++i) {
+      const std::int64_t got = b.received_ns[i];
+      if (got == 0) continue;
+      r.delivered += 1;
+      corrected.record(got - a.intended_ns[i]);
+      uncorrected.record(got - a.sent_ns[i]);
+    }
+  }
+  r.missing = sent - r.delivered;
+  if (b.first_token_ns > 0) r.ttft_us = double(b.first_token_ns - b.due_ns) / 1e3;
+  if (!b.gaps_ns.empty()) {
+    std::vector<double> gaps(b.gaps_ns.begin(), b.gaps_ns.end());
+    r.itl_p50_us = percentile_of(gaps, 50) / 1e3;
+    r.itl_p99_us = percentile_of(gaps, 99) / 1e3;
+    r.itl_max_us = gaps.back() / 1e3;
+    r.tpot_us = double(b.last_token_ns - b.first_token_ns) / double(b.gaps_ns.size()) / 1e3;
+  }
+  if (b.end_ns > 0) r.e2e_us = double(b.end_ns - b.due_ns) / 1e3;
+  r.good = b.end == StreamEnd::done && r.missing == 0 && r.corrupted == 0 && meets(s.slo.ttft_ms, r.ttft_us) &&
+           meets(s.slo.itl_p99_ms, r.itl_p99_us < 0 ? 0 : r.itl_p99_us) && meets(s.slo.e2e_ms, r.e2e_us);
+  return r;
+}
+
+// Watches the clients until every stream ended, the target died, the
+// repetition's timeout passed or the run was interrupted; why it stopped
+// early, or empty.
+std::string supervise(const std::vector<std::unique_ptr<HttpStreamClient>>& clients, TargetProcess* process,
+                      const LlmServer& upstream, std::int64_t deadline, double timeout_s,
+                      const std::atomic<bool>* interrupt, bool& interrupted) {
+  for (;;) {
+    if (std::all_of(clients.begin(), clients.end(), [](const auto& c) { return c->finished(); })) return {};
+    if (interrupt && interrupt->load()) {
+      interrupted = true;
+      return {};
+    }
+    if (process && !process->running()) {
+      process->end_strays(500);  // named in how_it_ended()
+      return fmt::format("the target ended mid-run ({}); its output: {}", process->how_it_ended(), process->output_tail());
+    }
+    if (monotonic_ns() >= deadline) {
+      std::uint64_t seen = 0;
+      for (const auto& c : clients) seen += c->tokens_seen();
+      return fmt::format("timeout after {} s: the upstream sent {} tokens, the clients saw {}", timeout_s,
+                         upstream.tokens_sent(), seen);
+    }
+    sleep_ns(kTickNs);
+  }
+}
+
 }  // namespace
 
 void HttpTarget::check_before_run(const Scenario& s, double unix_now) const {
@@ -173,26 +335,9 @@ RepetitionOutcome HttpTarget::run_repetition(const Scenario& s, const Repetition
   LlmServer& upstream = *upstream_server;
   upstream.start();
 
-  // The target's port: bounded wait, and a proxy that dies first is reported with its output.
-  const std::int64_t start_deadline = monotonic_ns() + ms_ns(t.start_timeout_ms);
-  while (started) {
-    if (net::connect_tcp(url->address.host, url->address.port, 100)) break;
-    if (!process->running()) {
-      process->end_strays(500);  // named in how_it_ended()
-      out.failure = fmt::format("the target ({}) ended before it listened on {}:{}: {}", process->how_it_ended(),
-                                url->address.host, url->address.port, process->output_tail());
-      return out;
-    }
-    if (monotonic_ns() >= start_deadline) {
-      out.failure = fmt::format("the target did not listen on {}:{} within {} ms; its output: {}", url->address.host,
-                                url->address.port, t.start_timeout_ms, process->output_tail());
-      return out;
-    }
-    if (interrupt && interrupt->load()) {
-      out.interrupted = true;
-      return out;
-    }
-    sleep_ns(2'000'000);
+  if (started) {
+    out.failure = await_listening(t, *url, *process, interrupt, out.interrupted);
+    if (!out.failure.empty() || out.interrupted) return out;
   }
   const pid_t pid = process ? process->pid() : 0;
   TargetSamples samples;  // the target process around the measured part
@@ -201,50 +346,14 @@ RepetitionOutcome HttpTarget::run_repetition(const Scenario& s, const Repetition
   if (pid) sampler.emplace(pid, s.measure.sample_interval_ms);
 
   // The schedule: its zero is now, or the common start time of the shards.
-  std::int64_t zero = monotonic_ns() + kLeadNs;
-  std::optional<double> common_start_late_us, clock_error_bound_us;
-  if (t.start_at > 0) {
-    timespec real{};
-    ::clock_gettime(CLOCK_REALTIME, &real);
-    const double unix_now = double(real.tv_sec) + double(real.tv_nsec) / 1e9;
-    const double start = t.start_at + double(index) * t.start_every_s;
-    // A shard a little late starts at once: its streams were due at the
-    // common time, and the lateness counts in their latencies. Much later, the
-    // time was wrong.
-    if (start < unix_now - kMaxLateStartS) {
-      out.failure = fmt::format("the common start time {:.3f} (target.start_at) passed {:.1f} s ago", start, unix_now - start);
-      return out;
-    }
-    zero = monotonic_ns() + std::int64_t((start - unix_now) * 1e9);
-    common_start_late_us = std::max(0.0, unix_now - start) * 1e6;
-    clock_error_bound_us = clock_error_bound_s() * 1e6;
+  const CommonStart start = common_start(t, index);
+  if (!start.failure.empty()) {
+    out.failure = start.failure;
+    return out;
   }
+  const std::int64_t zero = start.zero_ns;
   const std::vector<std::int64_t> due = stream_schedule(s, zero);
-  const auto shard = parse_shard(t.shard).value_or(std::pair<std::uint32_t, std::uint32_t>{1, 1});
-  const std::uint32_t threads = t.client_threads;
-  std::vector<HttpClientPlan> plans(threads);
-  for (auto& p : plans) {
-    p.url = *url;
-    p.api = *net::stream_api_of(url->path);
-    p.tokens = s.backend.messages;
-    p.size = s.backend.size;
-    p.multibyte = s.upstream.split_utf8;
-    p.max_concurrent = t.max_concurrent ? (t.max_concurrent + threads - 1) / threads : 0;
-    p.connect_timeout_ms = t.connect_timeout_ms;
-    p.stream_timeout_ms = t.stream_timeout_ms;
-    p.stall_at = s.faults.surface_stall_at;
-    p.stall_ms = s.faults.surface_stall_ms;
-  }
-  std::uint32_t mine = 0;
-  for (std::uint32_t i = 0; i < due.size(); ++i) {
-    if (i % shard.second != shard.first - 1) continue;
-    HttpClientPlan& p = plans[mine++ % threads];
-    p.streams.push_back(i);
-    p.due_ns.push_back(due[i]);
-    // target.stalled_streams: that share of the streams, spread evenly.
-    const double share = t.stalled_streams;
-    p.stalls.push_back(std::floor(double(i + 1) * share) > std::floor(double(i) * share));
-  }
+  std::vector<HttpClientPlan> plans = client_plans(s, *url, due);
   std::vector<std::unique_ptr<HttpStreamClient>> clients;
   for (auto& p : plans) clients.push_back(std::make_unique<HttpStreamClient>(std::move(p)));
 
@@ -253,26 +362,7 @@ RepetitionOutcome HttpTarget::run_repetition(const Scenario& s, const Repetition
   const CpuWindow window;
   for (auto& c : clients) c->start();
   const std::int64_t deadline = std::max(zero, monotonic_ns()) + std::int64_t(s.timeout_s * 1e9);
-  for (;;) {
-    if (std::all_of(clients.begin(), clients.end(), [](const auto& c) { return c->finished(); })) break;
-    if (interrupt && interrupt->load()) {
-      out.interrupted = true;
-      break;
-    }
-    if (process && !process->running()) {
-      process->end_strays(500);  // named in how_it_ended()
-      out.failure = fmt::format("the target ended mid-run ({}); its output: {}", process->how_it_ended(), process->output_tail());
-      break;
-    }
-    if (monotonic_ns() >= deadline) {
-      std::uint64_t seen = 0;
-      for (const auto& c : clients) seen += c->tokens_seen();
-      out.failure = fmt::format("timeout after {} s: the upstream sent {} tokens, the clients saw {}", s.timeout_s,
-                                upstream.tokens_sent(), seen);
-      break;
-    }
-    sleep_ns(kTickNs);
-  }
+  out.failure = supervise(clients, process.get(), upstream, deadline, s.timeout_s, interrupt, out.interrupted);
   for (auto& c : clients) c->stop_and_join();
   samples.cpu_after = pid ? sample_process(pid) : std::nullopt;
   samples.runnable_share = sampler ? sampler->counts().share_since(runnable_before) : 0;
@@ -293,62 +383,16 @@ RepetitionOutcome HttpTarget::run_repetition(const Scenario& s, const Repetition
   LatencyHistogram corrected, uncorrected;
   std::vector<StreamRecord> records;
   for (const auto& client : clients)
-    for (const HttpStreamBooks& b : client->books()) {
-      StreamRecord r;
-      r.index = b.index;
-      r.end = std::string(to_string(b.end));
-      r.detail = b.detail;
-      r.status = b.status;
-      r.start_s = double(b.due_ns - zero) / 1e9;
-      r.end_s = b.end_ns > 0 ? double(b.end_ns - zero) / 1e9 : 0;
-      r.duplicated = double(b.duplicated);
-      r.reordered = double(b.reordered);
-      r.corrupted = double(b.corrupted);
-      r.chunks = double(b.chunks);
-      r.body_bytes = double(b.body_bytes);
-      if (b.request_ns > 0) r.request_lag_us = double(b.request_ns - b.due_ns) / 1e3;
-      double sent = 0;
-      for (const std::size_t k : answers_of[b.index]) {
-        sent += double(answers[k].tokens_sent);
-        r.chunks_upstream += double(answers[k].chunks_sent);
-      }
-      r.tokens_sent = sent;
-      // Tokens of an answer this stream did not ask for went to the wrong client.
-      const bool own = b.answer >= 0 && std::find(answers_of[b.index].begin(), answers_of[b.index].end(),
-                                                  std::size_t(b.answer)) != answers_of[b.index].end();
-      if (b.answer >= 0 && !own) r.corrupted += double(b.delivered);
-      if (own) {
-        const AnswerRecord& a = answers[std::size_t(b.answer)];
-        for (std::uint64_t i = 0; i < a.tokens_sent && i < b.received_ns.size(); ++i) {
-          const std::int64_t got = b.received_ns[i];
-          if (got == 0) continue;
-          r.delivered += 1;
-          corrected.record(got - a.intended_ns[i]);
-          uncorrected.record(got - a.sent_ns[i]);
-        }
-      }
-      r.missing = sent - r.delivered;
-      if (b.first_token_ns > 0) r.ttft_us = double(b.first_token_ns - b.due_ns) / 1e3;
-      if (!b.gaps_ns.empty()) {
-        std::vector<double> gaps(b.gaps_ns.begin(), b.gaps_ns.end());
-        r.itl_p50_us = percentile_of(gaps, 50) / 1e3;
-        r.itl_p99_us = percentile_of(gaps, 99) / 1e3;
-        r.itl_max_us = gaps.back() / 1e3;
-        r.tpot_us = double(b.last_token_ns - b.first_token_ns) / double(b.gaps_ns.size()) / 1e3;
-      }
-      if (b.end_ns > 0) r.e2e_us = double(b.end_ns - b.due_ns) / 1e3;
-      r.good = b.end == StreamEnd::done && r.missing == 0 && r.corrupted == 0 && meets(s.slo.ttft_ms, r.ttft_us) &&
-               meets(s.slo.itl_p99_ms, r.itl_p99_us < 0 ? 0 : r.itl_p99_us) && meets(s.slo.e2e_ms, r.e2e_us);
-      records.push_back(std::move(r));
-    }
+    for (const HttpStreamBooks& b : client->books())
+      records.push_back(stream_record(s, b, answers, answers_of[b.index], zero, corrected, uncorrected));
   std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
 
   Repetition& rep = out.repetition;
   Metrics& m = rep.metrics;
   set_stream_metrics(records, m);
-  if (common_start_late_us) {
-    m.set("common_start_late_us", *common_start_late_us);
-    m.set("clock_error_bound_us", *clock_error_bound_us);
+  if (start.late_us) {
+    m.set("common_start_late_us", *start.late_us);
+    m.set("clock_error_bound_us", *start.clock_error_bound_us);
   }
   m.set("upstream_requests", double(upstream.generate_requests()));
   m.set("foreign_requests", double(upstream.foreign_requests()));
