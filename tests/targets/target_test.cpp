@@ -77,9 +77,14 @@ TEST(Target, TheSixScenariosPassAgainstTheReferenceConductor) {
                                           std::pair{"aiway-quit-behind-headers", ""}, std::pair{"aiway-many-surfaces", ""},
                                           std::pair{"aiway-idle", ""}}) {
     const TargetRun r = target_run(scenario, sanitizer ? shorter : "");
-    if (sanitizer) EXPECT_TRUE(r.outcome.exit_code == 0 || r.outcome.exit_code == 1) << scenario << "\n" << r.outcome.out << r.outcome.err;
-    else EXPECT_EQ(r.outcome.exit_code, 0) << scenario << "\n" << r.outcome.out << r.outcome.err;
     expect_complete(r);
+    if (r.results.is_null()) continue;
+    // Timing limits are judged only on a repetition the harness measured as
+    // undisturbed: on a busy machine a threshold may fail (exit 1), the books never.
+    const double limit = r.results["scenarios"][0]["config"]["measure"].value("max_foreign_cpu", 0.10);
+    const bool undisturbed = metric(r, "foreign_cpu_share") <= limit;
+    if (sanitizer || !undisturbed) EXPECT_TRUE(r.outcome.exit_code == 0 || r.outcome.exit_code == 1) << scenario << "\n" << r.outcome.out << r.outcome.err;
+    else EXPECT_EQ(r.outcome.exit_code, 0) << scenario << "\n" << r.outcome.out << r.outcome.err;
     EXPECT_EQ(metric(r, "tokens_delivered"),
               metric(r, "tokens_sent") * r.results["scenarios"][0]["config"]["target"]["surfaces"].get<double>())
         << scenario;
