@@ -221,67 +221,58 @@ json parse_bounded(const std::string& text, const std::string& source) {
   });
 }
 
-}  // namespace
-
-RunResults results_from_json_text(const std::string& text, const std::string& source) {
-  json root;
-  try {
-    root = parse_bounded(text, source);
-  } catch (const json::parse_error& e) {
-    throw ResultsError(fmt::format("{}: not valid JSON (byte {}): truncated or not a results file", source, e.byte));
-  } catch (const json::exception& e) {  // e.g. a number too large for a double (found by fuzzing)
-    throw ResultsError(fmt::format("{}: not a results file: {}", source, e.what()));
-  }
-  const Reader r(source);
-  RunResults out;
-  out.schema = r.text(root, "", "schema");
-  if (out.schema != "aiway-stress/results/v1")
-    r.fail("schema", fmt::format("\"{}\" is not a schema this version reads (aiway-stress/results/v1)", out.schema));
+ToolInfo read_tool(const Reader& r, const json& root) {
+  ToolInfo out;
   const json& tool = r.field(root, "", "tool", json::value_t::object);
-  out.tool.version = r.text(tool, "tool", "version");
-  out.tool.git = r.text(tool, "tool", "git");
-  out.tool.compiler = r.text(tool, "tool", "compiler");
-  out.tool.build_type = r.text(tool, "tool", "build_type");
-  out.tool.allocator = r.text(tool, "tool", "allocator");
+  out.version = r.text(tool, "tool", "version");
+  out.git = r.text(tool, "tool", "git");
+  out.compiler = r.text(tool, "tool", "compiler");
+  out.build_type = r.text(tool, "tool", "build_type");
+  out.allocator = r.text(tool, "tool", "allocator");
   if (tool.contains("unoptimized_stages")) {  // since 0.11
     const json& stages = r.field(tool, "tool", "unoptimized_stages", json::value_t::array);
     for (std::size_t i = 0; i < stages.size(); ++i) {
       if (!stages[i].is_string()) r.fail(fmt::format("tool.unoptimized_stages[{}]", i), "expected a string");
-      out.tool.unoptimized_stages.push_back(stages[i].get<std::string>());
+      out.unoptimized_stages.push_back(stages[i].get<std::string>());
     }
   }
+  return out;
+}
+
+MachineInfo read_machine(const Reader& r, const json& root) {
+  MachineInfo out;
   const json& machine = r.field(root, "", "machine", json::value_t::object);
-  out.machine.fingerprint = r.text(machine, "machine", "fingerprint");
-  out.machine.cpu_model = r.text(machine, "machine", "cpu_model");
+  out.fingerprint = r.text(machine, "machine", "fingerprint");
+  out.cpu_model = r.text(machine, "machine", "cpu_model");
   const double cpus = r.field(machine, "machine", "logical_cpus", json::value_t::number_float).get<double>();
   if (!(cpus >= 1 && cpus <= 1e6)) r.fail("machine.logical_cpus", fmt::format("{} is not a CPU count", cpus));
-  out.machine.logical_cpus = int(cpus);
+  out.logical_cpus = int(cpus);
   // Descriptive fields: read when present and well-typed (a baseline pooled
   // from results keeps them), never required.
   const auto text_or = [&](const char* key) {
     return machine.contains(key) && machine[key].is_string() ? machine[key].get<std::string>() : std::string();
   };
-  out.machine.hostname = text_or("hostname");
-  out.machine.label = text_or("label");
-  out.machine.kernel = text_or("kernel");
-  out.machine.governor = text_or("governor");
-  out.machine.clock_source = text_or("clock_source");
+  out.hostname = text_or("hostname");
+  out.label = text_or("label");
+  out.kernel = text_or("kernel");
+  out.governor = text_or("governor");
+  out.clock_source = text_or("clock_source");
   // A count in [0, 2^53), or -1 (converting a wild double to an integer would be undefined).
   const auto count = [](const json& v) -> double {
     return v.is_number() && v.get<double>() >= 0 && v.get<double>() < 9e15 ? std::floor(v.get<double>()) : -1;
   };
   if (machine.contains("memory_bytes") && count(machine["memory_bytes"]) >= 0)
-    out.machine.memory_bytes = std::int64_t(count(machine["memory_bytes"]));
+    out.memory_bytes = std::int64_t(count(machine["memory_bytes"]));
   if (machine.contains("load_avg") && machine["load_avg"].is_array())
     for (const auto& v : machine["load_avg"])
-      if (v.is_number()) out.machine.load_avg.push_back(v.get<double>());
+      if (v.is_number()) out.load_avg.push_back(v.get<double>());
   if (machine.contains("caches") && machine["caches"].is_array())
     for (const auto& c : machine["caches"]) {
       if (!c.is_object() || !c.value("type", json()).is_string()) continue;
       const double level = count(c.value("level", json())), size = count(c.value("size", json())),
                    sharing = count(c.value("num_sharing", json()));
       if (level >= 0 && level < 16 && size >= 0 && sharing >= 0 && sharing < 1e6)
-        out.machine.caches.push_back({c["type"].get<std::string>(), int(level), std::int64_t(size), int(sharing)});
+        out.caches.push_back({c["type"].get<std::string>(), int(level), std::int64_t(size), int(sharing)});
     }
   if (machine.contains("calibration_score") && !machine["calibration_score"].is_null()) {
     Calibration c;
@@ -302,8 +293,102 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
       }
       if (parts.contains("foreign_cpu_share") && !parts["foreign_cpu_share"].is_null()) c.foreign_cpu_share = part("foreign_cpu_share");
     }
-    out.machine.calibration = c;
+    out.calibration = c;
   }
+  return out;
+}
+
+Repetition read_repetition(const Reader& r, const json& rep_json, const std::string& rep_at) {
+  const json& metrics = r.field(rep_json, rep_at, "metrics", json::value_t::object);
+  Repetition rep;
+  for (const auto& [name, value] : metrics.items()) {
+    if (!value.is_number()) r.fail(fmt::format("{}.metrics.{}", rep_at, name), "expected a number");
+    rep.metrics.set(name, value.get<double>());
+  }
+  rep.latency_spectrum = r.rows<SpectrumLine>(rep_json, rep_at, "latency_spectrum", [&](const json& row, const std::string& where) {
+    return SpectrumLine{r.number(row, where, 0), r.number(row, where, 1), std::int64_t(r.number(row, where, 2))};
+  });
+  rep.rss_timeline = r.rows<RssPoint>(rep_json, rep_at, "rss_timeline", [&](const json& row, const std::string& where) {
+    return RssPoint{r.number(row, where, 0), std::int64_t(r.number(row, where, 1))};
+  });
+  if (rep_json.contains("latency_histogram")) {
+    const std::string where = rep_at + ".latency_histogram";
+    const json& h = rep_json["latency_histogram"];
+    if (!h.is_string()) r.fail(where, "expected HdrHistogram's compressed form, a string \"HISTF…\"");
+    std::string why;
+    const auto histogram = decode_histogram(h.get<std::string>(), &why);
+    if (!histogram) r.fail(where, why);
+    rep.latency_histogram = h.get<std::string>();
+    // A compact file (a baseline) keeps the histogram alone: its spectrum is derived again.
+    if (rep.latency_spectrum.empty()) rep.latency_spectrum = spectrum_lines(*histogram);
+  }
+  if (rep_json.contains("streams")) rep.streams = read_streams(r, rep_json["streams"], rep_at + ".streams");
+  return rep;
+}
+
+ScenarioResult read_scenario(const Reader& r, const json& scenario, const std::string& at) {
+  ScenarioResult s;
+  read_config(r, scenario, at, s.scenario);
+  s.scenario.name = r.text(scenario, at, "name");
+  s.passed = r.field(scenario, at, "passed", json::value_t::boolean).get<bool>();
+  if (scenario.contains("sweep")) {
+    const json& sweep = r.field(scenario, at, "sweep", json::value_t::object);
+    for (const auto& [field, value] : sweep.items()) {
+      if (!value.is_string()) r.fail(fmt::format("{}.sweep.{}", at, field), "expected a string");
+      s.sweep.emplace_back(field, value.get<std::string>());
+    }
+  }
+  const json& reps = r.field(scenario, at, "repetitions", json::value_t::array);
+  for (std::size_t k = 0; k < reps.size(); ++k) {
+    const std::string rep_at = fmt::format("{}.repetitions[{}]", at, k);
+    s.repetitions.push_back(read_repetition(r, reps[k], rep_at));
+  }
+  if (scenario.contains("disturbed_reruns")) {
+    const json& reruns = r.field(scenario, at, "disturbed_reruns", json::value_t::array);
+    for (std::size_t k = 0; k < reruns.size(); ++k) {
+      if (!reruns[k].is_number()) r.fail(fmt::format("{}.disturbed_reruns[{}]", at, k), "expected a number");
+      s.disturbed_reruns.push_back(reruns[k].get<double>());
+    }
+  }
+  if (scenario.contains("stage_counters")) {
+    const json& counters = r.field(scenario, at, "stage_counters", json::value_t::object);
+    for (const auto& [name, info] : counters.items()) {
+      const std::string where = fmt::format("{}.stage_counters.{}", at, name);
+      if (!info.is_object()) r.fail(where, "expected an object {\"unit\": ..., \"better\": ...}");
+      CounterInfo c;
+      if (info.contains("unit") && info["unit"].is_string()) c.unit = info["unit"].get<std::string>();
+      const std::string better = info.contains("better") && info["better"].is_string() ? info["better"].get<std::string>() : "";
+      if (better == "higher") c.better = Better::higher;
+      else if (better == "lower") c.better = Better::lower;
+      else if (better != "neither") r.fail(where + ".better", "expected \"higher\", \"lower\" or \"neither\"");
+      s.counters[name] = c;
+    }
+  }
+  s.summary = summarize(s.repetitions);  // derived, so recomputed rather than trusted
+  s.thresholds = evaluate_thresholds(s.scenario.expect, s.repetitions);
+  if (scenario.contains("failure") && scenario["failure"].is_string())
+    s.failure = scenario["failure"].get<std::string>();
+  return s;
+}
+
+}  // namespace
+
+RunResults results_from_json_text(const std::string& text, const std::string& source) {
+  json root;
+  try {
+    root = parse_bounded(text, source);
+  } catch (const json::parse_error& e) {
+    throw ResultsError(fmt::format("{}: not valid JSON (byte {}): truncated or not a results file", source, e.byte));
+  } catch (const json::exception& e) {  // e.g. a number too large for a double (found by fuzzing)
+    throw ResultsError(fmt::format("{}: not a results file: {}", source, e.what()));
+  }
+  const Reader r(source);
+  RunResults out;
+  out.schema = r.text(root, "", "schema");
+  if (out.schema != "aiway-stress/results/v1")
+    r.fail("schema", fmt::format("\"{}\" is not a schema this version reads (aiway-stress/results/v1)", out.schema));
+  out.tool = read_tool(r, root);
+  out.machine = read_machine(r, root);
   if (root.contains("method") && root["method"].is_object()) {  // absent in files before 0.2
     const json& method = root["method"];
     const double processes = r.field(method, "method", "processes", json::value_t::number_float).get<double>();
@@ -319,71 +404,7 @@ RunResults results_from_json_text(const std::string& text, const std::string& so
   const json& scenarios = r.field(root, "", "scenarios", json::value_t::array);
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
     const std::string at = fmt::format("scenarios[{}]", i);
-    ScenarioResult s;
-    read_config(r, scenarios[i], at, s.scenario);
-    s.scenario.name = r.text(scenarios[i], at, "name");
-    s.passed = r.field(scenarios[i], at, "passed", json::value_t::boolean).get<bool>();
-    if (scenarios[i].contains("sweep")) {
-      const json& sweep = r.field(scenarios[i], at, "sweep", json::value_t::object);
-      for (const auto& [field, value] : sweep.items()) {
-        if (!value.is_string()) r.fail(fmt::format("{}.sweep.{}", at, field), "expected a string");
-        s.sweep.emplace_back(field, value.get<std::string>());
-      }
-    }
-    const json& reps = r.field(scenarios[i], at, "repetitions", json::value_t::array);
-    for (std::size_t k = 0; k < reps.size(); ++k) {
-      const std::string rep_at = fmt::format("{}.repetitions[{}]", at, k);
-      const json& metrics = r.field(reps[k], rep_at, "metrics", json::value_t::object);
-      Repetition rep;
-      for (const auto& [name, value] : metrics.items()) {
-        if (!value.is_number()) r.fail(fmt::format("{}.metrics.{}", rep_at, name), "expected a number");
-        rep.metrics.set(name, value.get<double>());
-      }
-      rep.latency_spectrum = r.rows<SpectrumLine>(reps[k], rep_at, "latency_spectrum", [&](const json& row, const std::string& where) {
-        return SpectrumLine{r.number(row, where, 0), r.number(row, where, 1), std::int64_t(r.number(row, where, 2))};
-      });
-      rep.rss_timeline = r.rows<RssPoint>(reps[k], rep_at, "rss_timeline", [&](const json& row, const std::string& where) {
-        return RssPoint{r.number(row, where, 0), std::int64_t(r.number(row, where, 1))};
-      });
-      if (reps[k].contains("latency_histogram")) {
-        const std::string where = rep_at + ".latency_histogram";
-        const json& h = reps[k]["latency_histogram"];
-        if (!h.is_string()) r.fail(where, "expected HdrHistogram's compressed form, a string \"HISTF…\"");
-        std::string why;
-        const auto histogram = decode_histogram(h.get<std::string>(), &why);
-        if (!histogram) r.fail(where, why);
-        rep.latency_histogram = h.get<std::string>();
-        // A compact file (a baseline) keeps the histogram alone: its spectrum is derived again.
-        if (rep.latency_spectrum.empty()) rep.latency_spectrum = spectrum_lines(*histogram);
-      }
-      if (reps[k].contains("streams")) rep.streams = read_streams(r, reps[k]["streams"], rep_at + ".streams");
-      s.repetitions.push_back(std::move(rep));
-    }
-    if (scenarios[i].contains("disturbed_reruns")) {
-      const json& reruns = r.field(scenarios[i], at, "disturbed_reruns", json::value_t::array);
-      for (std::size_t k = 0; k < reruns.size(); ++k) {
-        if (!reruns[k].is_number()) r.fail(fmt::format("{}.disturbed_reruns[{}]", at, k), "expected a number");
-        s.disturbed_reruns.push_back(reruns[k].get<double>());
-      }
-    }
-    if (scenarios[i].contains("stage_counters")) {
-      const json& counters = r.field(scenarios[i], at, "stage_counters", json::value_t::object);
-      for (const auto& [name, info] : counters.items()) {
-        const std::string where = fmt::format("{}.stage_counters.{}", at, name);
-        if (!info.is_object()) r.fail(where, "expected an object {\"unit\": ..., \"better\": ...}");
-        CounterInfo c;
-        if (info.contains("unit") && info["unit"].is_string()) c.unit = info["unit"].get<std::string>();
-        const std::string better = info.contains("better") && info["better"].is_string() ? info["better"].get<std::string>() : "";
-        if (better == "higher") c.better = Better::higher;
-        else if (better == "lower") c.better = Better::lower;
-        else if (better != "neither") r.fail(where + ".better", "expected \"higher\", \"lower\" or \"neither\"");
-        s.counters[name] = c;
-      }
-    }
-    s.summary = summarize(s.repetitions);  // derived, so recomputed rather than trusted
-    s.thresholds = evaluate_thresholds(s.scenario.expect, s.repetitions);
-    if (scenarios[i].contains("failure") && scenarios[i]["failure"].is_string())
-      s.failure = scenarios[i]["failure"].get<std::string>();
+    ScenarioResult s = read_scenario(r, scenarios[i], at);
     // One scenario (one sweep combination) once: two results of one name
     // would be compared, pooled and merged as if they were one.
     for (std::size_t k = 0; k < out.scenarios.size(); ++k)
