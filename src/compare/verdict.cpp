@@ -442,11 +442,11 @@ std::vector<std::string> workload_differences(const Scenario& base, const Scenar
   return out;
 }
 
-Comparison compare_results(const RunResults& base, const RunResults& current, const std::vector<MetricPolicy>& policies,
-                           const CompareOptions& options) {
-  const double alpha = options.alpha;
-  Comparison out;
-  out.strict = options.strict;
+namespace {
+
+// How the two sides were measured, said before any verdict: different
+// machines (and the calibration's ratio), one process a side, an interrupted run.
+void note_method(const RunResults& base, const RunResults& current, Comparison& out) {
   out.same_machine = base.machine.fingerprint == current.machine.fingerprint;
   if (!out.same_machine)
     out.machine_note = fmt::format("different machines or builds: base {}{} ({}, {} CPUs, {}, {}) vs new {}{} ({}, {} CPUs, {}, {})",
@@ -456,9 +456,6 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
                                    current.machine.label.empty() ? "" : " \"" + current.machine.label + "\"",
                                    current.machine.cpu_model, current.machine.logical_cpus, current.tool.compiler,
                                    current.tool.allocator);
-  std::unordered_map<std::string, const ScenarioResult*> base_by_name, new_by_name;
-  for (const auto& s : base.scenarios) base_by_name.emplace(s.scenario.name, &s);
-  for (const auto& s : current.scenarios) new_by_name.emplace(s.scenario.name, &s);
   if (!out.same_machine && base.machine.calibration && current.machine.calibration) {
     out.speed_ratio = current.machine.calibration->score / base.machine.calibration->score;
     for (const auto* side : {&base, &current})
@@ -477,6 +474,93 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
       out.method_notes.push_back(fmt::format("the {} run was interrupted: it holds only the repetitions completed "
                                              "before the stop", side == &base ? "base" : "new"));
   }
+}
+
+// One metric of one scenario, both sides' samples in hand: the medians, the
+// change, its interval and the one-sided p-values; the samples as judged
+// (normalised across machines, disturbed rates credited) for the verdict.
+std::pair<MetricComparison, Judged> compare_metric(const MetricPolicy& policy, const ScenarioResult& b, const ScenarioResult& n,
+                                                   std::vector<double> before, std::vector<double> after, bool gating,
+                                                   bool bound, std::optional<double> speed_ratio, bool disturbed) {
+  MetricComparison m;
+  m.metric = policy.metric;
+  m.gating = gating;
+  m.base_median = median(before);
+  m.new_median = median(after);
+  m.raw_change = relative_change(m.base_median, m.new_median);
+  const bool time_like = policy.metric.find("cpu_") == 0;  // stage CPU seconds scale even when paced
+  if (speed_ratio && policy.scales_with_machine && !policy.counted && (!bound || time_like)) {
+    // Judged on the new machine's figures as the base machine would have shown them.
+    for (double& v : after) v = policy.higher_is_better ? v / *speed_ratio : v * *speed_ratio;
+    m.normalised = true;
+  }
+  Judged j{policy, before, {}, {}, {}};
+  if (disturbed && policy.scales_with_machine && policy.higher_is_better) {
+    j.base_credited = undisturbed_rate_bounds(b, policy.metric);
+    j.new_credited = undisturbed_rate_bounds(n, policy.metric);
+    if (m.normalised)
+      for (double& v : j.new_credited) v /= *speed_ratio;
+  }
+  m.new_median_judged = median(after);
+  m.change = relative_change(m.base_median, m.new_median_judged);
+  m.ci = bootstrap_median_change(before, after);
+  m.hl_shift = hodges_lehmann_shift(before, after);
+  std::tie(m.p_harm, m.p_better) = one_sided(policy, before, after);
+  j.judged_new = std::move(after);
+  return {std::move(m), std::move(j)};
+}
+
+// Gating metrics: one Holm family for the whole comparison, since the exit
+// code is one decision over all of them (for one scenario that is its own
+// gating family). Advisory metrics: Benjamini–Hochberg over all of them.
+// Counts are judged without chance: they take no part in either family.
+void judge_families(Comparison& out, const std::vector<std::vector<Judged>>& judged, double alpha) {
+  std::vector<double> gate_harm, gate_better, adv_harm, adv_better;
+  for (std::size_t si = 0; si < out.scenarios.size(); ++si)
+    for (std::size_t mi = 0; mi < out.scenarios[si].metrics.size(); ++mi) {
+      const auto& m = out.scenarios[si].metrics[mi];
+      if (judged[si][mi].policy.counted) continue;
+      (m.gating ? gate_harm : adv_harm).push_back(m.p_harm);
+      (m.gating ? gate_better : adv_better).push_back(m.p_better);
+    }
+  const auto gate_harm_adj = holm_adjust(gate_harm), gate_better_adj = holm_adjust(gate_better);
+  const auto adv_harm_adj = benjamini_hochberg_adjust(adv_harm), adv_better_adj = benjamini_hochberg_adjust(adv_better);
+  std::size_t g = 0, adv = 0;
+  for (std::size_t si = 0; si < out.scenarios.size(); ++si) {
+    auto& s = out.scenarios[si];
+    for (std::size_t mi = 0; mi < s.metrics.size(); ++mi) {
+      auto& m = s.metrics[mi];
+      const Judged& j = judged[si][mi];
+      if (j.policy.counted) {
+        judge_counted(m, j);
+        continue;
+      }
+      if (m.gating) {
+        m.family = gate_harm.size();
+        judge(m, j.policy, j.base, j.judged_new, gate_harm_adj[g], gate_better_adj[g], alpha);
+        ++g;
+      } else {
+        m.family = adv_harm.size();
+        judge(m, j.policy, j.base, j.judged_new, adv_harm_adj[adv], adv_better_adj[adv], alpha);
+        ++adv;
+      }
+      if (!s.disturbed.empty() && (m.verdict == Verdict::regressed || m.verdict == Verdict::improved))
+        judge_disturbed(m, j, s.disturbed, alpha);
+    }
+  }
+}
+
+}  // namespace
+
+Comparison compare_results(const RunResults& base, const RunResults& current, const std::vector<MetricPolicy>& policies,
+                           const CompareOptions& options) {
+  const double alpha = options.alpha;
+  Comparison out;
+  out.strict = options.strict;
+  note_method(base, current, out);
+  std::unordered_map<std::string, const ScenarioResult*> base_by_name, new_by_name;
+  for (const auto& s : base.scenarios) base_by_name.emplace(s.scenario.name, &s);
+  for (const auto& s : current.scenarios) new_by_name.emplace(s.scenario.name, &s);
   for (const auto& b : base.scenarios)
     if (!new_by_name.count(b.scenario.name)) out.scenarios_only_in_base.push_back(b.scenario.name);
 
@@ -520,7 +604,7 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
       if (info.better != Better::neither && b->counters.count(name))
         scenario_policies.push_back({name, info.better == Better::higher, kStageCounterThreshold});
     for (const auto& policy : scenario_policies) {
-      const auto before = metric_values(b->repetitions, policy.metric);
+      auto before = metric_values(b->repetitions, policy.metric);
       auto after = metric_values(n.repetitions, policy.metric);
       if (before.empty() && after.empty()) continue;
       if (after.empty()) {
@@ -531,74 +615,16 @@ Comparison compare_results(const RunResults& base, const RunResults& current, co
         sc.only_in_new.push_back(policy.metric);
         continue;
       }
-      MetricComparison m;
-      m.metric = policy.metric;
-      m.gating = std::find(gating.begin(), gating.end(), policy.metric) != gating.end();
-      m.base_median = median(before);
-      m.new_median = median(after);
-      m.raw_change = relative_change(m.base_median, m.new_median);
-      const bool time_like = policy.metric.find("cpu_") == 0;  // stage CPU seconds scale even when paced
-      if (out.speed_ratio && policy.scales_with_machine && !policy.counted && (!bound || time_like)) {
-        // Judged on the new machine's figures as the base machine would have shown them.
-        for (double& v : after) v = policy.higher_is_better ? v / *out.speed_ratio : v * *out.speed_ratio;
-        m.normalised = true;
-      }
-      Judged j{policy, before, {}, {}, {}};
-      if (!sc.disturbed.empty() && policy.scales_with_machine && policy.higher_is_better) {
-        j.base_credited = undisturbed_rate_bounds(*b, policy.metric);
-        j.new_credited = undisturbed_rate_bounds(n, policy.metric);
-        if (m.normalised)
-          for (double& v : j.new_credited) v /= *out.speed_ratio;
-      }
-      m.new_median_judged = median(after);
-      m.change = relative_change(m.base_median, m.new_median_judged);
-      m.ci = bootstrap_median_change(before, after);
-      m.hl_shift = hodges_lehmann_shift(before, after);
-      std::tie(m.p_harm, m.p_better) = one_sided(policy, before, after);
+      auto [m, j] = compare_metric(policy, *b, n, std::move(before), std::move(after),
+                                   std::find(gating.begin(), gating.end(), policy.metric) != gating.end(), bound,
+                                   out.speed_ratio, !sc.disturbed.empty());
       sc.metrics.push_back(std::move(m));
-      j.judged_new = std::move(after);
       metrics.push_back(std::move(j));
     }
     out.scenarios.push_back(std::move(sc));
     judged.push_back(std::move(metrics));
   }
-  // Gating metrics: one Holm family for the whole comparison, since the exit
-  // code is one decision over all of them (for one scenario that is its own
-  // gating family). Advisory metrics: Benjamini–Hochberg over all of them.
-  std::vector<double> gate_harm, gate_better, adv_harm, adv_better;
-  // Counts are judged without chance: they take no part in either family.
-  for (std::size_t si = 0; si < out.scenarios.size(); ++si)
-    for (std::size_t mi = 0; mi < out.scenarios[si].metrics.size(); ++mi) {
-      const auto& m = out.scenarios[si].metrics[mi];
-      if (judged[si][mi].policy.counted) continue;
-      (m.gating ? gate_harm : adv_harm).push_back(m.p_harm);
-      (m.gating ? gate_better : adv_better).push_back(m.p_better);
-    }
-  const auto gate_harm_adj = holm_adjust(gate_harm), gate_better_adj = holm_adjust(gate_better);
-  const auto adv_harm_adj = benjamini_hochberg_adjust(adv_harm), adv_better_adj = benjamini_hochberg_adjust(adv_better);
-  std::size_t g = 0, adv = 0;
-  for (std::size_t si = 0; si < out.scenarios.size(); ++si) {
-    auto& s = out.scenarios[si];
-    for (std::size_t mi = 0; mi < s.metrics.size(); ++mi) {
-      auto& m = s.metrics[mi];
-      const Judged& j = judged[si][mi];
-      if (j.policy.counted) {
-        judge_counted(m, j);
-        continue;
-      }
-      if (m.gating) {
-        m.family = gate_harm.size();
-        judge(m, j.policy, j.base, j.judged_new, gate_harm_adj[g], gate_better_adj[g], alpha);
-        ++g;
-      } else {
-        m.family = adv_harm.size();
-        judge(m, j.policy, j.base, j.judged_new, adv_harm_adj[adv], adv_better_adj[adv], alpha);
-        ++adv;
-      }
-      if (!s.disturbed.empty() && (m.verdict == Verdict::regressed || m.verdict == Verdict::improved))
-        judge_disturbed(m, j, s.disturbed, alpha);
-    }
-  }
+  judge_families(out, judged, alpha);
   return out;
 }
 
