@@ -54,12 +54,6 @@ IoStatus read_http(int fd, Parser& parser, std::string& pending, bool header_onl
   }
 }
 
-// One chunk of a chunked body, framed: size line, data, CRLF.
-inline std::string chunk(std::string_view data) {
-  return boost::beast::buffers_to_string(http::make_chunk(boost::asio::const_buffer(data.data(), data.size())));
-}
-inline std::string last_chunk() { return boost::beast::buffers_to_string(http::make_chunk_last()); }
-
 // A response or request header as it goes on the wire (start line, fields, blank line).
 template <bool isRequest, class Fields>
 std::string header_text(const http::header<isRequest, Fields>& header) {
